@@ -53,6 +53,10 @@ class AudioError(ValueError):
         self.message = message
 
 
+class AudioFileNotFoundError(AudioError):
+    code = "not_found"
+
+
 class EmptyAudioError(AudioError):
     code = "empty"
 
@@ -218,7 +222,7 @@ def _decode(source: AudioSource, *, max_seconds: float) -> tuple[np.ndarray, int
     elif isinstance(source, (str, Path)):
         path = Path(source)
         if not path.exists():
-            raise AudioError(f"The file '{path.name}' could not be found.")
+            raise AudioFileNotFoundError(f"The file '{path.name}' could not be found.")
         if path.is_dir():
             raise NotAudioError(f"'{path.name}' is a folder, not an audio file.")
         raw = path.read_bytes()

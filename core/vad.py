@@ -118,7 +118,7 @@ def segments_from_probabilities(
             raw.append((start, i - silent + 1))
             start = None
     if start is not None:
-        raw.append((start, len(probs)))
+        raw.append((start, len(probs) - silent))
     max_frames = max(1, int(opt.max_segment_s / frame_s))
     split: list[tuple[int, int]] = []
     for a, b in raw:
@@ -133,13 +133,13 @@ def segments_from_probabilities(
     for a, b in split:
         if (b - a) * frame_s * 1000 < opt.min_speech_ms:
             continue
-        s, e = max(0.0, a * frame_s - pad), min(duration, b * frame_s + pad)
+        s, e = max(0.0, round(a * frame_s - pad, 3)), min(duration, round(b * frame_s + pad, 3))
         if out and s <= out[-1].end and e - out[-1].start <= opt.max_segment_s + 2 * pad:
             out[-1] = SpeechSegment(out[-1].start, e)
         else:
             if out and s < out[-1].end:
                 s = out[-1].end
-            out.append(SpeechSegment(round(s, 3), round(e, 3)))
+            out.append(SpeechSegment(s, e))
     return out
 
 

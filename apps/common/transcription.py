@@ -1,0 +1,82 @@
+"""Service + Gradio tab shared by the apps: upload or record audio, get a timestamped transcript.
+
+Lives in apps/common (not in any one app) so the apps stay independent of each other.
+"""
+from __future__ import annotations
+
+import html
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from core.asr import TranscribeOptions, Transcript, get_transcriber
+from core.asr.formats import render
+from core.audio import AudioError, load_audio
+from core.config import get_settings
+
+
+class UserFacingError(Exception):
+    """An error whose message can be shown to the person as it is."""
+
+
+def transcribe_upload(source, vocabulary: str = "") -> Transcript:
+    """Gradio audio value (a file path or (rate, samples)) -> Transcript, or UserFacingError."""
+    if source is None or (isinstance(source, str) and not source):
+        raise UserFacingError("Please record or upload audio first.")
+    s = get_settings()
+    try:
+        audio = load_audio(source, max_seconds=s.max_audio_seconds, min_seconds=s.min_audio_seconds)
+    except AudioError as exc:
+        raise UserFacingError(exc.message) from exc
+    words = tuple(w.strip() for w in (vocabulary or "").split(",") if w.strip())
+    return get_transcriber().transcribe(audio, TranscribeOptions(vocabulary=words))
+
+
+def transcript_html(t: Transcript) -> str:
+    """Words coloured by confidence, one line per segment with its time."""
+    if not t.segments:
+        return "<p><em>No speech was found in this recording.</em></p>"
+    lines = []
+    for seg in t.segments:
+        words = " ".join(
+            f'<span title="{w.confidence:.0%} sure" style="opacity:{0.45 + 0.55 * w.confidence:.2f}">'
+            f"{html.escape(w.text)}</span>"
+            for w in seg.words
+        ) or html.escape(seg.text)
+        lines.append(f'<div><code>{seg.start:7.2f}s</code> {words}</div>')
+    notes = "".join(f"<p>⚠ {html.escape(n)}</p>" for n in t.warnings)
+    return notes + "".join(lines)
+
+
+def transcription_tab(app_name: str) -> None:
+    """Adds a 'Transcribe' tab to the enclosing gr.Blocks."""
+    with gr.Tab("Transcribe"):
+        with gr.Row():
+            with gr.Column():
+                audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Recording")
+                vocab = gr.Textbox(label="Words to listen for (comma-separated, optional)")
+                go = gr.Button("Transcribe", variant="primary")
+            with gr.Column():
+                status = gr.Markdown()
+                view = gr.HTML(label="Transcript")
+                srt = gr.File(label="Download (SRT / JSON)", file_count="multiple")
+        go.click(_handle, [audio, vocab], [status, view, srt], api_name=f"{app_name}_transcribe")
+
+
+def _handle(audio, vocabulary, progress=gr.Progress()):
+    progress(0.1, desc="Transcribing...")
+    try:
+        t = transcribe_upload(audio, vocabulary)
+    except UserFacingError as exc:
+        return f"**Could not transcribe:** {exc}", "", None
+    out = Path(tempfile.mkdtemp(prefix="parlance-"))
+    files = []
+    for fmt in ("srt", "json"):
+        path = out / f"transcript.{fmt}"
+        path.write_text(render(t, fmt), encoding="utf-8")
+        files.append(str(path))
+    rtf = t.timings.total_s / max(t.duration, 1e-6)
+    status = (f"{len(t.words)} words from {t.duration:.1f} s of audio in {t.timings.total_s:.2f} s "
+              f"({rtf:.2f}× real time).")
+    return status, transcript_html(t), files

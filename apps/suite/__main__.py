@@ -1,0 +1,48 @@
+"""Start the Parlance suite: ``python -m apps.suite [--host H] [--port P]``.
+
+Creates/upgrades the database, and on first run creates an administrator account whose password
+is printed once (or taken from PARLANCE_ADMIN_PASSWORD).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from core.config import get_settings
+
+    settings = get_settings()
+    ap = argparse.ArgumentParser(prog="python -m apps.suite", description="Parlance web suite")
+    ap.add_argument("--host", default=settings.host)
+    ap.add_argument("--port", type=int, default=settings.port)
+    args = ap.parse_args(argv)
+
+    import uvicorn
+
+    from apps.suite.server import build_app
+    from core import accounts
+    from core.db import get_engine, migrate, session_scope
+
+    engine = get_engine()
+    migrate(engine)
+    with session_scope() as s:
+        password = accounts.bootstrap_admin(session=s, password=os.environ.get("PARLANCE_ADMIN_PASSWORD"))
+    if password:
+        print("=" * 64, file=sys.stderr)
+        print("First run: created the administrator account.", file=sys.stderr)
+        print("  username: admin", file=sys.stderr)
+        if not os.environ.get("PARLANCE_ADMIN_PASSWORD"):
+            print(f"  password: {password}   (shown once; change it after signing in)", file=sys.stderr)
+        print("=" * 64, file=sys.stderr)
+    print(f"Parlance: http://{args.host}:{args.port}/  (database: {engine.url.render_as_string(hide_password=True)})",
+          file=sys.stderr)
+    uvicorn.run(build_app(settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

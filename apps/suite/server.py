@@ -1,0 +1,156 @@
+"""The suite's one web server: sign-in, a landing page, and the three apps at their own paths.
+
+    /             landing page (apps the signed-in person's role may open; admin: accounts, audit)
+    /login        sign-in form; /logout ends the session
+    /dictation/   medical dictation (clinician, admin)
+    /callcenter/  call-center supervisor dashboard (supervisor, admin)
+    /tutor/       English tutor (teacher, student, admin)
+    /healthz      liveness probe
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from urllib.parse import quote
+
+import gradio as gr
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+from apps.suite import pages
+from core import accounts
+from core.accounts import AccountError, User
+from core.config import Settings, get_settings
+from core.db import session_scope
+
+COOKIE = "parlance_session"
+
+
+def _token(request: Request) -> str | None:
+    return request.cookies.get(COOKIE)
+
+
+def current_user(request: Request) -> User | None:
+    with session_scope() as s:
+        return accounts.user_for_token(session=s, token=_token(request))
+
+
+def _csrf(token: str | None) -> str:
+    return hashlib.sha256(f"csrf:{token}".encode()).hexdigest()[:32]
+
+
+def _safe_next(path: str | None) -> str:
+    """Only same-site relative paths (no open redirects)."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path
+
+
+def _app_builders():
+    from apps.english_tutor.ui import build_demo as tutor
+    from apps.finance_callcenter.ui import build_demo as callcenter
+    from apps.medical_dictation.ui import build_demo as dictation
+
+    return {"medical_dictation": dictation, "finance_callcenter": callcenter, "english_tutor": tutor}
+
+
+def build_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="Parlance", docs_url=None, redoc_url=None, openapi_url=None)
+    mounts = {path: (package, title) for package, path, title, _ in pages.APPS}
+
+    @app.middleware("http")
+    async def guard_app_pages(request: Request, call_next):
+        """Browsers opening an app without a session go to sign-in; wrong roles get a plain page."""
+        path = request.url.path
+        for prefix, (package, title) in mounts.items():
+            if request.method == "GET" and path in (prefix, prefix + "/"):
+                user = current_user(request)
+                if user is None:
+                    return RedirectResponse(f"/login?next={quote(prefix + '/')}", status_code=303)
+                if not accounts.may_open(user, package):
+                    return HTMLResponse(pages.forbidden_page(user=user, title=title), status_code=403)
+        return await call_next(request)
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form(next: str = "/") -> str:  # noqa: A002
+        return pages.login_page(next_path=_safe_next(next))
+
+    @app.post("/login")
+    def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):  # noqa: A002
+        with session_scope() as s:
+            user = accounts.authenticate(session=s, username=username, password=password)
+            if user is None:
+                accounts.record_audit(session=s, user=None, app="suite", action="login_failed",
+                                      object_type="user", object_id=username[:64],
+                                      detail={"ip": request.client.host if request.client else ""})
+                html = pages.login_page(next_path=_safe_next(next),
+                                        error="Wrong username or password (or the account is locked for 15 minutes).")
+                return HTMLResponse(html, status_code=401)
+            token = accounts.start_session(session=s, user=user, hours=settings.session_hours)
+            accounts.record_audit(session=s, user=user, app="suite", action="login")
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        response.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=int(settings.session_hours * 3600))
+        return response
+
+    @app.get("/logout")
+    def logout(request: Request):
+        with session_scope() as s:
+            user = accounts.user_for_token(session=s, token=_token(request))
+            accounts.end_session(session=s, token=_token(request))
+            if user is not None:
+                accounts.record_audit(session=s, user=user, app="suite", action="logout")
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
+
+    def _landing(request: Request, user: User, *, error: str = "", notice: str = "", status: int = 200):
+        with session_scope() as s:
+            audit = accounts.list_audit(session=s, limit=50) if user.role == "admin" else []
+        allowed = {p for p, *_ in pages.APPS if accounts.may_open(user, p)}
+        html = pages.landing_page(user=user, allowed=allowed, csrf=_csrf(_token(request)), audit=audit,
+                                  error=error, notice=notice)
+        return HTMLResponse(html, status_code=status)
+
+    @app.get("/", response_class=HTMLResponse)
+    def landing(request: Request):
+        user = current_user(request)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        return _landing(request, user)
+
+    @app.post("/admin/users")
+    def create_account(request: Request, username: str = Form(""), password: str = Form(""),
+                       role: str = Form(""), display_name: str = Form(""), csrf: str = Form("")):
+        user = current_user(request)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        if user.role != "admin" or not hmac.compare_digest(csrf, _csrf(_token(request))):
+            return _landing(request, user, error="Only an administrator can create accounts.", status=403)
+        try:
+            with session_scope() as s:
+                new = accounts.create_user(session=s, username=username, password=password, role=role,
+                                           display_name=display_name)
+                admin = s.get(User, user.id)
+                accounts.record_audit(session=s, user=admin, app="suite", action="create", object_type="user",
+                                      object_id=new.username, detail={"role": new.role})
+        except AccountError as exc:
+            return _landing(request, user, error=str(exc), status=400)
+        return _landing(request, user, notice=f"Account '{new.username}' ({new.role}) created.")
+
+    def auth_dependency_for(package: str):
+        def dependency(request: Request) -> str | None:
+            user = current_user(request)
+            return user.username if accounts.may_open(user, package) else None
+
+        return dependency
+
+    for package, build in _app_builders().items():
+        path = next(p for pk, p, *_ in pages.APPS if pk == package)
+        gr.mount_gradio_app(app, build(), path=path, auth_dependency=auth_dependency_for(package),
+                            max_file_size=f"{settings.max_upload_mb}mb", footer_links=[], ssr_mode=False)
+    return app

@@ -1,0 +1,5 @@
+import sys
+
+from core.asr.cli import main
+
+sys.exit(main())

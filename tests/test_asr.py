@@ -1,0 +1,97 @@
+"""core.asr: the Whisper engine on real clips, silence/noise guard, batching, options, formats."""
+from __future__ import annotations
+
+import json
+from dataclasses import FrozenInstanceError
+
+import numpy as np
+import pytest
+
+from core.asr import TranscribeOptions, Transcriber
+from core.asr.formats import render, to_srt, to_vtt
+from core.asr.metrics import word_error_rate
+from core.audio import Audio, load_audio
+from tests.conftest import tone, white_noise
+
+pytestmark = pytest.mark.slow
+
+
+def as_audio(x: np.ndarray) -> Audio:
+    return Audio(samples=x.astype(np.float32), source_sample_rate=16000, source_channels=1, source_format="numpy")
+
+
+def test_engine_implements_the_interface(transcriber):
+    assert isinstance(transcriber, Transcriber) and transcriber.name == "tiny.en"
+
+
+def test_real_clips_are_transcribed_accurately(transcriber, speech_clips):
+    refs, hyps = [], []
+    for path, text in speech_clips.items():
+        t = transcriber.transcribe(path)
+        refs.append(text)
+        hyps.append(t.text)
+        assert t.language == "en" and abs(t.duration - load_audio(path).duration) < 1e-6
+    assert word_error_rate(refs, hyps) <= 0.15, list(zip(refs, hyps))
+
+
+def test_words_have_ordered_timestamps_and_confidences(transcriber, speech_clips):
+    path = next(p for p in speech_clips if "007650078" in p.name)
+    t = transcriber.transcribe(path)
+    words = t.words
+    assert len(words) >= 5
+    for a, b in zip(words, words[1:]):
+        assert a.start <= a.end <= b.start + 0.05
+    assert all(0.0 <= w.confidence <= 1.0 for w in words)
+    assert 0.0 <= words[0].start and words[-1].end <= t.duration + 1e-6
+    assert t.timings.total_s > 0 and t.timings.asr_s > 0
+
+
+@pytest.mark.parametrize("kind", ["silence", "white-noise", "tone", "pink-ish rumble"])
+def test_thirty_seconds_without_speech_yield_no_words(transcriber, kind):
+    rng = np.random.default_rng(7)
+    x = {
+        "silence": rng.standard_normal(16000 * 30) * 1e-4,
+        "white-noise": white_noise(30, 0.05),
+        "tone": tone(30, 220, amp=0.3),
+        "pink-ish rumble": np.cumsum(rng.standard_normal(16000 * 30)) * 1e-3,
+    }[kind]
+    x = x / max(1.0, np.abs(x).max())
+    t = transcriber.transcribe(as_audio(x))
+    assert t.words == () and t.text == ""
+
+
+def test_without_vad_noise_still_gives_no_words(transcriber):
+    t = transcriber.transcribe(as_audio(white_noise(30, 0.05)), TranscribeOptions(use_vad=False))
+    assert t.text == ""
+
+
+def test_speech_inside_long_silence_is_placed_in_time(transcriber, speech_clips):
+    path = next(p for p in speech_clips if "011860287" in p.name)
+    speech = load_audio(path).samples
+    gap = np.zeros(16000 * 40, np.float32)
+    t = transcriber.transcribe(as_audio(np.concatenate([gap, speech, gap, speech])))
+    assert word_error_rate(["NO IT IS YOU WHO MUST BE THANKED " * 2], [t.text]) <= 0.15
+    assert 39.0 < t.words[0].start < 42.0
+    assert t.words[-1].end > 80.0
+
+
+def test_transcribe_many_matches_one_by_one(transcriber, speech_clips):
+    audios = [load_audio(p) for p in speech_clips]
+    batched = [t.text for t in transcriber.transcribe_many(audios, progress=lambda d, n: None)]
+    single = [transcriber.transcribe(a).text for a in audios]
+    assert word_error_rate(single, batched) <= 0.1
+
+
+def test_options_no_word_timestamps_and_vocabulary(transcriber, speech_clips):
+    path = next(p for p in speech_clips if "005630375" in p.name)
+    t = transcriber.transcribe(path, TranscribeOptions(word_timestamps=False, vocabulary=("boy", "almost")))
+    assert t.words == () and "boy" in t.text.lower()
+
+
+def test_results_are_frozen_and_serialisable(transcriber, speech_clips):
+    t = transcriber.transcribe(next(iter(speech_clips)))
+    with pytest.raises(FrozenInstanceError):
+        t.text = "changed"  # type: ignore[misc]
+    data = json.loads(render(t, "json"))
+    assert data["text"] == t.text and data["segments"][0]["words"]
+    assert to_srt(t).startswith("1\n00:00:0") and to_vtt(t).startswith("WEBVTT")

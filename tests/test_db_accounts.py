@@ -1,0 +1,116 @@
+"""core.db + core.accounts on SQLite and on a real PostgreSQL server (same tests, both backends)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import inspect, select
+
+from core import accounts as A
+from core.db import current_revisions, make_engine, migrate, session_scope, utcnow
+
+
+def test_migrations_create_tables_and_are_idempotent(engine):
+    migrate(engine)  # a second run changes nothing
+    assert "0001_core" in current_revisions(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"users", "auth_sessions", "audit_log", "alembic_version"} <= tables
+
+
+def test_sqlite_file_uses_wal(tmp_path):
+    eng = make_engine(f"sqlite:///{tmp_path / 'deep' / 'dir' / 'x.sqlite3'}")
+    with eng.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_create_user_and_authenticate(session):
+    user = A.create_user(session=session, username="Dr.Who", password="correct horse 1", role="clinician")
+    assert user.username == "dr.who" and user.password_hash.startswith("$argon2id$")
+    assert "correct horse" not in user.password_hash
+    assert A.authenticate(session=session, username="DR.WHO", password="correct horse 1").id == user.id
+    assert A.authenticate(session=session, username="dr.who", password="wrong password") is None
+    assert A.authenticate(session=session, username="nobody", password="whatever123") is None
+
+
+def test_salted_hashes_differ_for_the_same_password(session):
+    a = A.create_user(session=session, username="ann", password="same password 9", role="student")
+    b = A.create_user(session=session, username="bob", password="same password 9", role="student")
+    assert a.password_hash != b.password_hash
+
+
+@pytest.mark.parametrize("username,password,role,message", [
+    ("x", "long enough pw", "student", "username"),
+    ("good.name", "short", "student", "at least"),
+    ("good.name", "aaaaaaaaaaaa", "student", "too simple"),
+    ("good.name", "long enough pw", "wizard", "Unknown role"),
+    ("bad name!", "long enough pw", "student", "username"),
+])
+def test_account_validation(session, username, password, role, message):
+    with pytest.raises(A.AccountError, match=message):
+        A.create_user(session=session, username=username, password=password, role=role)
+
+
+def test_duplicate_username_rejected(session):
+    A.create_user(session=session, username="carol", password="carols password", role="teacher")
+    with pytest.raises(A.AccountError, match="taken"):
+        A.create_user(session=session, username="Carol", password="another password", role="teacher")
+
+
+def test_lockout_after_repeated_failures(session):
+    A.create_user(session=session, username="dave", password="daves password", role="supervisor")
+    for _ in range(A.MAX_FAILED_LOGINS):
+        assert A.authenticate(session=session, username="dave", password="guess guess") is None
+    assert A.authenticate(session=session, username="dave", password="daves password") is None  # locked
+    A.get_user(session=session, username="dave").locked_until = utcnow() - timedelta(seconds=1)
+    assert A.authenticate(session=session, username="dave", password="daves password") is not None
+
+
+def test_first_run_admin_bootstrap_happens_once(session):
+    password = A.bootstrap_admin(session=session)
+    assert password and A.authenticate(session=session, username="admin", password=password).role == "admin"
+    assert A.bootstrap_admin(session=session) is None
+    assert A.count_users(session=session) == 1
+
+
+def test_sessions_expire_and_revoke(session):
+    user = A.create_user(session=session, username="erin", password="erins password", role="student")
+    token = A.start_session(session=session, user=user, hours=1)
+    assert A.user_for_token(session=session, token=token).id == user.id
+    assert A.user_for_token(session=session, token="forged") is None
+    row = session.scalar(select(A.AuthSession))
+    assert row.token_hash != token  # only the hash is stored
+    A.end_session(session=session, token=token)
+    assert A.user_for_token(session=session, token=token) is None
+    expired = A.start_session(session=session, user=user, hours=-1)
+    assert A.user_for_token(session=session, token=expired) is None
+
+
+def test_audit_log_records_and_lists(session):
+    user = A.create_user(session=session, username="frank", password="franks password", role="clinician")
+    A.record_audit(session=session, user=user, app="medical_dictation", action="read", object_type="note",
+                   object_id=7, detail={"version": 2})
+    A.record_audit(session=session, user=None, app="suite", action="login_failed")
+    events = A.list_audit(session=session)
+    assert [e.action for e in events] == ["login_failed", "read"]
+    assert A.list_audit(session=session, app="medical_dictation")[0].object_id == "7"
+
+
+def test_roles_gate_apps():
+    def u(role):
+        return A.User(username="x", password_hash="", role=role, is_active=True)
+
+    assert A.may_open(u("clinician"), "medical_dictation") and not A.may_open(u("clinician"), "english_tutor")
+    assert A.may_open(u("supervisor"), "finance_callcenter")
+    assert A.may_open(u("student"), "english_tutor") and A.may_open(u("teacher"), "english_tutor")
+    assert all(A.may_open(u("admin"), app) for app in A.APP_ROLES)
+    assert not A.may_open(None, "english_tutor")
+
+
+def test_rollback_on_error_keeps_nothing(engine):
+    with pytest.raises(RuntimeError):
+        with session_scope(engine) as s:
+            A.create_user(session=s, username="ghost", password="ghost password", role="student")
+            raise RuntimeError("boom")
+    with session_scope(engine) as s:
+        assert A.get_user(session=s, username="ghost") is None

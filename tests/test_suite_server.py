@@ -1,0 +1,142 @@
+"""The suite's web server: sign-in, landing page, roles, admin, and the mounted Gradio apps."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core import accounts as A
+from core.db import make_engine, migrate, session_scope, set_engine
+
+PASSWORDS = {"admin": "admin password 1", "clin": "clinician pass 1", "stud": "student pass 12"}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    eng = make_engine(f"sqlite:///{tmp_path_factory.mktemp('suite') / 'suite.sqlite3'}")
+    migrate(eng)
+    set_engine(eng)
+    with session_scope(eng) as s:
+        A.bootstrap_admin(session=s, password=PASSWORDS["admin"])
+        A.create_user(session=s, username="clin", password=PASSWORDS["clin"], role="clinician")
+        A.create_user(session=s, username="stud", password=PASSWORDS["stud"], role="student")
+    from apps.suite.server import build_app
+
+    return build_app()
+
+
+def signed_in(app, who: str) -> TestClient:
+    client = TestClient(app)
+    r = client.post("/login", data={"username": who, "password": PASSWORDS[who], "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return client
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(app):
+    client = TestClient(app)
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    r = client.get("/dictation/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/dictation/"
+    assert client.get("/healthz").json() == {"ok": True}
+
+
+def test_wrong_password_is_refused_and_audited(app):
+    r = TestClient(app).post("/login", data={"username": "clin", "password": "nope nope nope"})
+    assert r.status_code == 401 and "Wrong username or password" in r.text
+    with session_scope() as s:
+        assert any(e.action == "login_failed" for e in A.list_audit(session=s))
+
+
+def test_open_redirects_are_refused(app):
+    client = TestClient(app)
+    r = client.post("/login", data={"username": "clin", "password": PASSWORDS["clin"], "next": "//evil.example"},
+                    follow_redirects=False)
+    assert r.headers["location"] == "/"
+
+
+def test_clinician_sees_only_dictation(app):
+    client = signed_in(app, "clin")
+    page = client.get("/").text
+    assert "href='/dictation/'" in page and "href='/tutor/'" not in page and "Audit log" not in page
+    assert client.get("/dictation/").status_code == 200
+    r = client.get("/tutor/")
+    assert r.status_code == 403 and "cannot open" in r.text
+
+
+def test_gradio_api_refuses_requests_without_the_right_role(app):
+    client = signed_in(app, "stud")
+    assert client.get("/dictation/config").status_code in (401, 403)
+    assert client.get("/tutor/config").status_code == 200
+
+
+def test_admin_creates_accounts_with_csrf_and_sees_audit(app):
+    client = signed_in(app, "admin")
+    page = client.get("/").text
+    assert "Audit log" in page
+    csrf = page.split("name='csrf' value='")[1].split("'")[0]
+    r = client.post("/admin/users", data={"username": "sup1", "password": "supervisor pw 1", "role": "supervisor",
+                                          "display_name": "<script>alert(1)</script>", "csrf": csrf})
+    assert r.status_code == 200 and "created" in r.text
+    assert "<script>alert(1)</script>" not in r.text
+    bad = client.post("/admin/users", data={"username": "sup2", "password": "supervisor pw 1", "role": "supervisor",
+                                            "csrf": "forged"})
+    assert bad.status_code == 403
+    dup = client.post("/admin/users", data={"username": "sup1", "password": "supervisor pw 1", "role": "supervisor",
+                                            "csrf": csrf})
+    assert dup.status_code == 400 and "taken" in dup.text
+
+
+def test_non_admin_cannot_create_accounts(app):
+    client = signed_in(app, "clin")
+    r = client.post("/admin/users", data={"username": "x1x", "password": "long password 1", "role": "admin",
+                                          "csrf": "whatever"})
+    assert r.status_code == 403
+
+
+def test_logout_ends_the_session(app):
+    client = signed_in(app, "stud")
+    client.get("/logout")
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_gradio_client_smoke_against_the_running_suite(app, speech_clips):
+    import uvicorn
+    from gradio_client import Client, handle_file
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.1)
+        token = signed_in(app, "clin").cookies.get("parlance_session")
+        client = Client(f"http://127.0.0.1:{port}/dictation/", headers={"Cookie": f"parlance_session={token}"},
+                        verbose=False)
+        path = next(p for p in speech_clips if "007650078" in p.name)
+        status, view, files = client.predict(handle_file(str(path)), "", api_name="/dictation_transcribe")
+        assert "words from" in status and "plant" in view.lower() and len(files) == 2
+        status, view, files = client.predict(None, "", api_name="/dictation_transcribe")
+        assert "Please record or upload audio first" in status
+        bogus = path.parent.parent / "not_audio.wav"
+        bogus.write_text("this is not audio")
+        try:
+            status, _, _ = client.predict(handle_file(str(bogus)), "", api_name="/dictation_transcribe")
+        finally:
+            bogus.unlink()
+        assert "Could not transcribe" in status and "not an audio file" in status
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
