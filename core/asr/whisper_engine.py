@@ -316,7 +316,20 @@ def _is_silence(d: _Decoded, opt: TranscribeOptions) -> bool:
 
 def _needs_fallback(d: _Decoded, opt: TranscribeOptions) -> bool:
     return (d.compression_ratio > opt.compression_ratio_threshold
-            or d.avg_logprob < opt.fallback_log_prob_threshold)
+            or d.avg_logprob < opt.fallback_log_prob_threshold
+            or _has_loop(d.text))
+
+
+def _has_loop(text: str, times: int = 3, max_n: int = 4) -> bool:
+    """True when a 1-4 word phrase repeats ``times`` times in a row ("2648 2648 2648"): the short
+    decoding loops that the compression-ratio test is too coarse to see."""
+    words = [w.strip(".,!?;:").lower() for w in text.split()]
+    for n in range(1, max_n + 1):
+        for i in range(len(words) - n * times + 1):
+            phrase = words[i : i + n]
+            if all(words[i + k * n : i + (k + 1) * n] == phrase for k in range(1, times)):
+                return True
+    return False
 
 
 def _segment(chunk: _Chunk, d: _Decoded, aligned: tuple) -> Segment:
