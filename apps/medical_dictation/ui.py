@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import gradio as gr
 
-from apps.common.transcription import transcription_tab
+from apps.common.transcription import signed_in_banner, transcription_tab
 
 TITLE = "Medical dictation"
 
 
 def build_demo() -> gr.Blocks:
     with gr.Blocks(title=f"Parlance · {TITLE}") as demo:
-        gr.Markdown(f"# {TITLE}\nDictate after a visit; Parlance transcribes it with word timings. "
-                    "[Back to the suite](/)")
+        signed_in_banner(demo, TITLE, "Dictate after a visit; Parlance transcribes it with word timings.")
         transcription_tab("dictation")
     return demo

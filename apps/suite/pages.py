@@ -73,7 +73,8 @@ def landing_page(*, user: User, allowed: set[str], csrf: str, audit: list[AuditE
 
 
 def _admin_section(csrf: str, audit: list[AuditEvent]) -> str:
-    roles = "".join(f"<option value='{r.value}'>{r.value}</option>" for r in Role)
+    roles = "<option value='' disabled selected>Choose a role</option>" + "".join(
+        f"<option value='{r.value}'>{r.value}</option>" for r in Role)
     rows = "".join(
         f"<tr><td>{e.at:%Y-%m-%d %H:%M:%S}</td><td>{html.escape(e.username or '-')}</td>"
         f"<td>{html.escape(e.app)}</td><td>{html.escape(e.action)}</td>"
@@ -86,7 +87,7 @@ def _admin_section(csrf: str, audit: list[AuditEvent]) -> str:
         f"<input type='hidden' name='csrf' value='{html.escape(csrf)}'>"
         "<label>Username<input name='username' required></label>"
         "<label>Full name<input name='display_name'></label>"
-        f"<label>Role<select name='role'>{roles}</select></label>"
+        f"<label>Role<select name='role' required>{roles}</select></label>"
         "<label>Password (at least 10 characters)<input name='password' type='password' required></label>"
         "<button type='submit'>Create account</button></form></div>"
         "<h2>Audit log (latest 50)</h2><table><tr><th>When (UTC)</th><th>Who</th><th>App</th>"
