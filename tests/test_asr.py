@@ -95,3 +95,27 @@ def test_results_are_frozen_and_serialisable(transcriber, speech_clips):
     data = json.loads(render(t, "json"))
     assert data["text"] == t.text and data["segments"][0]["words"]
     assert to_srt(t).startswith("1\n00:00:0") and to_vtt(t).startswith("WEBVTT")
+
+
+def test_long_recording_is_chunked_batched_and_timed(transcriber, speech_clips):
+    """~4 minutes: 12 utterances between pauses and noise -> every utterance found, in order."""
+    clips = [load_audio(p).samples for p in speech_clips if p.suffix == ".opus"]
+    rng = np.random.default_rng(3)
+    parts, starts = [], []
+    t = 0.0
+    for k in range(12):
+        pause = rng.standard_normal(int(16000 * rng.uniform(3, 25))).astype(np.float32) * 0.003
+        parts += [pause, clips[k % len(clips)]]
+        t += pause.size / 16000
+        starts.append(t)
+        t += clips[k % len(clips)].size / 16000
+    audio = as_audio(np.concatenate(parts))
+    calls = []
+    (out,) = transcriber.transcribe_many([audio], progress=lambda done, total: calls.append((done, total)))
+    assert audio.duration > 120 and calls and calls[-1][0] == calls[-1][1]
+    refs = " ".join(["SHE WAS ALMOST LIKE A BOY", "A YEAR LATER THE PLANT WAS CLOSED",
+                     "NO IT IS YOU WHO MUST BE THANKED"][k % 3] for k in range(12))
+    assert word_error_rate([refs], [out.text]) <= 0.15
+    times = [w.start for w in out.words]
+    assert times == sorted(times) and out.words[-1].end <= audio.duration
+    assert abs(out.words[0].start - starts[0]) < 1.0
