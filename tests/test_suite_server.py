@@ -137,6 +137,10 @@ def test_gradio_client_smoke_against_the_running_suite(app, speech_clips):
         finally:
             bogus.unlink()
         assert "Could not transcribe" in status and "not an audio file" in status
+        with session_scope() as s:
+            events = [e for e in A.list_audit(session=s, app="dictation") if e.action == "transcribe"]
+        assert len(events) == 3 and all(e.username == "clin" for e in events)
+        assert any('"words": 7' in e.detail for e in events) and any("error" in e.detail for e in events)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import gradio as gr
 
+from core import accounts
 from core.asr import TranscribeOptions, Transcript, get_transcriber
 from core.asr.formats import render
 from core.audio import AudioError, load_audio
 from core.config import get_settings
+from core.db import session_scope
 
 
 class UserFacingError(Exception):
@@ -34,6 +36,16 @@ def transcribe_upload(source, vocabulary: str = "", progress=None) -> Transcript
     words = tuple(w.strip() for w in (vocabulary or "").split(",") if w.strip())
     (transcript,) = get_transcriber().transcribe_many([audio], TranscribeOptions(vocabulary=words), progress)
     return transcript
+
+
+def audit_transcription(*, username: str | None, app: str, transcript: Transcript | None, error: str = "") -> None:
+    """Write who transcribed what (duration, word count, or the error) to the suite's audit log."""
+    with session_scope() as s:
+        user = accounts.get_user(session=s, username=username) if username else None
+        detail = {"error": error} if error else {
+            "seconds": round(transcript.duration, 1), "words": len(transcript.words), "model": transcript.model}
+        accounts.record_audit(session=s, user=user, app=app, action="transcribe", object_type="recording",
+                              detail=detail)
 
 
 def transcript_html(t: Transcript) -> str:
@@ -75,10 +87,17 @@ def transcription_tab(app_name: str) -> None:
                 status = gr.Markdown()
                 view = gr.HTML(label="Transcript")
                 srt = gr.File(label="Download (SRT / JSON)", file_count="multiple")
-        go.click(_handle, [audio, vocab], [status, view, srt], api_name=f"{app_name}_transcribe")
+        go.click(_handler(app_name), [audio, vocab], [status, view, srt], api_name=f"{app_name}_transcribe")
 
 
-def _handle(audio, vocabulary, progress=gr.Progress()):
+def _handler(app_name: str):
+    def handle(audio, vocabulary, request: gr.Request, progress=gr.Progress()):
+        return _handle(app_name, audio, vocabulary, getattr(request, "username", None), progress)
+
+    return handle
+
+
+def _handle(app_name: str, audio, vocabulary, username: str | None, progress):
     progress(0.0, desc="Reading the recording...")
 
     def report(done: int, total: int) -> None:
@@ -87,7 +106,9 @@ def _handle(audio, vocabulary, progress=gr.Progress()):
     try:
         t = transcribe_upload(audio, vocabulary, report)
     except UserFacingError as exc:
+        audit_transcription(username=username, app=app_name, transcript=None, error=str(exc)[:200])
         return f"**Could not transcribe:** {exc}", "", None
+    audit_transcription(username=username, app=app_name, transcript=t)
     out = Path(tempfile.mkdtemp(prefix="parlance-"))
     files = []
     for fmt in ("srt", "json"):
