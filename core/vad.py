@@ -38,12 +38,16 @@ class VadOptions:
 class VoiceActivityDetector:
     """silero-vad's ONNX model run with onnxruntime (no torch: keeps the ASR path's memory small).
 
-    The model reads 32 ms frames (512 samples + 64 samples of left context) and carries a
-    recurrent state; calls are serialised with a lock so one instance can serve many threads.
+    The model reads 32 ms frames (512 samples + 64 samples of left context) and carries an LSTM
+    state. The wheel's "sequence" export takes many frames per call, which is twice as fast as
+    one call per frame and gives identical probabilities; blocks of BLOCK_FRAMES keep memory flat
+    on hours of audio. Calls are serialised with a lock so one instance can serve many threads.
     """
 
     FRAME = 512  # samples per decision at 16 kHz
     CONTEXT = 64  # samples of the previous frame the model also sees
+    BLOCK_FRAMES = 4096  # frames per call (~2 min of audio)
+    MODEL_FILE = "silero_vad_16k_sequence.onnx"
 
     def __init__(self, options: VadOptions = VadOptions()):
         import onnxruntime
@@ -54,7 +58,7 @@ class VoiceActivityDetector:
         so.log_severity_level = 3
         self.options = options
         self._session = onnxruntime.InferenceSession(
-            str(silero_model_path()), sess_options=so, providers=["CPUExecutionProvider"]
+            str(silero_model_path(self.MODEL_FILE)), sess_options=so, providers=["CPUExecutionProvider"]
         )
         self._lock = threading.Lock()
 
@@ -63,14 +67,16 @@ class VoiceActivityDetector:
         n = -(-samples.size // self.FRAME)
         padded = np.zeros(n * self.FRAME + self.CONTEXT, dtype=np.float32)
         padded[self.CONTEXT : self.CONTEXT + samples.size] = samples
+        window = np.arange(self.FRAME + self.CONTEXT)[None, :]
         probs = np.empty(n, dtype=np.float32)
-        state = np.zeros((2, 1, 128), dtype=np.float32)
-        sr = np.array(SAMPLE_RATE, dtype=np.int64)
+        h = np.zeros((1, 1, 128), dtype=np.float32)
+        c = np.zeros((1, 1, 128), dtype=np.float32)
         with self._lock:
-            for i in range(n):
-                frame = padded[i * self.FRAME : (i + 1) * self.FRAME + self.CONTEXT][None, :]
-                out, state = self._session.run(None, {"input": frame, "state": state, "sr": sr})
-                probs[i] = out[0, 0]
+            for a in range(0, n, self.BLOCK_FRAMES):
+                b = min(n, a + self.BLOCK_FRAMES)
+                frames = padded[np.arange(a, b)[:, None] * self.FRAME + window]  # [frames, 576]
+                p, h, c = self._session.run(None, {"input": frames, "h": h, "c": c})
+                probs[a:b] = p
         return probs
 
     def segments(self, samples: np.ndarray, options: VadOptions | None = None) -> list[SpeechSegment]:
@@ -86,13 +92,13 @@ class VoiceActivityDetector:
         return sum(s.duration for s in self.segments(samples))
 
 
-def silero_model_path() -> Path:
-    """The ONNX file inside the installed silero-vad wheel (found without importing the package,
+def silero_model_path(name: str = VoiceActivityDetector.MODEL_FILE) -> Path:
+    """An ONNX file inside the installed silero-vad wheel (found without importing the package,
     whose __init__ imports torch)."""
     spec = importlib.util.find_spec("silero_vad")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("The silero-vad package is not installed.")
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "silero_vad.onnx"
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / name
     if not path.exists():
         raise RuntimeError(f"silero-vad model missing at {path}")
     return path

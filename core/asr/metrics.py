@@ -29,9 +29,13 @@ def number_to_words(n: int) -> str:
     return " ".join(_ONES[int(d)] for d in str(n))
 
 
-def normalize_text(text: str) -> str:
+def normalize_text(text: str, digits: str = "number") -> str:
+    """digits="number": "42" -> "forty two"; digits="sequence": "7342" -> "seven three four two"
+    (for read digit strings, as in speechocean762's and FSDD's prompts)."""
     t = text.lower().replace("-", " ").replace("%", " percent")
     t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)  # 1,000 -> 1000
+    if digits == "sequence":
+        t = re.sub(r"\d", lambda m: f" {_ONES[int(m.group())]} ", t)
     t = re.sub(r"\d+", lambda m: f" {number_to_words(int(m.group()))} ", t)
     t = re.sub(r"[^a-z' ]", " ", t).replace("'", "")
     return " ".join(t.split())
@@ -48,11 +52,11 @@ def edit_distance(ref: list[str], hyp: list[str]) -> int:
     return prev[-1]
 
 
-def word_error_rate(refs: Iterable[str], hyps: Iterable[str]) -> float:
+def word_error_rate(refs: Iterable[str], hyps: Iterable[str], digits: str = "number") -> float:
     """Corpus WER: total word edits / total reference words, after normalisation."""
     errors = words = 0
     for ref, hyp in zip(refs, hyps, strict=True):
-        r, h = normalize_text(ref).split(), normalize_text(hyp).split()
+        r, h = normalize_text(ref, digits).split(), normalize_text(hyp, digits).split()
         errors += edit_distance(r, h)
         words += len(r)
     return errors / max(words, 1)

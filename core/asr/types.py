@@ -57,7 +57,7 @@ class TranscribeOptions:
     initial_prompt: str | None = None  # free text given to the decoder as preceding context
     use_vad: bool = True  # decode only where silero-vad finds speech (no text where nobody speaks)
     batch_size: int = 8  # speech chunks decoded together
-    context_pad_s: float = 10.0  # encoder window = speech + this much padding (<= 30 s); see docs/asr.md
+    context_pad_s: float = 8.0  # encoder window = speech + this much padding (<= 30 s); see docs/asr.md
     no_speech_threshold: float = 0.6  # with a low log-prob, drop chunks the model thinks are silent
     log_prob_threshold: float = -1.0  # Whisper's rule: with a high no-speech prob this means silence
     fallback_log_prob_threshold: float = -1.5  # below this a chunk is re-decoded (full window, temperatures)

@@ -321,9 +321,13 @@ def _needs_fallback(d: _Decoded, opt: TranscribeOptions) -> bool:
 
 
 def _has_loop(text: str, times: int = 3, max_n: int = 4) -> bool:
-    """True when a 1-4 word phrase repeats ``times`` times in a row ("2648 2648 2648"): the short
-    decoding loops that the compression-ratio test is too coarse to see."""
+    """True when a 1-4 word phrase repeats ``times`` times in a row ("2648 2648 2648"), or the whole
+    text is one phrase repeated ("7342 7342"): the short decoding loops that the compression-ratio
+    test is too coarse to see. A false alarm ("bye bye") only costs a standard re-decode."""
     words = [w.strip(".,!?;:").lower() for w in text.split()]
+    for n in range(1, len(words) // 2 + 1):  # the whole text is one phrase said k >= 2 times
+        if len(words) % n == 0 and words == words[:n] * (len(words) // n):
+            return True
     for n in range(1, max_n + 1):
         for i in range(len(words) - n * times + 1):
             phrase = words[i : i + n]
