@@ -171,12 +171,13 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="timed passes per system (median reported)")
     ap.add_argument("--noise-minutes", type=float, default=10.0)
     ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--sets", default="speechocean762,fsdd", help="test sets to run")
     args = ap.parse_args()
     from core.asr.metrics import word_error_rate
 
     sets = {
-        "speechocean762": load_manifest(args.data / "speechocean762" / "test.jsonl", args.limit),
-        "fsdd": load_manifest(args.data / "fsdd" / "test.jsonl", args.limit),
+        name: load_manifest(args.data / name / "test.jsonl", args.limit)
+        for name in args.sets.split(",") if name
     }
     systems = [s for s in args.systems.split(",") if s]
     figures: dict = {"machine_cores": os.cpu_count()}

@@ -48,7 +48,6 @@ class _Chunk:
     samples: np.ndarray  # [T] float32 16 kHz
     features: np.ndarray | None = None  # [80, F]
     result: Segment | None = None  # decoded segment (before sentence splitting)
-    fallback: bool = False  # decoded again with the full window
     language: str = "en"  # language the chunk was decoded in
 
 
@@ -179,23 +178,20 @@ class WhisperTranscriber:
             if _is_silence(d, opt):
                 continue
             if _needs_fallback(d, opt):
-                c.fallback = True
                 self._decode_full_window(c, langs[j], opt)
                 continue
             keep.append((j, d))
-        if not keep:
-            return
-        if opt.word_timestamps:
-            enc_np = np.asarray(enc)
+        words: list[tuple] = [()] * len(keep)
+        if keep and opt.word_timestamps:
             idx = [j for j, _ in keep]
             sub = enc if len(idx) == len(batch) else ctranslate2.StorageView.from_array(
-                np.ascontiguousarray(enc_np[idx]))
+                np.ascontiguousarray(np.asarray(enc)[idx]))
             words = self._align(sub, [d.tokens for _, d in keep],
                                 [batch[j].features.shape[1] for j in idx], [langs[j] for j in idx])
-        else:
-            words = [()] * len(keep)
         for (j, d), w in zip(keep, words):
             batch[j].result = _segment(batch[j], d, w)
+        for c in batch:
+            c.features = None  # ~1 MB per chunk: hours of audio must not keep them all
 
     def _decode_full_window(self, chunk: _Chunk, lang: str, opt: TranscribeOptions) -> None:
         """Standard Whisper decoding of one chunk: 30 s window + temperature fallback."""
