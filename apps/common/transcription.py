@@ -75,6 +75,14 @@ def signed_in_banner(demo: gr.Blocks, title: str, blurb: str) -> None:
     demo.load(who, None, header, api_name=False)
 
 
+def transcription_page(title: str, blurb: str, app_name: str) -> gr.Blocks:
+    """A page with the signed-in banner and the Transcribe tab (each app adds its own tabs later)."""
+    with gr.Blocks(title=f"Parlance · {title}") as demo:
+        signed_in_banner(demo, title, blurb)
+        transcription_tab(app_name)
+    return demo
+
+
 def transcription_tab(app_name: str) -> None:
     """Adds a 'Transcribe' tab to the enclosing gr.Blocks."""
     with gr.Tab("Transcribe"):

@@ -3,13 +3,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from apps.common.transcription import signed_in_banner, transcription_tab
+from apps.common.transcription import transcription_page
 
 TITLE = "Call-center supervisor"
 
 
 def build_demo() -> gr.Blocks:
-    with gr.Blocks(title=f"Parlance · {TITLE}") as demo:
-        signed_in_banner(demo, TITLE, "Upload a call recording to get its transcript with timings.")
-        transcription_tab("callcenter")
-    return demo
+    return transcription_page(TITLE, "Upload a call recording to get its transcript with timings.", "callcenter")

@@ -3,13 +3,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from apps.common.transcription import signed_in_banner, transcription_tab
+from apps.common.transcription import transcription_page
 
 TITLE = "Medical dictation"
 
 
 def build_demo() -> gr.Blocks:
-    with gr.Blocks(title=f"Parlance · {TITLE}") as demo:
-        signed_in_banner(demo, TITLE, "Dictate after a visit; Parlance transcribes it with word timings.")
-        transcription_tab("dictation")
-    return demo
+    return transcription_page(TITLE, "Dictate after a visit; Parlance transcribes it with word timings.", "dictation")
