@@ -207,7 +207,7 @@ def fit(
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 loss = task.loss(net, batch) / config.grad_accum
             loss.backward()
-            running += float(loss) * config.grad_accum
+            running += float(loss.detach()) * config.grad_accum
             seen += 1
             if (i + 1) % config.grad_accum:
                 continue

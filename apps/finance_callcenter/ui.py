@@ -1,12 +1,238 @@
-"""Finance call-center: the supervisor's web page (see issue 4 for routing and the dashboard)."""
+"""Call-center supervisor dashboard: live queues, upload, call detail, analytics, routing table.
+
+Handlers are module-level functions that call service.py / analytics.py; every event has an api_name.
+"""
 from __future__ import annotations
 
-import gradio as gr
+import shutil
+import tempfile
+from pathlib import Path
 
-from apps.common.transcription import transcription_page
+import gradio as gr
+import pandas as pd
+
+from apps.common.transcription import signed_in_banner
+from apps.finance_callcenter import analytics, service, views
+from apps.finance_callcenter.config import get_callcenter_settings
+from apps.finance_callcenter.routing import RoutingTableError
 
 TITLE = "Call-center supervisor"
+DAYS = {"Today": 1, "Last 7 days": 7, "Last 30 days": 30, "All time": None}
+ALL = "(all)"
+
+
+def _user(request: gr.Request | None) -> str:
+    return getattr(request, "username", None) or ""
+
+
+# --- live board -------------------------------------------------------------------------------------
+def refresh_board():
+    board = analytics.queue_board()
+    return (views.board_html(board), views.waiting_html(board["waiting"]), views.processing_html(board["processing"]))
+
+
+# --- upload -----------------------------------------------------------------------------------------
+def upload_calls(files, agent_channel: str, request: gr.Request):
+    paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
+    try:
+        ids = service.submit_uploads(paths, username=_user(request),
+                                     agent_channel=1 if agent_channel.startswith("Right") else 0)
+    except service.CallCenterError as exc:
+        return f"**Not uploaded:** {exc}", *refresh_board()
+    return (f"{len(ids)} call(s) stored and queued: " + ", ".join(f"#{i}" for i in ids)
+            + ". Progress shows below and on the Live queues tab.", *refresh_board())
+
+
+# --- call detail ------------------------------------------------------------------------------------
+def recent_call_choices() -> list[tuple[str, int]]:
+    return [(f"#{c['id']} · {c['filename']} · {c['status']}" + (f" · {c['queue_key']}" if c["queue_key"] else ""),
+             c["id"]) for c in service.list_call_dicts(limit=200)]
+
+
+def list_calls():
+    return gr.update(choices=recent_call_choices())
+
+
+def open_call(call_id, request: gr.Request):
+    empty = pd.DataFrame({"time_s": [], "probability": [], "emotion": []})
+    if call_id in (None, ""):
+        return "<p>Choose a call.</p>", "", empty, None
+    try:
+        view = service.call_detail(int(call_id), username=_user(request))
+    except (service.CallCenterError, ValueError) as exc:
+        return f"<p><b>{exc}</b></p>", "", empty, None
+    rows = []
+    for t in view.turns:
+        if t["speaker"] != "customer":
+            continue
+        mid = (t["start_s"] + t["end_s"]) / 2
+        for label in ("anger", "fear", "sadness", "joy", "neutral"):
+            rows.append({"time_s": round(mid, 1), "probability": t["emotion_scores"].get(label, 0.0), "emotion": label})
+        rows.append({"time_s": round(mid, 1), "probability": t["distress"], "emotion": "distress"})
+    plot = pd.DataFrame(rows) if rows else empty
+    audio = _playable(view.call["audio_path"])
+    return views.decisions_html(view.call, view.decisions), views.transcript_html(view.turns), plot, audio
+
+
+def _playable(path: str) -> str | None:
+    """A copy in the temp folder, which Gradio serves (the archive itself is not exposed)."""
+    src = Path(path)
+    if not src.exists():
+        return None
+    out = Path(tempfile.mkdtemp(prefix="parlance-cc-play-")) / src.name
+    shutil.copyfile(src, out)
+    return str(out)
+
+
+def take_call(call_id, request: gr.Request):
+    try:
+        service.take_call(int(call_id), username=_user(request))
+    except (service.CallCenterError, TypeError, ValueError) as exc:
+        return f"**Not changed:** {exc}"
+    return f"Call #{int(call_id)} marked as taken by an agent (it leaves the waiting list)."
+
+
+def reroute(call_id, queue, reason, request: gr.Request):
+    try:
+        service.reroute_call(int(call_id), queue or "", username=_user(request), reason=reason or "")
+    except (service.CallCenterError, TypeError, ValueError) as exc:
+        return f"**Not re-routed:** {exc}"
+    return f"Call #{int(call_id)} re-routed to {queue}."
+
+
+def retry(call_id, request: gr.Request):
+    try:
+        service.retry_call(int(call_id), username=_user(request))
+    except (service.CallCenterError, TypeError, ValueError) as exc:
+        return f"**Not retried:** {exc}"
+    return f"Call #{int(call_id)} queued again."
+
+
+# --- analytics --------------------------------------------------------------------------------------
+def _filters(days: str, queue: str, intent: str) -> dict:
+    return {"days": DAYS.get(days), "queue": None if queue in (None, "", ALL) else queue,
+            "intent": None if intent in (None, "", ALL) else intent}
+
+
+def show_analytics(days: str, queue: str, intent: str):
+    agg = analytics.aggregates(**_filters(days, queue, intent))
+    summary = (f"**{agg['calls']}** processed call(s) · escalation rate **{agg['escalation_rate']:.0%}**"
+               if agg["calls"] else "No processed calls match these filters.")
+    return summary, agg["intents"], agg["escalations"], agg["emotions"]
+
+
+def export(days: str, queue: str, intent: str, request: gr.Request):
+    return str(analytics.export_csv(username=_user(request), **_filters(days, queue, intent)))
+
+
+# --- routing table ----------------------------------------------------------------------------------
+def load_table():
+    version, document, _ = service.current_table()
+    return document, f"Current version: **v{version}**", _history()
+
+
+def _history() -> pd.DataFrame:
+    rows = service.table_history()
+    return pd.DataFrame([{"version": r["version"], "by": r["by"], "at": f"{r['at']:%Y-%m-%d %H:%M}",
+                          "note": r["note"]} for r in rows])
+
+
+def save_table(document: str, note: str, request: gr.Request):
+    try:
+        version = service.save_table(document or "", username=_user(request), note=note or "")
+    except RoutingTableError as exc:
+        return f"**Not saved.** {exc}", _history()
+    return f"Saved as **v{version}**; new calls are routed with it.", _history()
+
+
+def queue_choices() -> list[str]:
+    _, _, table = service.current_table()
+    return list(table.queues)
+
+
+def filter_choices():
+    intents = [ALL] + sorted(service.known_intents_or_empty())
+    return gr.update(choices=[ALL] + queue_choices()), gr.update(choices=intents), gr.update(choices=queue_choices())
 
 
 def build_demo() -> gr.Blocks:
-    return transcription_page(TITLE, "Upload a call recording to get its transcript with timings.", "callcenter")
+    settings = get_callcenter_settings()
+    service.ensure_setup()
+    with gr.Blocks(title=f"Parlance · {TITLE}") as demo:
+        signed_in_banner(demo, TITLE, "Every call transcribed turn by turn, routed to its queue, "
+                                      "escalations first.")
+        with gr.Tab("Live queues"):
+            board = gr.HTML()
+            gr.Markdown("### Waiting calls (escalations first)")
+            waiting = gr.HTML()
+            gr.Markdown("### Processing")
+            processing = gr.HTML()
+            timer = gr.Timer(settings.dashboard_refresh_s)
+            timer.tick(refresh_board, None, [board, waiting, processing], api_name="board", show_progress="hidden")
+            demo.load(refresh_board, None, [board, waiting, processing], api_name=False)
+        with gr.Tab("Upload calls"):
+            files = gr.File(file_count="multiple", file_types=["audio", ".wav", ".flac", ".mp3", ".ogg", ".opus"],
+                            label="Call recordings (many at once)")
+            channel = gr.Radio(["Left channel is the agent", "Right channel is the agent"],
+                               value="Left channel is the agent", label="Stereo calls")
+            go = gr.Button("Upload and process", variant="primary")
+            upload_status = gr.Markdown()
+            up_board, up_waiting, up_processing = gr.HTML(visible=False), gr.HTML(visible=False), gr.HTML()
+            go.click(upload_calls, [files, channel], [upload_status, up_board, up_waiting, up_processing],
+                     api_name="upload")
+            timer.tick(refresh_board, None, [up_board, up_waiting, up_processing], api_name=False,
+                       show_progress="hidden")
+        with gr.Tab("Call detail"):
+            with gr.Row():
+                pick = gr.Dropdown(label="Call", choices=[], allow_custom_value=True, scale=3)
+                reload_calls = gr.Button("Refresh list", scale=1)
+                open_btn = gr.Button("Open", variant="primary", scale=1)
+            summary = gr.HTML()
+            player = gr.Audio(label="Recording", type="filepath", interactive=False)
+            plot = gr.LinePlot(x="time_s", y="probability", color="emotion", title="Customer emotion over the call",
+                               x_title="seconds", y_title="probability", y_lim=[0, 1], height=260)
+            transcript = gr.HTML()
+            with gr.Row():
+                take = gr.Button("Agent took this call")
+                retry_btn = gr.Button("Retry processing")
+            with gr.Row():
+                new_queue = gr.Dropdown(label="Re-route to", choices=[], scale=1)
+                why = gr.Textbox(label="Reason (stored with the decision)", scale=2)
+                reroute_btn = gr.Button("Re-route", scale=1)
+            action_status = gr.Markdown()
+            reload_calls.click(list_calls, None, pick, api_name="list_calls")
+            open_btn.click(open_call, pick, [summary, transcript, plot, player], api_name="call_detail")
+            take.click(take_call, pick, action_status, api_name="take_call")
+            retry_btn.click(retry, pick, action_status, api_name="retry_call")
+            reroute_btn.click(reroute, [pick, new_queue, why], action_status, api_name="reroute")
+        with gr.Tab("Analytics"):
+            with gr.Row():
+                days = gr.Dropdown(list(DAYS), value="Last 7 days", label="Period")
+                f_queue = gr.Dropdown([ALL], value=ALL, label="Queue")
+                f_intent = gr.Dropdown([ALL], value=ALL, label="Intent")
+                refresh = gr.Button("Show", variant="primary")
+            totals = gr.Markdown()
+            intents_plot = gr.BarPlot(x="intent", y="calls", title="Calls per customer intent (top 20)",
+                                      x_label_angle=-40, height=320, sort="-y")
+            esc_plot = gr.LinePlot(x="day", y="escalation_rate", title="Escalation rate per day", y_lim=[0, 1],
+                                   height=240)
+            emo_plot = gr.BarPlot(x="queue", y="turns", color="emotion", title="Customer emotion mix per queue",
+                                  height=300)
+            csv_btn = gr.Button("Export CSV (one row per turn)")
+            csv_file = gr.File(label="CSV")
+            refresh.click(show_analytics, [days, f_queue, f_intent], [totals, intents_plot, esc_plot, emo_plot],
+                          api_name="analytics")
+            csv_btn.click(export, [days, f_queue, f_intent], csv_file, api_name="export_csv")
+        with gr.Tab("Routing table"):
+            table_version = gr.Markdown()
+            document = gr.Code(language="yaml", label="Routing table (YAML)", lines=30)
+            note = gr.Textbox(label="What changed (for the history)")
+            save = gr.Button("Validate and save", variant="primary")
+            table_status = gr.Markdown()
+            history = gr.Dataframe(label="Versions", interactive=False)
+            save.click(save_table, [document, note], [table_status, history], api_name="save_routing_table")
+        demo.load(load_table, None, [document, table_version, history], api_name=False)
+        demo.load(list_calls, None, pick, api_name=False)
+        demo.load(filter_choices, None, [f_queue, f_intent, new_queue], api_name=False)
+        demo.load(service.ensure_worker, None, None, api_name=False)
+    return demo

@@ -1,0 +1,27 @@
+"""Call-center settings (env vars PARLANCE_CALLCENTER_<FIELD> override)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.config import get_settings
+
+
+class CallCenterSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARLANCE_CALLCENTER_", extra="ignore")
+
+    audio_dir: Path | None = None  # stored call recordings (default: <data_dir>/callcenter/audio)
+    start_worker: bool = True  # process queued calls in a background thread of the server
+    max_files_per_upload: int = 50  # one drop of files
+    dashboard_refresh_s: float = 5.0  # live queue view refresh period
+
+    @property
+    def resolved_audio_dir(self) -> Path:
+        return self.audio_dir or get_settings().data_dir / "callcenter" / "audio"
+
+
+@lru_cache(maxsize=1)
+def get_callcenter_settings() -> CallCenterSettings:
+    return CallCenterSettings()

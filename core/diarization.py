@@ -1,0 +1,207 @@
+"""Who spoke when in a mono recording with (at most) two speakers, such as a phone call.
+
+No neural speaker-embedding weights install offline, so this is the classic recipe: silero-vad
+speech regions, cut into short overlapping windows; each window is described by the mean and
+standard deviation of its MFCCs (a compact voice print that separates two telephone voices well);
+windows are clustered into two groups (Ward agglomerative clustering on standardised features);
+a silhouette score below ``min_separation``, or a second group holding less than
+``min_share`` of the windows, means one voice only. Limitation (measured): without a trained
+speaker-embedding model, one voice reading varied sentences can still split in two, so a mono
+recording is assumed to hold two voices; stereo calls are where one-sided calls are detected reliably. Frame-level votes are smoothed
+so no turn is shorter than ``min_turn_s``. Accuracy is measured in benchmarks/callcenter.py (DER
+on a real telephone conversation).
+
+>>> turns = diarize(samples)                     # doctest: +SKIP
+>>> turns[0]                                     # SpeakerTurn(start=6.6, end=7.2, speaker='S1')
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.audio import SAMPLE_RATE
+from core.vad import SpeechSegment, VadOptions, get_vad
+
+FRAME_S = 0.01  # MFCC hop
+
+
+@dataclass(frozen=True)
+class DiarizationOptions:
+    window_s: float = 1.5  # length of a voice-print window
+    hop_s: float = 0.5  # step between windows
+    min_turn_s: float = 0.4  # shorter speaker switches are smoothed away
+    min_separation: float = 0.08  # silhouette under this: a single speaker
+    min_share: float = 0.1  # a second group with fewer windows than this share is absorbed
+    max_speakers: int = 2  # a call: agent and customer
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    start: float  # seconds
+    end: float  # seconds
+    speaker: str  # "S1", "S2" in order of first appearance
+
+
+def mfcc_frames(samples: np.ndarray) -> np.ndarray:
+    """Mono float32 16 kHz ``[T]`` -> MFCCs ``[frames, 20]`` (25 ms windows, 10 ms hop)."""
+    import torch
+    from torchaudio.compliance.kaldi import mfcc
+
+    wav = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).unsqueeze(0)
+    if wav.shape[1] < 400:
+        return np.zeros((0, 20), dtype=np.float32)
+    feats = mfcc(wav * 32768.0, num_ceps=20, num_mel_bins=40, sample_frequency=SAMPLE_RATE, dither=0.0,
+                 energy_floor=1.0)
+    return feats.numpy()
+
+
+def _windows(segments: list[SpeechSegment], opt: DiarizationOptions) -> list[tuple[float, float]]:
+    out = []
+    for seg in segments:
+        if seg.duration <= opt.window_s:
+            out.append((seg.start, seg.end))
+            continue
+        t = seg.start
+        while t + opt.window_s < seg.end:
+            out.append((t, t + opt.window_s))
+            t += opt.hop_s
+        out.append((max(seg.start, seg.end - opt.window_s), seg.end))
+    return out
+
+
+def diarize(samples: np.ndarray, options: DiarizationOptions | None = None,
+            segments: list[SpeechSegment] | None = None) -> list[SpeakerTurn]:
+    opt = options or DiarizationOptions()
+    if segments is None:
+        segments = get_vad().segments(samples, VadOptions(min_silence_ms=150, speech_pad_ms=30, max_segment_s=600.0))
+    if not segments:
+        return []
+    feats = mfcc_frames(samples)
+    feats = feats - feats.mean(0, keepdims=True)  # cepstral mean normalisation over the call
+    wins = _windows(segments, opt)
+    prints = []
+    for a, b in wins:
+        f = feats[int(a / FRAME_S):max(int(b / FRAME_S), int(a / FRAME_S) + 1)]
+        prints.append(np.concatenate([f.mean(0), f.std(0)]) if len(f) else np.zeros(40))
+    x = np.asarray(prints, dtype=np.float64)
+    labels = _cluster(x, opt)
+    return _turns(segments, wins, labels, opt)
+
+
+def _cluster(x: np.ndarray, opt: DiarizationOptions) -> np.ndarray:
+    if len(x) < 4 or opt.max_speakers < 2:
+        return np.zeros(len(x), dtype=int)
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.metrics import silhouette_score
+
+    z = (x - x.mean(0)) / (x.std(0) + 1e-8)
+    labels = AgglomerativeClustering(n_clusters=2, linkage="ward").fit_predict(z)
+    share = min(np.mean(labels == 0), np.mean(labels == 1))
+    if share < opt.min_share or silhouette_score(z, labels) < opt.min_separation:
+        return np.zeros(len(x), dtype=int)
+    return labels
+
+
+def _turns(segments: list[SpeechSegment], wins: list[tuple[float, float]], labels: np.ndarray,
+           opt: DiarizationOptions) -> list[SpeakerTurn]:
+    end = max(s.end for s in segments)
+    n = int(end / FRAME_S) + 1
+    votes = np.zeros((n, int(labels.max()) + 1))
+    for (a, b), lab in zip(wins, labels):
+        votes[int(a / FRAME_S):int(b / FRAME_S), lab] += 1
+    speech = np.zeros(n, dtype=bool)
+    for s in segments:
+        speech[int(s.start / FRAME_S):int(s.end / FRAME_S)] = True
+    frame_label = np.where(speech & (votes.sum(1) > 0), votes.argmax(1), -1)
+    runs = _runs(frame_label)
+    runs = _smooth(runs, int(opt.min_turn_s / FRAME_S))
+    names: dict[int, str] = {}
+    turns = []
+    for lab, a, b in runs:
+        if lab < 0:
+            continue
+        names.setdefault(lab, f"S{len(names) + 1}")
+        turns.append(SpeakerTurn(round(a * FRAME_S, 2), round(b * FRAME_S, 2), names[lab]))
+    return turns
+
+
+def _runs(labels: np.ndarray) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for i, lab in enumerate(labels.tolist()):
+        if runs and runs[-1][0] == lab:
+            runs[-1][2] = i + 1
+        else:
+            runs.append([lab, i, i + 1])
+    return runs
+
+
+def _smooth(runs: list[list[int]], min_frames: int) -> list[list[int]]:
+    """Give speech runs shorter than ``min_frames`` to the speaker of a neighbouring run, then merge."""
+    changed = True
+    while changed:
+        changed = False
+        for i, (lab, a, b) in enumerate(runs):
+            if lab < 0 or b - a >= min_frames:
+                continue
+            neighbours = [runs[j] for j in (i - 1, i + 1) if 0 <= j < len(runs) and runs[j][0] >= 0
+                          and runs[j][0] != lab]
+            if neighbours:
+                runs[i][0] = max(neighbours, key=lambda r: r[2] - r[1])[0]
+                changed = True
+        merged: list[list[int]] = []
+        for r in runs:
+            if merged and merged[-1][0] == r[0] and merged[-1][2] == r[1]:
+                merged[-1][2] = r[2]
+            else:
+                merged.append(list(r))
+        runs = merged
+    return runs
+
+
+def diarization_error_rate(reference: list[SpeakerTurn], hypothesis: list[SpeakerTurn], *,
+                           collar_s: float = 0.25) -> float:
+    """Frame-level DER (missed + false alarm + confusion over reference speech) with the best
+    one-to-one speaker mapping; ``collar_s`` around reference boundaries is not scored."""
+    import itertools
+
+    end = max([t.end for t in reference + hypothesis] + [0.0])
+    n = int(end / FRAME_S) + 1
+    ref_names = sorted({t.speaker for t in reference})
+    hyp_names = sorted({t.speaker for t in hypothesis})
+    ref = np.zeros((n, len(ref_names)), dtype=bool)
+    hyp = np.zeros((n, max(1, len(hyp_names))), dtype=bool)
+    for t in reference:
+        ref[int(t.start / FRAME_S):int(t.end / FRAME_S), ref_names.index(t.speaker)] = True
+    for t in hypothesis:
+        hyp[int(t.start / FRAME_S):int(t.end / FRAME_S), hyp_names.index(t.speaker)] = True
+    scored = np.ones(n, dtype=bool)
+    c = int(collar_s / FRAME_S)
+    for t in reference:
+        for edge in (int(t.start / FRAME_S), int(t.end / FRAME_S)):
+            scored[max(0, edge - c):edge + c] = False
+    ref, hyp = ref[scored], hyp[scored]
+    total = ref.sum()
+    if total == 0:
+        return 0.0
+    best = None
+    cols = list(range(hyp.shape[1]))
+    for perm in itertools.permutations(cols, min(len(cols), len(ref_names))):
+        mapped = np.zeros_like(ref)
+        for r, h in enumerate(perm):
+            mapped[:, r] = hyp[:, h]
+        n_ref, n_hyp = ref.sum(1), hyp.sum(1)
+        correct = (ref & mapped).sum(1)
+        err = (np.maximum(n_ref, n_hyp) - correct).sum()
+        best = err if best is None else min(best, err)
+    return float(best / total)
+
+
+def read_rttm(path) -> list[SpeakerTurn]:
+    turns = []
+    for line in open(path, encoding="utf-8"):
+        p = line.split()
+        if p and p[0] == "SPEAKER":
+            start, dur = float(p[3]), float(p[4])
+            turns.append(SpeakerTurn(start, start + dur, p[7]))
+    return turns

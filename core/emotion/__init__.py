@@ -1,0 +1,1 @@
+"""Emotion: the speech-emotion model (its own issue) and the fusion of speech and text evidence."""

@@ -1,0 +1,60 @@
+"""Late fusion of emotion evidence from text and speech into one distribution over Ekman labels.
+
+Each source gives scores over its own labels; ``to_ekman`` maps them onto the shared label set
+(anger, disgust, fear, joy, neutral, sadness, surprise) and normalises. The fused distribution is
+the reliability-weighted mean of the sources present, so the call-center works with text alone
+today and improves when a speech-emotion model is installed (``core.emotion.speech``), with no
+change to its callers. ``distress`` (anger + fear + sadness + disgust) is what escalation rules read.
+
+>>> fuse(text={"anger": 0.9, "neutral": 0.2}).label
+'anger'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+EKMAN = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
+NEGATIVE = ("anger", "disgust", "fear", "sadness")
+# speech-emotion corpora label sets (RAVDESS, CREMA-D, IEMOCAP) onto Ekman
+SYNONYMS = {
+    "angry": "anger", "ang": "anger", "disgusted": "disgust", "dis": "disgust", "fearful": "fear",
+    "fea": "fear", "happy": "joy", "hap": "joy", "happiness": "joy", "excited": "joy", "calm": "neutral",
+    "neu": "neutral", "sad": "sadness", "surprised": "surprise", "sur": "surprise", "frustrated": "anger",
+}
+DEFAULT_WEIGHTS = {"text": 1.0, "speech": 1.0}  # equal trust; tune once both are measured on the same calls
+
+
+@dataclass(frozen=True)
+class FusedEmotion:
+    label: str  # most likely Ekman label
+    probabilities: dict[str, float]  # Ekman label -> probability (sums to 1)
+    distress: float  # anger + disgust + fear + sadness probability mass, in [0, 1]
+    sources: tuple[str, ...]  # which evidence was used: ("text",), ("text", "speech"), ...
+    per_source: dict[str, dict[str, float]] = field(default_factory=dict)  # each source's Ekman distribution
+
+
+def to_ekman(scores: dict[str, float]) -> dict[str, float]:
+    """Scores over any label names -> a distribution over EKMAN (unknown labels are dropped)."""
+    mass = dict.fromkeys(EKMAN, 0.0)
+    for label, value in scores.items():
+        name = SYNONYMS.get(label.lower(), label.lower())
+        if name in mass:
+            mass[name] += max(0.0, float(value))
+    total = sum(mass.values())
+    if total <= 0:
+        return {k: (1.0 if k == "neutral" else 0.0) for k in EKMAN}
+    return {k: v / total for k, v in mass.items()}
+
+
+def fuse(*, text: dict[str, float] | None = None, speech: dict[str, float] | None = None,
+         weights: dict[str, float] | None = None) -> FusedEmotion:
+    weights = weights or DEFAULT_WEIGHTS
+    per_source = {name: to_ekman(s) for name, s in (("text", text), ("speech", speech)) if s}
+    if not per_source:
+        per_source = {"none": to_ekman({})}
+    total_w = sum(weights.get(n, 1.0) for n in per_source) or 1.0
+    fused = {k: sum(weights.get(n, 1.0) * d[k] for n, d in per_source.items()) / total_w for k in EKMAN}
+    label = max(fused, key=fused.get)
+    return FusedEmotion(label=label, probabilities={k: round(v, 4) for k, v in fused.items()},
+                        distress=round(sum(fused[k] for k in NEGATIVE), 4),
+                        sources=tuple(n for n in per_source if n != "none"), per_source=per_source)

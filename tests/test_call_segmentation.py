@@ -1,0 +1,89 @@
+"""Diarization and call segmentation on a real two-party telephone call (pyannote.audio's MIT sample)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.asr.types import Word
+from core.audio import SilentAudioError, load_audio
+from core.call_segmentation import group_turns, segment_call
+from core.diarization import SpeakerTurn, diarization_error_rate, diarize, read_rttm
+
+from .conftest import AUDIO_FIXTURES, SR, white_noise
+
+CALL = AUDIO_FIXTURES / "two_speaker_call.flac"
+
+
+def test_der_metric_matches_hand_computed_cases():
+    ref = [SpeakerTurn(0, 10, "a"), SpeakerTurn(10, 20, "b")]
+    assert diarization_error_rate(ref, [SpeakerTurn(0, 10, "x"), SpeakerTurn(10, 20, "y")], collar_s=0) == 0.0
+    assert diarization_error_rate(ref, [SpeakerTurn(0, 20, "x")], collar_s=0) == pytest.approx(0.5, abs=0.01)
+    assert diarization_error_rate(ref, [], collar_s=0) == 1.0
+
+
+def test_two_voices_are_told_apart_on_a_real_call():
+    audio = load_audio(CALL)
+    hyp = diarize(audio.samples)
+    assert {t.speaker for t in hyp} == {"S1", "S2"}
+    der = diarization_error_rate(read_rttm(CALL.with_suffix(".rttm")), hyp)
+    assert der < 0.15, der  # 0.03 when measured; see benchmarks/callcenter.py
+
+
+def test_homogeneous_voice_prints_are_one_speaker():
+    from core.diarization import DiarizationOptions, _cluster
+
+    x = np.random.default_rng(0).standard_normal((60, 40))
+    assert set(_cluster(x, DiarizationOptions())) == {0}
+    two = np.concatenate([x[:30] - 4.0, x[30:] + 4.0])
+    assert set(_cluster(two, DiarizationOptions())) == {0, 1}
+
+
+def test_words_group_into_turns_on_speaker_change_and_long_pauses():
+    w = lambda t, s, e: Word(t, s, e, 0.9)  # noqa: E731
+    turns = group_turns([(w("hi", 0, .5), "agent"), (w("hello", 1, 1.5), "customer"), (w("there", 1.6, 2), "customer"),
+                         (w("again", 6, 6.5), "customer")], max_pause_s=2.0)
+    assert [(t.speaker, t.text) for t in turns] == [("agent", "hi"), ("customer", "hello there"), ("customer", "again")]
+    assert [t.index for t in turns] == [0, 1, 2]
+
+
+@pytest.mark.slow
+def test_mono_call_gives_agent_and_customer_turns(transcriber):
+    call = segment_call(CALL, transcriber=transcriber)
+    assert call.layout == "mono" and not call.warnings
+    speakers = [t.speaker for t in call.turns]
+    assert speakers[0] == "agent" and "customer" in speakers
+    text = " ".join(t.text for t in call.turns if t.speaker == "customer").lower()
+    assert "sheila" in text and "yankee" in text
+
+
+@pytest.mark.slow
+def test_stereo_call_splits_by_channel_and_flags_one_sided_calls(transcriber, speech_clips, tmp_path):
+    import soundfile as sf
+
+    a = load_audio(next(p for p in speech_clips if "007650078" in p.name)).samples
+    b = load_audio(next(p for p in speech_clips if "011860287" in p.name)).samples
+    gap = np.zeros(SR, np.float32)
+    left = np.concatenate([a, gap, np.zeros_like(b), gap])
+    right = np.concatenate([np.zeros_like(a), gap, b, gap])
+    path = tmp_path / "stereo.wav"
+    sf.write(path, np.stack([left, right], 1), SR)
+    call = segment_call(path, transcriber=transcriber)
+    assert call.layout == "stereo"
+    assert [t.speaker for t in call.turns] == ["agent", "customer"]
+    assert "plant" in call.turns[0].text.lower() and "thanked" in call.turns[1].text.lower()
+    sf.write(path, np.stack([left, np.zeros_like(left)], 1), SR)
+    one_sided = segment_call(path, transcriber=transcriber)
+    assert any("customer channel is silent" in w for w in one_sided.warnings)
+    assert {t.speaker for t in one_sided.turns} == {"agent"}
+
+
+def test_silent_and_noise_only_calls_are_refused(transcriber, tmp_path):
+    import soundfile as sf
+
+    path = tmp_path / "silent.wav"
+    sf.write(path, np.zeros(SR * 5, np.float32), SR)
+    with pytest.raises(SilentAudioError):
+        segment_call(path, transcriber=transcriber)
+    sf.write(path, np.stack([white_noise(5, 0.001), np.zeros(SR * 5, np.float32)], 1), SR)
+    with pytest.raises(SilentAudioError, match="both channels"):
+        segment_call(path, transcriber=transcriber)
