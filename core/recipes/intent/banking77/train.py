@@ -77,7 +77,7 @@ def main(argv: list[str]) -> dict:
         "calibration": {"temperature": temperature, "oos_threshold": point["threshold"]},
         "metrics": {"valid": {**ckpt["metrics"], **{f"calibrated_{k}": v for k, v in point.items()}}},
         "trained": {"steps": result.steps, "seconds": round(time.time() - started, 1),
-                    "hparams": hp, "torch": torch.__version__},
+                    "hparams": hp, "torch": str(torch.__version__)},
     }
     out = Path(hp["export"])
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -95,7 +95,7 @@ def main(argv: list[str]) -> dict:
         "state_dict": {k: v.half() for k, v in trainable_state(model).items()},
         "metrics": {"valid": ckpt["metrics"]},
         "trained": {"steps": result.steps, "seconds": round(time.time() - started, 1), "hparams": hp,
-                    "torch": torch.__version__},
+                    "torch": str(torch.__version__)},
     }
     out = Path(hp["export"])
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -72,7 +72,7 @@ def main(argv: list[str]) -> dict:
         "calibration": {"thresholds": [round(float(t), 3) for t in thresholds]},
         "metrics": {"valid": {**ckpt["metrics"], "macro_f1_tuned": tuned}},
         "trained": {"steps": result.steps, "seconds": round(time.time() - started, 1), "hparams": hp,
-                    "torch": torch.__version__},
+                    "torch": str(torch.__version__)},
     }
     out = Path(hp["export"])
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,200 @@
+"""Call-center end-to-end benchmark.
+
+1. A real two-party telephone call (tests/fixtures/audio/two_speaker_call.flac, pyannote.audio's MIT
+   sample with its RTTM speaker turns and STM timed transcript): diarization error rate (collar
+   0.25 s), WER of the call's turn texts, processing speed (x real time).
+2. Synthetic banking calls (clearly synthetic: espeak-ng voices, telephone band 8 kHz), built from
+   Banking77 test sentences: agent greeting, customer request, agent reply, customer follow-up of
+   the same intent; rendered as stereo (agent left, customer right) and as mono mixes. Reports
+   turn-level intent accuracy after ASR vs on the gold sentence text (same classifier), customer
+   turns found, routing-queue accuracy, and processing speed (audio seconds / wall seconds).
+Peer, same audio, same run: faster-whisper's own ``WhisperModel.transcribe`` (tiny.en, int8, its
+README usage) over the whole mono call, which gives only text, for the speed ratio.
+
+    python benchmarks/callcenter.py --calls 10      # quick
+    python benchmarks/callcenter.py                 # 40 synthetic calls
+
+Needs espeak-ng (apt-get install espeak-ng). The last line printed is one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+SR = 16000
+AGENT_LINES = ["Thank you for calling City Bank, my name is Sam, how can I help you today?",
+               "Good afternoon, you are through to customer services, what can I do for you?",
+               "Hello, thanks for holding, how can I help?"]
+AGENT_REPLIES = ["I see, let me look into that for you.", "Okay, I understand. Could you tell me a bit more?",
+                 "Thanks, one moment while I check your account."]
+AGENT_VOICES = ["en-us+m3", "en-gb+m1"]
+CUSTOMER_VOICES = ["en-us+f2", "en-gb+f3", "en-us+m7", "en+f4"]
+
+
+def speak(text: str, voice: str, speed: int, workdir: Path) -> np.ndarray:
+    from core.audio import load_audio
+
+    path = workdir / f"tts_{abs(hash((text, voice, speed)))}.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True,
+                   capture_output=True)
+    return telephone(load_audio(path).samples)
+
+
+def telephone(x: np.ndarray) -> np.ndarray:
+    """8 kHz narrowband round trip (300-3400 Hz), like a phone line."""
+    from scipy.signal import butter, resample_poly, sosfilt
+
+    y = resample_poly(x, 1, 2)
+    y = sosfilt(butter(4, [300, 3400], btype="band", fs=8000, output="sos"), y)
+    return resample_poly(y, 2, 1).astype(np.float32)
+
+
+def make_calls(n: int, data: Path, workdir: Path, seed: int = 0) -> list[dict]:
+    rng = random.Random(seed)
+    by_intent: dict[str, list[str]] = {}
+    with (data / "banking77" / "test.csv").open(newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            by_intent.setdefault(r["category"], []).append(r["text"])
+    intents = sorted(by_intent)
+    calls = []
+    for i in range(n):
+        intent = intents[i % len(intents)] if n <= len(intents) else rng.choice(intents)
+        s1, s2 = rng.sample(by_intent[intent], 2)
+        av, cv = rng.choice(AGENT_VOICES), rng.choice(CUSTOMER_VOICES)
+        speed = rng.choice([140, 160, 175])
+        parts = [("agent", rng.choice(AGENT_LINES), av), ("customer", s1, cv),
+                 ("agent", rng.choice(AGENT_REPLIES), av), ("customer", s2, cv)]
+        left, right, turns = [], [], []
+        gap = np.zeros(int(0.6 * SR), np.float32)
+        for role, text, voice in parts:
+            x = speak(text, voice, speed if role == "customer" else 165, workdir)
+            silence = np.zeros_like(x)
+            left += [x if role == "agent" else silence, gap]
+            right += [x if role == "customer" else silence, gap]
+            turns.append({"speaker": role, "text": text})
+        lch, rch = np.concatenate(left), np.concatenate(right)
+        calls.append({"id": i, "intent": intent, "turns": turns, "stereo": np.stack([lch, rch], 1),
+                      "mono": (lch + rch).astype(np.float32), "seconds": len(lch) / SR})
+    return calls
+
+
+def run_real_call(transcriber) -> dict:
+    from core.asr.metrics import word_error_rate
+    from core.audio import load_audio
+    from core.call_segmentation import segment_call
+    from core.diarization import diarization_error_rate, diarize, read_rttm
+
+    call = ROOT / "tests" / "fixtures" / "audio" / "two_speaker_call.flac"
+    audio = load_audio(call)
+    der = diarization_error_rate(read_rttm(call.with_suffix(".rttm")), diarize(audio.samples))
+    ref = " ".join(line.split(maxsplit=5)[5] for line in call.with_suffix(".stm").read_text().splitlines())
+    runs, seg = [], None
+    for _ in range(3):
+        t = time.perf_counter()
+        seg = segment_call(call, transcriber=transcriber)
+        runs.append(time.perf_counter() - t)
+    hyp = " ".join(t.text for t in seg.turns)
+    return {"der": der, "wer": word_error_rate([ref], [hyp]), "x_real_time": audio.duration / statistics.median(runs),
+            "turns": len(seg.turns), "seconds": audio.duration}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--calls", type=int, default=40)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    if not shutil.which("espeak-ng"):
+        sys.exit("espeak-ng is needed for the synthetic calls: apt-get install espeak-ng")
+    import soundfile as sf
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from apps.finance_callcenter.pipeline import analyse_call
+    from apps.finance_callcenter.routing import default_table_text, parse_table
+    from core.asr import get_transcriber
+    from core.text.intent import get_intent_classifier
+
+    table = parse_table(default_table_text())
+    transcriber = get_transcriber()
+    clf = get_intent_classifier()
+    get_intent_classifier().predict(["warm up"])
+    real = run_real_call(transcriber)
+    work = Path(tempfile.mkdtemp(prefix="parlance-bench-cc-"))
+    calls = make_calls(args.calls, args.data, work)
+    from faster_whisper import WhisperModel
+
+    from core.model_resolver import resolve_whisper
+
+    fw = WhisperModel(resolve_whisper("tiny.en"), device="cpu", compute_type="int8", cpu_threads=args.threads)
+    stats = {layout: {"asr_correct": 0, "gold_correct": 0, "customer_turns": 0, "found": 0, "queue_ok": 0,
+                      "speed": [], "speaker_ok": 0} for layout in ("stereo", "mono")}
+    fw_speed = []
+    for c in calls:
+        gold_customer = [t["text"] for t in c["turns"] if t["speaker"] == "customer"]
+        gold = clf.predict(gold_customer)
+        expected_queue = table.escalation.queue if c["intent"] in table.escalation.intents else table.queue_for(c["intent"])
+        for layout in ("stereo", "mono"):
+            path = work / f"call{c['id']}_{layout}.wav"
+            sf.write(path, c[layout], SR)
+            t = time.perf_counter()
+            res = analyse_call(str(path), table)
+            stats[layout]["speed"].append(c["seconds"] / (time.perf_counter() - t))
+            got = [a for a in res.turns if a.turn.speaker == "customer"]
+            s = stats[layout]
+            s["customer_turns"] += len(gold_customer)
+            s["gold_correct"] += sum(g.intent == c["intent"] for g in gold)
+            s["found"] += min(len(got), len(gold_customer))
+            s["speaker_ok"] += int([a.turn.speaker for a in res.turns] == ["agent", "customer", "agent", "customer"])
+            # match customer turns in order; a missing turn counts as wrong
+            s["asr_correct"] += sum(a.intent == c["intent"] for a in got[: len(gold_customer)])
+            s["queue_ok"] += int(res.decision.queue == expected_queue)
+        t = time.perf_counter()
+        segs, _ = fw.transcribe(str(work / f"call{c['id']}_mono.wav"), beam_size=5)
+        list(segs)
+        fw_speed.append(c["seconds"] / (time.perf_counter() - t))
+    n = len(calls)
+    print(f"\nReal telephone call ({real['seconds']:.0f} s): DER {real['der']:.3f}, WER {real['wer']:.3f}, "
+          f"{real['turns']} turns, {real['x_real_time']:.1f}x real time")
+    print(f"\nSynthetic banking calls (espeak-ng, telephone band): {n} calls, "
+          f"{statistics.mean(c['seconds'] for c in calls):.1f} s mean length\n")
+    print(f"{'layout':8} {'intent acc (ASR)':>17} {'intent acc (gold)':>18} {'cust. turns found':>18} "
+          f"{'turn order ok':>14} {'queue ok':>9} {'x real time':>12}")
+    out = {}
+    for layout, s in stats.items():
+        acc, gacc = s["asr_correct"] / s["customer_turns"], s["gold_correct"] / s["customer_turns"]
+        speed = statistics.median(s["speed"])
+        print(f"{layout:8} {acc:17.3f} {gacc:18.3f} {s['found'] / s['customer_turns']:18.3f} "
+              f"{s['speaker_ok'] / n:14.3f} {s['queue_ok'] / n:9.3f} {speed:12.1f}")
+        out[layout] = {"intent_accuracy_asr": round(acc, 4), "intent_accuracy_gold": round(gacc, 4),
+                       "customer_turns_found": round(s["found"] / s["customer_turns"], 4),
+                       "turn_order_ok": round(s["speaker_ok"] / n, 4), "queue_accuracy": round(s["queue_ok"] / n, 4),
+                       "x_real_time": round(speed, 1)}
+    fws = statistics.median(fw_speed)
+    print(f"{'peer':8} faster-whisper transcription only (mono): {fws:.1f}x real time; "
+          f"Parlance full pipeline (mono) is {out['mono']['x_real_time'] / fws:.2f}x its speed")
+    print(json.dumps({"real_call_der": round(real["der"], 4), "real_call_wer": round(real["wer"], 4),
+                      "real_call_x_real_time": round(real["x_real_time"], 1), **{f"{k}_{m}": v for k, d in out.items()
+                                                                                 for m, v in d.items()},
+                      "faster_whisper_x_real_time": round(fws, 1),
+                      "speed_ratio_vs_faster_whisper_mono": round(out["mono"]["x_real_time"] / fws, 2),
+                      "calls": n}))
+
+
+if __name__ == "__main__":
+    main()

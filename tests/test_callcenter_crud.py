@@ -1,0 +1,63 @@
+"""Call-center persistence (SQLite and PostgreSQL): the durable processing queue and results."""
+from __future__ import annotations
+
+from apps.finance_callcenter import crud
+from apps.finance_callcenter.models import RoutingDecisionRow, Turn
+
+
+def _call(session, name="a.wav"):
+    return crud.add_call(session=session, filename=name, audio_path=f"/x/{name}", audio_sha256="0" * 64,
+                         audio_bytes=10, uploaded_by="sup")
+
+
+def test_queue_claims_in_order_and_requeues_after_a_restart(session):
+    first, second = _call(session, "1.wav"), _call(session, "2.wav")
+    claimed = crud.claim_next_call(session=session)
+    assert claimed.id == first.id and claimed.status == "processing" and claimed.attempts == 1
+    assert crud.claim_next_call(session=session).id == second.id
+    assert crud.claim_next_call(session=session) is None
+    assert crud.requeue_interrupted(session=session) == 2
+    assert crud.count_by_status(session=session) == {"queued": 2}
+
+
+def test_failure_keeps_the_call_and_retry_requeues_it(session):
+    call = _call(session)
+    crud.claim_next_call(session=session)
+    crud.fail_call(session=session, call_id=call.id, error="The file is empty.")
+    session.refresh(call)
+    assert call.status == "failed" and call.error == "The file is empty." and call.audio_path
+    assert crud.requeue_call(session=session, call_id=call.id)
+    session.refresh(call)
+    assert call.status == "queued" and call.error == ""
+    assert not crud.requeue_call(session=session, call_id=call.id)  # already queued
+
+
+def test_results_are_stored_with_turns_and_decision(session):
+    crud.upsert_queues(session=session, queues={"cards": ("Cards", 15.0), "priority": ("Priority", 2.0)})
+    table = crud.add_table(session=session, document="queues: {}", created_by="")
+    call = _call(session)
+    turns = [Turn(index=0, speaker="agent", start_s=0, end_s=1, text="hello", emotion_scores={}, top_intents=[]),
+             Turn(index=1, speaker="customer", start_s=1.2, end_s=3, text="my card has not arrived",
+                  intent="card_arrival", intent_probability=0.97, top_intents=[["card_arrival", 0.97]],
+                  emotion="anger", emotion_scores={"anger": 0.7}, distress=0.7)]
+    decision = RoutingDecisionRow(queue_key="cards", escalated=False, primary_intent="card_arrival",
+                                  reasons=["Customer intent 'card_arrival'"], table_version=table.version)
+    crud.save_results(session=session, call=call, turns=turns, decision=decision, duration_s=3.0, layout="mono",
+                      processing_s=0.5, warnings=[])
+    again = crud.get_call(session=session, call_id=call.id, with_turns=True)
+    assert again.status == "done" and again.queue_key == "cards" and again.peak_distress == 0.7
+    assert [t.text for t in again.turns] == ["hello", "my card has not arrived"]
+    assert again.decisions[0].reasons == ["Customer intent 'card_arrival'"]
+    assert [c.id for c in crud.list_calls(session=session, queue="cards", intent="card_arrival")] == [call.id]
+    assert crud.list_calls(session=session, queue="priority") == []
+    reroute = RoutingDecisionRow(queue_key="priority", escalated=True, reasons=["by hand"], decided_by="sup")
+    crud.reroute(session=session, call=again, decision=reroute)
+    assert again.queue_key == "priority" and len(again.decisions) == 2
+
+
+def test_routing_table_versions_increase(session):
+    a = crud.add_table(session=session, document="a", created_by="")
+    b = crud.add_table(session=session, document="b", created_by="sup", note="more queues")
+    assert (a.version, b.version) == (1, 2)
+    assert crud.latest_table(session=session).document == "b"
+    assert [t.version for t in crud.list_tables(session=session)] == [2, 1]

@@ -1,0 +1,145 @@
+"""Call-center service end to end on real audio: upload -> durable queue -> pipeline -> routing,
+bad input, bulk uploads, supervisor actions, analytics and export (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from apps.finance_callcenter import analytics, crud, service
+from apps.finance_callcenter.routing import RoutingTableError, default_table_text
+from core.db import session_scope, set_engine
+
+from .conftest import AUDIO_FIXTURES, SR
+
+CALL = AUDIO_FIXTURES / "two_speaker_call.flac"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def db(engine, monkeypatch):
+    from apps.finance_callcenter.config import get_callcenter_settings
+
+    monkeypatch.setenv("PARLANCE_CALLCENTER_START_WORKER", "0")
+    get_callcenter_settings.cache_clear()
+    set_engine(engine)
+    service.ensure_setup()
+    yield engine
+    get_callcenter_settings.cache_clear()
+
+
+def _status(call_id: int) -> dict:
+    return next(c for c in service.list_call_dicts() if c["id"] == call_id)
+
+
+def test_a_real_call_is_transcribed_analysed_routed_and_audited(db):
+    call_id = service.store_upload(CALL, username="sup")
+    stored = _status(call_id)
+    assert stored["status"] == "queued" and stored["audio_path"].endswith(".flac")
+    assert service.process_pending() == 1
+    view = service.call_detail(call_id, username="sup")
+    assert view.call["status"] == "done" and view.call["layout"] == "mono" and view.call["queue_key"]
+    customer = [t for t in view.turns if t["speaker"] == "customer"]
+    assert customer and all(t["emotion"] and 0 <= t["distress"] <= 1 for t in view.turns)
+    assert all(t["out_of_scope"] or t["intent"] for t in customer)  # every customer turn gets an intent verdict
+    # small talk about New Jersey is no banking request: human triage, with the reason stored
+    assert view.call["queue_key"] == "triage" and "No banking intent" in view.decisions[0]["reasons"][0]
+    with session_scope() as s:
+        from core.accounts import list_audit
+
+        actions = {e.action for e in list_audit(session=s, app="finance_callcenter")}
+    assert {"upload", "process", "read"} <= actions
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"),
+    (b"RIFF\x00\x00\x00\x00WAVEfmt garbage", "damaged"),
+    (b"hello, this is a text file", "not an audio file"),
+])
+def test_bad_files_fail_with_a_clear_message_and_are_kept_for_retry(db, tmp_path, content, message):
+    path = tmp_path / "bad.wav"
+    path.write_bytes(content)
+    call_id = service.store_upload(path, username="sup")
+    service.process_pending()
+    row = _status(call_id)
+    assert row["status"] == "failed" and message in row["error"].lower(), row["error"]
+    from pathlib import Path
+
+    assert Path(row["audio_path"]).exists()
+    service.retry_call(call_id, username="sup")
+    assert _status(call_id)["status"] == "queued"
+
+
+def test_silent_call_fails_clearly(db, tmp_path):
+    import soundfile as sf
+
+    path = tmp_path / "silent.wav"
+    sf.write(path, np.zeros(SR * 4, np.float32), SR)
+    call_id = service.store_upload(path, username="sup")
+    service.process_pending()
+    assert "no speech" in _status(call_id)["error"].lower()
+
+
+def test_twenty_calls_at_once_are_all_stored_queued_and_processed(db, tmp_path):
+    paths = []
+    clip = AUDIO_FIXTURES / "so762_007650078.opus"
+    for i in range(20):
+        p = tmp_path / f"call_{i:02d}.opus"
+        shutil.copyfile(clip, p)
+        paths.append(str(p))
+    ids = service.submit_uploads(paths, username="sup")
+    assert len(ids) == len(set(ids)) == 20
+    board = analytics.queue_board()
+    assert sum(1 for p in board["processing"] if p["status"] == "queued") == 20
+    assert service.process_pending() == 20
+    with session_scope() as s:
+        assert crud.count_by_status(session=s) == {"done": 20}
+    with pytest.raises(service.CallCenterError, match="more than the limit"):
+        service.submit_uploads(paths * 3, username="sup")
+    with pytest.raises(service.CallCenterError, match="Choose one or more"):
+        service.submit_uploads([], username="sup")
+
+
+def test_routing_table_edits_are_validated_and_versioned(db):
+    bad = default_table_text().replace("cards: [card_arrival", "cardz: [card_arrival", 1)
+    with pytest.raises(RoutingTableError, match="'cardz'"):
+        service.save_table(bad, username="sup")
+    version = service.save_table(default_table_text().replace("sla_minutes: 15}", "sla_minutes: 12}", 1),
+                                 username="sup", note="cards SLA 12 min")
+    assert version == 2 and service.table_history()[0]["note"] == "cards SLA 12 min"
+    _, _, table = service.current_table()
+    assert table.queues["cards"].sla_minutes == 12
+
+
+def test_supervisor_reroutes_takes_and_exports(db, tmp_path):
+    call_id = service.store_upload(CALL, username="sup")
+    service.process_pending()
+    with pytest.raises(service.CallCenterError, match="Unknown queue"):
+        service.reroute_call(call_id, "nowhere", username="sup", reason="x")
+    with pytest.raises(service.CallCenterError, match="Say why"):
+        service.reroute_call(call_id, "cards", username="sup", reason=" ")
+    service.reroute_call(call_id, "cards", username="sup", reason="customer asked about a card later")
+    view = service.call_detail(call_id, username="sup")
+    assert view.call["queue_key"] == "cards" and view.decisions[-1]["by"] == "sup"
+    board = analytics.queue_board()
+    cards = next(q for q in board["queues"] if q["queue"] == "cards")
+    assert cards["waiting"] == 1 and cards["colour"] == "green"
+    late = analytics.queue_board(now=datetime.now(UTC) + timedelta(minutes=16))
+    assert next(q for q in late["queues"] if q["queue"] == "cards")["colour"] == "red"
+    service.take_call(call_id, username="sup")
+    assert analytics.queue_board()["waiting"] == []
+    agg = analytics.aggregates(days=1)
+    assert agg["calls"] == 1 and not agg["intents"].empty and not agg["emotions"].empty
+    path = analytics.export_csv(username="sup", days=7, queue="cards")
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert rows and rows[0]["call_id"] == str(call_id) and rows[0]["queue"] == "cards"
+    assert {r["speaker"] for r in rows} == {"agent", "customer"}
+    assert analytics.export_csv(username="sup", queue="loans").read_text().count("\n") == 1  # header only
+
+
+def test_csv_cells_cannot_smuggle_formulas():
+    assert analytics._safe_cell("=HYPERLINK(\"x\")").startswith("'=")
+    assert analytics._safe_cell("hello") == "hello"

@@ -1,0 +1,87 @@
+"""The supervisor dashboard driven through the running suite with gradio_client (as a browser would)."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core import accounts as A
+from core.db import make_engine, migrate, session_scope, set_engine
+
+from .conftest import AUDIO_FIXTURES
+
+pytestmark = pytest.mark.slow
+PASSWORD = "supervisor pass 1"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import uvicorn
+
+    from apps.finance_callcenter.config import get_callcenter_settings
+
+    get_callcenter_settings.cache_clear()
+    eng = make_engine(f"sqlite:///{tmp_path_factory.mktemp('cc-ui') / 'suite.sqlite3'}")
+    migrate(eng)
+    set_engine(eng)
+    with session_scope(eng) as s:
+        A.create_user(session=s, username="sup", password=PASSWORD, role="supervisor")
+    from apps.suite.server import build_app
+
+    app = build_app()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.1)
+    client = TestClient(app)
+    r = client.post("/login", data={"username": "sup", "password": PASSWORD, "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303
+    yield port, client.cookies.get("parlance_session")
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_supervisor_uploads_watches_opens_edits_and_exports(server, tmp_path):
+    from gradio_client import Client, handle_file
+
+    port, token = server
+    client = Client(f"http://127.0.0.1:{port}/callcenter/", headers={"Cookie": f"parlance_session={token}"},
+                    verbose=False)
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF....WAVEfmt nonsense")
+    status, *_ = client.predict([handle_file(str(AUDIO_FIXTURES / "two_speaker_call.flac")), handle_file(str(bad))],
+                                "Left channel is the agent", api_name="/upload")
+    assert "2 call(s) stored and queued" in status
+    for _ in range(240):  # the background worker processes both
+        board, waiting, processing = client.predict(api_name="/board")
+        if "queued" not in processing and "progress" not in processing:
+            break
+        time.sleep(0.5)
+    assert "failed" in processing and "damaged" in processing  # the broken file says why, and stays listed
+    assert "two_speaker_call.flac" in waiting and "Human triage" in board
+    choices = client.predict(api_name="/list_calls")
+    summary, transcript, plot, audio = client.predict(1, api_name="/call_detail")
+    assert "Routing decisions" in summary and "No banking intent" in summary
+    assert "Customer" in transcript and "Agent" in transcript and audio
+    assert "Not re-routed" in client.predict(1, "nowhere", "test", api_name="/reroute")
+    assert "re-routed to cards" in client.predict(1, "cards", "customer asked about cards", api_name="/reroute")
+    bad_table = "queues: {a: {name: A, sla_minutes: 5}}\nroutes: {b: [card_arrival]}\ndefault_queue: a\n" \
+                "out_of_scope_queue: a\nescalation: {queue: a}\n"
+    status, _ = client.predict(bad_table, "typo", api_name="/save_routing_table")
+    assert "Not saved" in status and "'b'" in status
+    totals, *_ = client.predict("Today", "(all)", "(all)", api_name="/analytics")
+    assert "1** processed call" in totals
+    csv_path = client.predict("All time", "(all)", "(all)", api_name="/export_csv")
+    assert open(csv_path, encoding="utf-8").readline().startswith("call_id,")
+    assert "taken" in client.predict(1, api_name="/take_call")
+    assert "queued again" in client.predict(2, api_name="/retry_call")
+    assert choices is not None
