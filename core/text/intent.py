@@ -3,8 +3,9 @@
 >>> clf = get_intent_classifier()                              # doctest: +SKIP
 >>> clf.predict(["I lost my card"])[0].intent, ...out_of_scope  # ('lost_or_stolen_card', False)
 
-Probabilities are temperature-calibrated on held-out data; ``out_of_scope`` is True when the best
-in-scope probability is under the threshold chosen on validation (CLINC150 out-of-scope examples).
+Probabilities are temperature-calibrated on held-out data; ``out_of_scope`` is True when the
+out-of-scope class is the most likely, or the best in-scope probability is under the threshold
+chosen on validation (CLINC150 out-of-scope examples); see ``core.text.calibration.oos_flags``.
 """
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ class IntentClassifier:
         inside[self.oos_index] = -1.0
         values, idx = inside.topk(self.top_k)
         top = tuple(IntentScore(self.labels[i], round(float(v), 4)) for v, i in zip(values.tolist(), idx.tolist()))
-        flagged = not text.strip() or top[0].probability < self.threshold
+        flagged = not text.strip() or float(p[self.oos_index]) > top[0].probability or top[0].probability < self.threshold
         return IntentResult(text=text, intent=self.labels[self.oos_index] if flagged else top[0].intent,
                             probability=float(p[self.oos_index]) if flagged else top[0].probability,
                             out_of_scope=flagged, top=top)

@@ -1,0 +1,79 @@
+"""Biomedical NER at inference: the trained tagger (BC5CDR + NCBI-disease heads) on free text.
+
+Text is split into words the way the training corpora are tokenised (words and single
+punctuation marks), tagged by the BC5CDR head (Chemical, Disease); Disease spans from the
+NCBI head are added where they do not overlap. Returns character spans.
+
+>>> get_ner().spans("Naloxone reversed the clonidine-induced hypotension.")   # doctest: +SKIP
+[(0, 8, 'Chemical'), (22, 31, 'Chemical'), (40, 51, 'Disease')]
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from core.text.artifact import encoder_config, read_artifact, restore, set_threads
+from core.text.tagger import TokenTagger, bio_spans, word_tags_from_logits
+
+DEFAULT_ARTIFACT = "ner/bc5cdr-ncbi-minilm-lora.pt"
+_WORD = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
+
+
+class BiomedicalNER:
+    def __init__(self, artifact_path: str | Path, *, quantize: bool = True):
+        art = read_artifact(artifact_path)
+        cfg = art["config"]
+        self.max_length = int(cfg.get("eval_max_length", 256))
+        model = TokenTagger(encoder_config(art, lora_dropout=0.0), cfg["heads"])
+        self.tokenizer = model.encoder.tokenizer
+        self.tags = model.tags
+        self.model = restore(model, art, quantize=quantize)
+        self.metrics = art.get("metrics", {})
+
+    @torch.inference_mode()
+    def tag_words(self, sentences: list[list[str]], head: str = "bc5cdr") -> list[list[str]]:
+        """Pre-tokenised sentences -> one BIO tag per word."""
+        if not sentences:
+            return []
+        enc = self.tokenizer(sentences, is_split_into_words=True, padding=True, truncation=True,
+                             max_length=self.max_length, return_tensors="pt")
+        logits = self.model(enc["input_ids"], enc["attention_mask"], head=head)
+        return [word_tags_from_logits(logits[i], enc.word_ids(i), len(s), self.tags[head])
+                for i, s in enumerate(sentences)]
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        out: list[tuple[int, int, str]] = []
+        for start, end in _sentences(text):
+            words = list(_WORD.finditer(text, start, end))
+            if not words:
+                continue
+            tokens = [w.group(0) for w in words]
+            main = bio_spans(self.tag_words([tokens], "bc5cdr")[0])
+            extra = bio_spans(self.tag_words([tokens], "ncbi")[0]) if "ncbi" in self.tags else set()
+            chosen = list(main)
+            for s in sorted(extra):
+                if all(s[1] <= m[0] or s[0] >= m[1] for m in chosen):
+                    chosen.append(s)
+            for a, b, kind in sorted(chosen):
+                out.append((words[a].start(), words[b - 1].end(), kind))
+        return out
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    bounds, start = [], 0
+    for m in re.finditer(r"(?<=[.!?;])\s+|\n+", text):
+        bounds.append((start, m.start()))
+        start = m.end()
+    bounds.append((start, len(text)))
+    return [(a, b) for a, b in bounds if text[a:b].strip()]
+
+
+@lru_cache(maxsize=2)
+def get_ner(path: str | None = None) -> BiomedicalNER:
+    from core.model_resolver import project_artifact
+
+    set_threads()
+    return BiomedicalNER(path or project_artifact(DEFAULT_ARTIFACT))

@@ -1,0 +1,97 @@
+"""Dictation text: spoken punctuation and commands, numbers and units, medication spelling repair,
+ConText assertions (pure text: no models)."""
+from __future__ import annotations
+
+import pytest
+
+from core.text.context import assertions
+from core.text.dictation import SECTION_BREAK, normalise_dictation, words_to_number
+from core.text.medications import default_lexicon, phonetic_key, repair_medications
+
+
+@pytest.mark.parametrize("spoken, written", [
+    ("start amoxicillin five hundred milligrams three times daily period", "Start amoxicillin 500 mg three times daily."),
+    ("Her last period was two weeks ago period", "Her last period was 2 weeks ago."),
+    ("plan colon review in clinic", "Plan: review in clinic"),
+    ("the sigmoid colon was normal", "The sigmoid colon was normal"),
+    ("temperature thirty seven point five degrees celsius", "Temperature 37.5 °C"),
+    ("blood pressure one hundred and twenty over eighty", "Blood pressure 120/80"),
+    ("no one else at home comma lives alone", "No one else at home, lives alone"),
+    ("paracetamol one gram four times a day question mark", "Paracetamol 1 g four times a day?"),
+    ("weight seventy kilograms new line dose five milligrams per kilogram", "Weight 70 kg\nDose 5 mg/kg"),
+    ("Take 500 milligrams, period.", "Take 500 mg."),
+])
+def test_dictation_normalisation(spoken, written):
+    assert normalise_dictation(spoken) == written
+
+
+def test_section_and_paragraph_commands():
+    text = normalise_dictation("cough for a week next section chest clear new paragraph plan rest")
+    assert SECTION_BREAK.strip() in text and "\n\nPlan rest" in text
+
+
+@pytest.mark.parametrize("words, value", [("five hundred", 500), ("one thousand two hundred and fifty", 1250),
+                                          ("one point five", 1.5), ("twenty five", 25), ("a half", 0.5),
+                                          ("banana", None)])
+def test_words_to_number(words, value):
+    assert words_to_number(words.split()) == value
+
+
+def test_lexicon_and_phonetic_keys():
+    lex = default_lexicon()
+    assert len(lex) > 6000 and lex.lookup("METFORMIN").name == "metformin"
+    assert phonetic_key("lisinipril") == phonetic_key("lisinopril")
+
+
+@pytest.mark.parametrize("heard, fixed", [
+    ("started metforman and lisinipril", "started metformin and lisinopril"),
+    ("on met formin twice daily", "on metformin twice daily"),
+    ("atorva statin 20 mg", "atorvastatin 20 mg"),
+    ("continue simvastatine", "continue simvastatin"),
+    ("plan to review in two weeks", "plan to review in two weeks"),  # ordinary words untouched
+    ("patient reports chest pain and cough", "patient reports chest pain and cough"),
+])
+def test_medication_spelling_repair(heard, fixed):
+    assert repair_medications(heard).text == fixed
+
+
+def test_custom_vocabulary_wins():
+    out = repair_medications("start zorbitol cream", vocabulary=["Zorbitrol"])
+    assert out.text == "start Zorbitrol cream" and out.repairs[0].original == "zorbitol"
+
+
+def _assert(text, terms):
+    return [sorted(a) for a in assertions(text, [(text.index(t), text.index(t) + len(t)) for t in terms])]
+
+
+def test_context_assertions():
+    assert _assert("Patient denies chest pain but reports cough.", ["chest pain", "cough"]) == [["negated"], []]
+    assert _assert("No fever, rash or vomiting. Pneumonia was ruled out.",
+                   ["fever", "vomiting", "Pneumonia"]) == [["negated"]] * 3
+    assert _assert("Family history of breast cancer. She has diabetes.", ["breast cancer", "diabetes"]) == [["family"], []]
+    assert _assert("History of myocardial infarction. Possible angina.", ["myocardial infarction", "angina"]) == \
+        [["historical"], ["uncertain"]]
+    assert _assert("Cough for three days, no increase in sputum.", ["Cough", "sputum"]) == [[], []]
+
+
+def test_clinical_entities_with_attributes_and_assertions():
+    from core.text.clinical import extract_entities
+
+    text = ("Start metformin 500 mg by mouth twice daily for 3 months. She denies chest pain. "
+            "Chest x-ray was normal. Ibuprofen 400 mg as needed. History of appendectomy.")
+    ents = {e.text.lower(): e for e in extract_entities(text)}
+    met = ents["metformin"]
+    assert met.label == "MEDICATION" and met.code and met.attributes == {
+        "dosage": "500 mg", "route": "by mouth", "frequency": "twice daily", "duration": "for 3 months"}
+    assert ents["ibuprofen"].attributes == {"dosage": "400 mg", "frequency": "as needed"}
+    assert ents["chest pain"].label == "PROBLEM" and ents["chest pain"].negated
+    assert ents["chest x-ray"].label == "TEST" and not ents["chest x-ray"].assertions
+    assert ents["appendectomy"].label == "PROCEDURE" and ents["appendectomy"].assertions == ("historical",)
+    assert "mouth" not in ents  # part of the route, not anatomy
+
+
+def test_clinician_vocabulary_is_a_medication_source():
+    from core.text.clinical import extract_entities
+
+    ents = extract_entities("Apply Zorbitrol cream twice daily.", vocabulary=["Zorbitrol"])
+    assert [(e.label, e.source, e.attributes.get("frequency")) for e in ents] == [("MEDICATION", "vocabulary", "twice daily")]
