@@ -120,3 +120,19 @@ def test_rollback_on_error_keeps_nothing(engine):
             raise RuntimeError("boom")
     with session_scope(engine) as s:
         assert A.get_user(session=s, username="ghost") is None
+
+
+def test_migrations_match_the_models(engine):
+    """Every table the models declare is created by the migrations with the same columns."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    import apps.finance_callcenter.models  # noqa: F401
+    import apps.medical_dictation.models  # noqa: F401
+    from core.db import Base
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    relevant = [d for d in diff if d[0] in ("add_table", "remove_table", "add_column", "remove_column")
+                and not (d[0] == "remove_table" and d[1].name == "alembic_version")]
+    assert relevant == []
