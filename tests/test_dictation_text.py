@@ -95,3 +95,20 @@ def test_clinician_vocabulary_is_a_medication_source():
 
     ents = extract_entities("Apply Zorbitrol cream twice daily.", vocabulary=["Zorbitrol"])
     assert [(e.label, e.source, e.attributes.get("frequency")) for e in ents] == [("MEDICATION", "vocabulary", "twice daily")]
+
+
+def test_soap_sections_from_headers_commands_and_cues():
+    from core.text.soap import split_soap
+
+    headed = split_soap(normalise_dictation("history colon cough for a week period examination colon chest clear "
+                                            "period impression colon viral infection period plan colon rest period"))
+    assert headed == {"subjective": "Cough for a week.", "objective": "Chest clear.",
+                      "assessment": "Viral infection.", "plan": "Rest."}
+    commanded = split_soap(normalise_dictation("cough for a week next section chest clear next section likely viral "
+                                               "next section rest and fluids"))
+    assert commanded["objective"] == "Chest clear" and commanded["plan"] == "Rest and fluids"
+    cued = split_soap("Cough for a week. On examination the chest is clear. Likely viral. Advised rest and fluids.")
+    assert cued == {"subjective": "Cough for a week.", "objective": "On examination the chest is clear.",
+                    "assessment": "Likely viral.", "plan": "Advised rest and fluids."}
+    written = split_soap("Hx: cough\nPMH: asthma\nO/E: chest clear\nImp: URTI\nPlan: fluids")
+    assert written["subjective"] == "Cough\nasthma" and written["assessment"] == "URTI"
