@@ -3,16 +3,17 @@
 1. A real two-party telephone call (tests/fixtures/audio/two_speaker_call.flac, pyannote.audio's MIT
    sample with its RTTM speaker turns and STM timed transcript): diarization error rate (collar
    0.25 s), WER of the call's turn texts, processing speed (x real time).
-2. Synthetic banking calls (clearly synthetic: espeak-ng voices, telephone band 8 kHz), built from
-   Banking77 test sentences: agent greeting, customer request, agent reply, customer follow-up of
-   the same intent; rendered as stereo (agent left, customer right) and as mono mixes. Reports
+2. Synthetic banking calls (clearly synthetic: espeak-ng voices), built from Banking77 test
+   sentences: agent greeting, customer request, agent reply, customer follow-up of the same
+   intent; rendered wideband (16 kHz) and telephone band (8 kHz, 300-3,400 Hz), each as stereo
+   (agent left, customer right) and as a mono mix. Reports
    turn-level intent accuracy after ASR vs on the gold sentence text (same classifier), customer
    turns found, routing-queue accuracy, and processing speed (audio seconds / wall seconds).
 Peer, same audio, same run: faster-whisper's own ``WhisperModel.transcribe`` (tiny.en, int8, its
 README usage) over the whole mono call, which gives only text, for the speed ratio.
 
     python benchmarks/callcenter.py --calls 10      # quick
-    python benchmarks/callcenter.py                 # 40 synthetic calls
+    python benchmarks/callcenter.py                 # 40 synthetic calls per band
 
 Needs espeak-ng (apt-get install espeak-ng). The last line printed is one JSON object.
 """
@@ -46,13 +47,14 @@ AGENT_VOICES = ["en-us+m3", "en-gb+m1"]
 CUSTOMER_VOICES = ["en-us+f2", "en-gb+f3", "en-us+m7", "en+f4"]
 
 
-def speak(text: str, voice: str, speed: int, workdir: Path) -> np.ndarray:
+def speak(text: str, voice: str, speed: int, workdir: Path, band: str = "phone") -> np.ndarray:
     from core.audio import load_audio
 
     path = workdir / f"tts_{abs(hash((text, voice, speed)))}.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True,
                    capture_output=True)
-    return telephone(load_audio(path).samples)
+    x = load_audio(path).samples
+    return telephone(x) if band == "phone" else x
 
 
 def telephone(x: np.ndarray) -> np.ndarray:
@@ -64,7 +66,7 @@ def telephone(x: np.ndarray) -> np.ndarray:
     return resample_poly(y, 2, 1).astype(np.float32)
 
 
-def make_calls(n: int, data: Path, workdir: Path, seed: int = 0) -> list[dict]:
+def make_calls(n: int, data: Path, workdir: Path, seed: int = 0, band: str = "phone") -> list[dict]:
     rng = random.Random(seed)
     by_intent: dict[str, list[str]] = {}
     with (data / "banking77" / "test.csv").open(newline="", encoding="utf-8") as f:
@@ -82,7 +84,7 @@ def make_calls(n: int, data: Path, workdir: Path, seed: int = 0) -> list[dict]:
         left, right, turns = [], [], []
         gap = np.zeros(int(0.6 * SR), np.float32)
         for role, text, voice in parts:
-            x = speak(text, voice, speed if role == "customer" else 165, workdir)
+            x = speak(text, voice, speed if role == "customer" else 165, workdir, band)
             silence = np.zeros_like(x)
             left += [x if role == "agent" else silence, gap]
             right += [x if role == "customer" else silence, gap]
@@ -118,10 +120,10 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--calls", type=int, default=40)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--bands", nargs="+", default=["wide", "phone"], choices=["wide", "phone"])
     args = ap.parse_args()
     if not shutil.which("espeak-ng"):
         sys.exit("espeak-ng is needed for the synthetic calls: apt-get install espeak-ng")
-    import soundfile as sf
     import torch
 
     torch.set_num_threads(args.threads)
@@ -136,21 +138,40 @@ def main() -> None:
     get_intent_classifier().predict(["warm up"])
     real = run_real_call(transcriber)
     work = Path(tempfile.mkdtemp(prefix="parlance-bench-cc-"))
-    calls = make_calls(args.calls, args.data, work)
     from faster_whisper import WhisperModel
 
     from core.model_resolver import resolve_whisper
 
     fw = WhisperModel(resolve_whisper("tiny.en"), device="cpu", compute_type="int8", cpu_threads=args.threads)
+    print(f"\nReal telephone call ({real['seconds']:.0f} s): DER {real['der']:.3f}, WER {real['wer']:.3f}, "
+          f"{real['turns']} turns, {real['x_real_time']:.1f}x real time", flush=True)
+    summary = {"real_call_der": round(real["der"], 4), "real_call_wer": round(real["wer"], 4),
+               "real_call_x_real_time": round(real["x_real_time"], 1)}
+    fw_speed: list[float] = []
+    for band in args.bands:
+        calls = make_calls(args.calls, args.data, work, band=band)
+        out = run_synthetic(calls, band, table, clf, analyse_call, fw, fw_speed, work)
+        summary.update({f"{band}_{layout}_{m}": v for layout, d in out.items() for m, v in d.items()})
+    fws = statistics.median(fw_speed)
+    mono = statistics.median([summary[f"{b}_mono_x_real_time"] for b in args.bands])
+    print(f"\npeer: faster-whisper transcription only (mono mix, same calls): {fws:.1f}x real time; "
+          f"Parlance's full pipeline (mono) is {mono / fws:.2f}x its speed")
+    summary.update(faster_whisper_x_real_time=round(fws, 1), speed_ratio_vs_faster_whisper_mono=round(mono / fws, 2),
+                   calls_per_band=args.calls)
+    print(json.dumps(summary))
+
+
+def run_synthetic(calls, band, table, clf, analyse_call, fw, fw_speed, work) -> dict:
+    import soundfile as sf
+
     stats = {layout: {"asr_correct": 0, "gold_correct": 0, "customer_turns": 0, "found": 0, "queue_ok": 0,
                       "speed": [], "speaker_ok": 0} for layout in ("stereo", "mono")}
-    fw_speed = []
     for c in calls:
         gold_customer = [t["text"] for t in c["turns"] if t["speaker"] == "customer"]
         gold = clf.predict(gold_customer)
         expected_queue = table.escalation.queue if c["intent"] in table.escalation.intents else table.queue_for(c["intent"])
         for layout in ("stereo", "mono"):
-            path = work / f"call{c['id']}_{layout}.wav"
+            path = work / f"call{c['id']}_{band}_{layout}.wav"
             sf.write(path, c[layout], SR)
             t = time.perf_counter()
             res = analyse_call(str(path), table)
@@ -161,18 +182,17 @@ def main() -> None:
             s["gold_correct"] += sum(g.intent == c["intent"] for g in gold)
             s["found"] += min(len(got), len(gold_customer))
             s["speaker_ok"] += int([a.turn.speaker for a in res.turns] == ["agent", "customer", "agent", "customer"])
-            # match customer turns in order; a missing turn counts as wrong
+            # customer turns matched in order; a missing turn counts as wrong
             s["asr_correct"] += sum(a.intent == c["intent"] for a in got[: len(gold_customer)])
             s["queue_ok"] += int(res.decision.queue == expected_queue)
         t = time.perf_counter()
-        segs, _ = fw.transcribe(str(work / f"call{c['id']}_mono.wav"), beam_size=5)
+        segs, _ = fw.transcribe(str(work / f"call{c['id']}_{band}_mono.wav"), beam_size=5)
         list(segs)
         fw_speed.append(c["seconds"] / (time.perf_counter() - t))
     n = len(calls)
-    print(f"\nReal telephone call ({real['seconds']:.0f} s): DER {real['der']:.3f}, WER {real['wer']:.3f}, "
-          f"{real['turns']} turns, {real['x_real_time']:.1f}x real time")
-    print(f"\nSynthetic banking calls (espeak-ng, telephone band): {n} calls, "
-          f"{statistics.mean(c['seconds'] for c in calls):.1f} s mean length\n")
+    label = "wideband 16 kHz" if band == "wide" else "telephone band 8 kHz"
+    print(f"\nSynthetic banking calls (espeak-ng, {label}): {n} calls, "
+          f"{statistics.mean(c['seconds'] for c in calls):.1f} s mean length")
     print(f"{'layout':8} {'intent acc (ASR)':>17} {'intent acc (gold)':>18} {'cust. turns found':>18} "
           f"{'turn order ok':>14} {'queue ok':>9} {'x real time':>12}")
     out = {}
@@ -180,20 +200,12 @@ def main() -> None:
         acc, gacc = s["asr_correct"] / s["customer_turns"], s["gold_correct"] / s["customer_turns"]
         speed = statistics.median(s["speed"])
         print(f"{layout:8} {acc:17.3f} {gacc:18.3f} {s['found'] / s['customer_turns']:18.3f} "
-              f"{s['speaker_ok'] / n:14.3f} {s['queue_ok'] / n:9.3f} {speed:12.1f}")
+              f"{s['speaker_ok'] / n:14.3f} {s['queue_ok'] / n:9.3f} {speed:12.1f}", flush=True)
         out[layout] = {"intent_accuracy_asr": round(acc, 4), "intent_accuracy_gold": round(gacc, 4),
                        "customer_turns_found": round(s["found"] / s["customer_turns"], 4),
                        "turn_order_ok": round(s["speaker_ok"] / n, 4), "queue_accuracy": round(s["queue_ok"] / n, 4),
                        "x_real_time": round(speed, 1)}
-    fws = statistics.median(fw_speed)
-    print(f"{'peer':8} faster-whisper transcription only (mono): {fws:.1f}x real time; "
-          f"Parlance full pipeline (mono) is {out['mono']['x_real_time'] / fws:.2f}x its speed")
-    print(json.dumps({"real_call_der": round(real["der"], 4), "real_call_wer": round(real["wer"], 4),
-                      "real_call_x_real_time": round(real["x_real_time"], 1), **{f"{k}_{m}": v for k, d in out.items()
-                                                                                 for m, v in d.items()},
-                      "faster_whisper_x_real_time": round(fws, 1),
-                      "speed_ratio_vs_faster_whisper_mono": round(out["mono"]["x_real_time"] / fws, 2),
-                      "calls": n}))
+    return out
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ def test_default_table_routes_every_banking77_intent_once(table):
     (("  queue: priority", "  queue: vip"), "escalation.queue names the queue 'vip'"),
     (("sla_minutes: 2}", "sla_minutes: -1}"), "sla_minutes"),
     (("accounts: [age_limit", "accounts: [card_arrival, age_limit"), "routed to two queues"),
+    (("  distress_turns: 2", "  distress_turns: 2\n  routes_typo: [x]"), "escalation.routes_typo: unknown setting"),
+    (("default_queue: general", "defualt_queue: general"), "defualt_queue: unknown setting"),
 ])
 def test_bad_tables_are_refused_with_a_clear_message(edit, message):
     text = default_table_text().replace(*edit, 1)

@@ -76,7 +76,7 @@ def test_supervisor_uploads_watches_opens_edits_and_exports(server, tmp_path):
     assert "re-routed to cards" in client.predict(1, "cards", "customer asked about cards", api_name="/reroute")
     bad_table = "queues: {a: {name: A, sla_minutes: 5}}\nroutes: {b: [card_arrival]}\ndefault_queue: a\n" \
                 "out_of_scope_queue: a\nescalation: {queue: a}\n"
-    status, _ = client.predict(bad_table, "typo", api_name="/save_routing_table")
+    status, _, _ = client.predict(bad_table, "typo", api_name="/save_routing_table")
     assert "Not saved" in status and "'b'" in status
     totals, *_ = client.predict("Today", "(all)", "(all)", api_name="/analytics")
     assert "1** processed call" in totals

@@ -16,6 +16,10 @@ class CallCenterSettings(BaseSettings):
     start_worker: bool = True  # process queued calls in a background thread of the server
     max_files_per_upload: int = 50  # one drop of files
     dashboard_refresh_s: float = 5.0  # live queue view refresh period
+    # context given to the recogniser before each call (domain words it should expect); measured in
+    # benchmarks/callcenter.py: WER 0.133 -> 0.120 on synthetic banking requests
+    asr_prompt: str = ("A customer calls their bank about a card, a PIN, a top-up, a transfer, a payment, a refund, "
+                       "an exchange rate or their account.")
 
     @property
     def resolved_audio_dir(self) -> Path:

@@ -70,10 +70,14 @@ def analyse_call(source, table: RoutingTable, *, agent_channel: int = 0,
     from core.audio import load_channels
     from core.config import get_settings
 
+    from apps.finance_callcenter.config import get_callcenter_settings
+    from core.asr import TranscribeOptions
+
     report = progress or (lambda f, s: None)
     report(0.02, "reading the recording")
     channels = load_channels(source, max_seconds=get_settings().max_audio_seconds)
     segmented = segment_call(channels, transcriber=get_transcriber(), options=CallOptions(agent_channel=agent_channel),
+                             asr_options=TranscribeOptions(initial_prompt=get_callcenter_settings().asr_prompt or None),
                              progress=lambda f, s: report(0.05 + 0.8 * f, s))
     report(0.88, "intent and emotion per turn")
     if segmented.layout == "stereo":

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 DEFAULT_TABLE = Path(__file__).with_name("routing_table.yaml")
 
@@ -20,11 +20,15 @@ class RoutingTableError(ValueError):
 
 
 class Queue(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not silently ignored
+
     name: str = Field(min_length=1, max_length=80)
     sla_minutes: float = Field(gt=0, le=24 * 60)
 
 
 class Escalation(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not silently ignored
+
     queue: str
     intents: list[str] = []
     distress_threshold: float = Field(0.6, ge=0.0, le=1.0)
@@ -32,6 +36,8 @@ class Escalation(BaseModel):
 
 
 class RoutingTable(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not silently ignored
+
     queues: dict[str, Queue]
     routes: dict[str, list[str]]
     default_queue: str
@@ -75,9 +81,14 @@ def parse_table(text: str, known_intents: list[str] | None = None) -> RoutingTab
     try:
         table = RoutingTable.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "table"
-        raise RoutingTableError(f"Routing table rejected: {where}: {first['msg'].removeprefix('Value error, ')}") from exc
+        problems = []
+        for err in exc.errors()[:3]:
+            where = ".".join(str(p) for p in err["loc"]) or "table"
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown setting (misspelt, or in the wrong place?)"
+            problems.append(f"{where}: {msg}")
+        raise RoutingTableError("Routing table rejected: " + "; ".join(problems)) from exc
     if known_intents is not None:
         named = {i for v in table.routes.values() for i in v} | set(table.escalation.intents)
         unknown = sorted(named - set(known_intents))

@@ -122,7 +122,7 @@ def process_call(call_id: int) -> str:
 
     with session_scope() as s:
         call = crud.get_call(session=s, call_id=call_id)
-        path, agent_channel = call.audio_path, call.agent_channel
+        path, agent_channel, filename = call.audio_path, call.agent_channel, call.filename
     version, _, table = current_table()
     started = time.perf_counter()
 
@@ -132,8 +132,8 @@ def process_call(call_id: int) -> str:
 
     try:
         result = analyse_call(path, table, agent_channel=agent_channel, progress=report)
-    except AudioError as exc:
-        return _fail(call_id, exc.message)
+    except AudioError as exc:  # name the file as the person uploaded it, not as it is archived
+        return _fail(call_id, exc.message.replace(Path(path).name, filename))
     except Exception as exc:  # noqa: BLE001 - any failure is stored with the call, audio kept, retry possible
         return _fail(call_id, f"Processing failed ({type(exc).__name__}: {str(exc)[:300]}). The recording is kept; "
                               "press Retry.")

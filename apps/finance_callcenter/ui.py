@@ -141,8 +141,8 @@ def save_table(document: str, note: str, request: gr.Request):
     try:
         version = service.save_table(document or "", username=_user(request), note=note or "")
     except RoutingTableError as exc:
-        return f"**Not saved.** {exc}", _history()
-    return f"Saved as **v{version}**; new calls are routed with it.", _history()
+        return f"**Not saved.** {exc}", _history(), gr.update()
+    return f"Saved as **v{version}**; new calls are routed with it.", _history(), f"Current version: **v{version}**"
 
 
 def queue_choices() -> list[str]:
@@ -190,13 +190,14 @@ def build_demo() -> gr.Blocks:
             summary = gr.HTML()
             player = gr.Audio(label="Recording", type="filepath", interactive=False)
             plot = gr.LinePlot(x="time_s", y="probability", color="emotion", title="Customer emotion over the call",
-                               x_title="seconds", y_title="probability", y_lim=[0, 1], height=260)
+                               x_title="seconds", y_title="probability", y_lim=[0, 1], height=260,
+                               color_map={**views.EMOTION_COLOURS, "distress": "#000000"})
             transcript = gr.HTML()
             with gr.Row():
                 take = gr.Button("Agent took this call")
                 retry_btn = gr.Button("Retry processing")
             with gr.Row():
-                new_queue = gr.Dropdown(label="Re-route to", choices=[], scale=1)
+                new_queue = gr.Dropdown(label="Re-route to", choices=[], allow_custom_value=True, scale=1)
                 why = gr.Textbox(label="Reason (stored with the decision)", scale=2)
                 reroute_btn = gr.Button("Re-route", scale=1)
             action_status = gr.Markdown()
@@ -208,16 +209,16 @@ def build_demo() -> gr.Blocks:
         with gr.Tab("Analytics"):
             with gr.Row():
                 days = gr.Dropdown(list(DAYS), value="Last 7 days", label="Period")
-                f_queue = gr.Dropdown([ALL], value=ALL, label="Queue")
-                f_intent = gr.Dropdown([ALL], value=ALL, label="Intent")
+                f_queue = gr.Dropdown([ALL], value=ALL, label="Queue", allow_custom_value=True)
+                f_intent = gr.Dropdown([ALL], value=ALL, label="Intent", allow_custom_value=True)
                 refresh = gr.Button("Show", variant="primary")
             totals = gr.Markdown()
             intents_plot = gr.BarPlot(x="intent", y="calls", title="Calls per customer intent (top 20)",
-                                      x_label_angle=-40, height=320, sort="-y")
-            esc_plot = gr.LinePlot(x="day", y="escalation_rate", title="Escalation rate per day", y_lim=[0, 1],
-                                   height=240)
+                                      x_label_angle=-40, height=320, sort="-y", y_lim=[0, None])
+            esc_plot = gr.BarPlot(x="day", y="escalation_rate", title="Escalation rate per day", y_lim=[0, 1],
+                                  height=240)
             emo_plot = gr.BarPlot(x="queue", y="turns", color="emotion", title="Customer emotion mix per queue",
-                                  height=300)
+                                  height=300, color_map=views.EMOTION_COLOURS, y_lim=[0, None])
             csv_btn = gr.Button("Export CSV (one row per turn)")
             csv_file = gr.File(label="CSV")
             refresh.click(show_analytics, [days, f_queue, f_intent], [totals, intents_plot, esc_plot, emo_plot],
@@ -230,7 +231,8 @@ def build_demo() -> gr.Blocks:
             save = gr.Button("Validate and save", variant="primary")
             table_status = gr.Markdown()
             history = gr.Dataframe(label="Versions", interactive=False)
-            save.click(save_table, [document, note], [table_status, history], api_name="save_routing_table")
+            save.click(save_table, [document, note], [table_status, history, table_version],
+                       api_name="save_routing_table")
         demo.load(load_table, None, [document, table_version, history], api_name=False)
         demo.load(list_calls, None, pick, api_name=False)
         demo.load(filter_choices, None, [f_queue, f_intent, new_queue], api_name=False)
