@@ -18,7 +18,7 @@ from pathlib import Path
 from apps.finance_callcenter import crud
 from apps.finance_callcenter.config import get_callcenter_settings
 from apps.finance_callcenter.models import Call, RoutingDecisionRow, Turn
-from apps.finance_callcenter.routing import RoutingTable, RoutingTableError, default_table_text, parse_table
+from apps.finance_callcenter.routing import RoutingTable, default_table_text, parse_table
 from core import accounts
 from core.audio import AudioError
 from core.db import session_scope

@@ -20,7 +20,8 @@ from core.text.calibration import fit_temperature, oos_operating_point
 from core.text.classifier import SentenceClassifier, predict_logits
 from core.text.data import BucketBatches, read_jsonl, text_label_collate
 from core.text.encoder import EncoderConfig, config_dict, trainable_state
-from core.training import TrainConfig, fit, load_hparams, save_hparams
+from core.recipes.common import export, load_best, start_run
+from core.training import TrainConfig, fit
 
 
 class IntentTask:
@@ -41,12 +42,8 @@ class IntentTask:
 
 
 def main(argv: list[str]) -> dict:
-    hp = load_hparams(argv[0], argv[1:])
-    run_dir = Path(hp["run_dir"])
-    save_hparams(hp, run_dir)
-    manifests = run_dir / "manifests"
-    if not (manifests / "counts.json").exists():
-        print("[prepare]", prepare(Path(hp["data_dir"]), manifests, seed=hp["seed"], **hp["prepare"]), flush=True)
+    hp, run_dir, manifests = start_run(argv, lambda h, out: prepare(Path(h["data_dir"]), out, seed=h["seed"],
+                                                                    **h["prepare"]))
     labels = json.loads((manifests / "labels.json").read_text())
     index = {lab: i for i, lab in enumerate(labels)}
     enc_cfg = EncoderConfig(**hp["encoder"])
@@ -63,9 +60,7 @@ def main(argv: list[str]) -> dict:
     cfg = TrainConfig(run_dir=str(run_dir), seed=hp["seed"], **hp["train"])
     started = time.time()
     result = fit(model, task, train_loader, valid_loader, cfg)
-    ckpt = torch.load(result.best_path, map_location="cpu", weights_only=False)  # written by fit()
-    model.load_state_dict(ckpt["state_dict"])
-    model.to("cpu").eval()
+    best_metrics = load_best(model, result.best_path)
     logits, y = predict_logits(model, valid_loader)
     temperature = fit_temperature(logits, y)
     probs = (logits / temperature).softmax(-1)
@@ -75,17 +70,11 @@ def main(argv: list[str]) -> dict:
                    "dropout": hp["dropout"]},
         "state_dict": {k: v.half() for k, v in trainable_state(model).items()},
         "calibration": {"temperature": temperature, "oos_threshold": point["threshold"]},
-        "metrics": {"valid": {**ckpt["metrics"], **{f"calibrated_{k}": v for k, v in point.items()}}},
+        "metrics": {"valid": {**best_metrics, **{f"calibrated_{k}": v for k, v in point.items()}}},
         "trained": {"steps": result.steps, "seconds": round(time.time() - started, 1),
                     "hparams": hp, "torch": str(torch.__version__)},
     }
-    out = Path(hp["export"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(artifact, out)
-    summary = {"export": str(out), "bytes": out.stat().st_size, **artifact["calibration"],
-               **artifact["metrics"]["valid"]}
-    print(json.dumps(summary), flush=True)
-    return summary
+    return export(artifact, hp["export"], {**artifact["calibration"], **artifact["metrics"]["valid"]})
 
 
 if __name__ == "__main__":

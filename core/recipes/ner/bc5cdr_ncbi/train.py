@@ -7,7 +7,6 @@ Resumable: rerunning the same command continues from ``run_dir/last.pt``.
 """
 from __future__ import annotations
 
-import json
 import random
 import sys
 import time
@@ -20,7 +19,8 @@ from core.recipes.ner.bc5cdr_ncbi.prepare import prepare
 from core.text.data import BucketBatches, read_jsonl
 from core.text.encoder import EncoderConfig, config_dict, trainable_state
 from core.text.tagger import BC5CDR_TAGS, NCBI_TAGS, TokenTagger, evaluate_spans, tagging_collate
-from core.training import TrainConfig, fit, load_hparams, save_hparams
+from core.recipes.common import export, load_best, start_run
+from core.training import TrainConfig, fit
 
 HEADS = {"bc5cdr": BC5CDR_TAGS, "ncbi": NCBI_TAGS}
 
@@ -72,12 +72,7 @@ def loaders(manifests: Path, split: str, tok, max_length: int, batch_size: int, 
 
 
 def main(argv: list[str]) -> dict:
-    hp = load_hparams(argv[0], argv[1:])
-    run_dir = Path(hp["run_dir"])
-    save_hparams(hp, run_dir)
-    manifests = run_dir / "manifests"
-    if not (manifests / "counts.json").exists():
-        print("[prepare]", prepare(Path(hp["data_dir"]), manifests), flush=True)
+    hp, run_dir, manifests = start_run(argv, lambda h, out: prepare(Path(h["data_dir"]), out))
     enc_cfg = EncoderConfig(**hp["encoder"])
     torch.manual_seed(hp["seed"])
     model = TokenTagger(enc_cfg, HEADS, dropout=hp["dropout"])
@@ -87,22 +82,16 @@ def main(argv: list[str]) -> dict:
     cfg = TrainConfig(run_dir=str(run_dir), seed=hp["seed"], **hp["train"])
     started = time.time()
     result = fit(model, TaggingTask(), train_loader, valid_loader, cfg)
-    ckpt = torch.load(result.best_path, map_location="cpu", weights_only=False)  # written by fit()
-    model.load_state_dict(ckpt["state_dict"])
+    best_metrics = load_best(model, result.best_path)
     artifact = {
         "config": {"kind": "ner", "encoder": config_dict(enc_cfg), "heads": HEADS, "dropout": hp["dropout"],
                    "eval_max_length": hp["eval_max_length"]},
         "state_dict": {k: v.half() for k, v in trainable_state(model).items()},
-        "metrics": {"valid": ckpt["metrics"]},
+        "metrics": {"valid": best_metrics},
         "trained": {"steps": result.steps, "seconds": round(time.time() - started, 1), "hparams": hp,
                     "torch": str(torch.__version__)},
     }
-    out = Path(hp["export"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(artifact, out)
-    summary = {"export": str(out), "bytes": out.stat().st_size, **ckpt["metrics"]}
-    print(json.dumps(summary), flush=True)
-    return summary
+    return export(artifact, hp["export"], best_metrics)
 
 
 if __name__ == "__main__":
