@@ -33,6 +33,7 @@ class DiarizationOptions:
     min_turn_s: float = 0.4  # shorter speaker switches are smoothed away
     min_separation: float = 0.08  # silhouette under this: a single speaker
     min_share: float = 0.1  # a second group with fewer windows than this share is absorbed
+    max_cluster_windows: int = 2000  # longer calls: cluster an even sample, give the rest the nearest centre
     max_speakers: int = 2  # a call: agent and customer
 
 
@@ -43,17 +44,25 @@ class SpeakerTurn:
     speaker: str  # "S1", "S2" in order of first appearance
 
 
-def mfcc_frames(samples: np.ndarray) -> np.ndarray:
-    """Mono float32 16 kHz ``[T]`` -> MFCCs ``[frames, 20]`` (25 ms windows, 10 ms hop)."""
+def mfcc_frames(samples: np.ndarray, block_s: float = 60.0) -> np.ndarray:
+    """Mono float32 16 kHz ``[T]`` -> MFCCs ``[frames, 20]`` (25 ms windows, 10 ms hop), computed a
+    minute at a time so that a 3-hour call needs megabytes, not gigabytes."""
     import torch
     from torchaudio.compliance.kaldi import mfcc
 
-    wav = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).unsqueeze(0)
-    if wav.shape[1] < 400:
+    hop, win = int(FRAME_S * SAMPLE_RATE), 400
+    if len(samples) < win:
         return np.zeros((0, 20), dtype=np.float32)
-    feats = mfcc(wav * 32768.0, num_ceps=20, num_mel_bins=40, sample_frequency=SAMPLE_RATE, dither=0.0,
-                 energy_floor=1.0)
-    return feats.numpy()
+    block = int(block_s * SAMPLE_RATE) // hop * hop
+    out = []
+    for start in range(0, len(samples) - win + 1, block):
+        piece = np.ascontiguousarray(samples[start:start + block + win - hop], dtype=np.float32)
+        if len(piece) < win:
+            break
+        wav = torch.from_numpy(piece).unsqueeze(0) * 32768.0
+        out.append(mfcc(wav, num_ceps=20, num_mel_bins=40, sample_frequency=SAMPLE_RATE, dither=0.0,
+                        energy_floor=1.0).numpy())
+    return np.concatenate(out)
 
 
 def _windows(segments: list[SpeechSegment], opt: DiarizationOptions) -> list[tuple[float, float]]:
@@ -96,11 +105,16 @@ def _cluster(x: np.ndarray, opt: DiarizationOptions) -> np.ndarray:
     from sklearn.metrics import silhouette_score
 
     z = (x - x.mean(0)) / (x.std(0) + 1e-8)
-    labels = AgglomerativeClustering(n_clusters=2, linkage="ward").fit_predict(z)
-    share = min(np.mean(labels == 0), np.mean(labels == 1))
-    if share < opt.min_share or silhouette_score(z, labels) < opt.min_separation:
+    # Ward clustering needs memory quadratic in the windows (a 3-hour call has ~20,000)
+    sample = np.linspace(0, len(z) - 1, min(len(z), opt.max_cluster_windows)).astype(int)
+    sub = AgglomerativeClustering(n_clusters=2, linkage="ward").fit_predict(z[sample])
+    share = min(np.mean(sub == 0), np.mean(sub == 1))
+    if share < opt.min_share or silhouette_score(z[sample], sub) < opt.min_separation:
         return np.zeros(len(x), dtype=int)
-    return labels
+    if len(sample) == len(z):
+        return sub
+    centres = np.stack([z[sample][sub == k].mean(0) for k in (0, 1)])
+    return np.argmin(((z[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
 
 
 def _turns(segments: list[SpeechSegment], wins: list[tuple[float, float]], labels: np.ndarray,

@@ -87,3 +87,26 @@ def test_silent_and_noise_only_calls_are_refused(transcriber, tmp_path):
     sf.write(path, np.stack([white_noise(5, 0.001), np.zeros(SR * 5, np.float32)], 1), SR)
     with pytest.raises(SilentAudioError, match="both channels"):
         segment_call(path, transcriber=transcriber)
+
+
+@pytest.mark.slow
+def test_a_three_hour_call_is_processed_in_bounded_memory(transcriber, tmp_path):
+    """Just under 3 hours (the limit), 8 kHz mono, the real call three times in long silence."""
+    import resource
+
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    call = resample_poly(load_audio(CALL).samples, 1, 2).astype(np.float32)
+    x = np.zeros(8000 * (3 * 3600 - 5), np.float32)
+    for start in (0, 8000 * 3600, 8000 * 7200):
+        x[start:start + len(call)] = call
+    path = tmp_path / "three_hours.flac"
+    sf.write(path, x, 8000)
+    del x
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    seg = segment_call(path, transcriber=transcriber)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert seg.duration > 3 * 3600 - 10 and seg.layout == "mono"
+    assert sum("yankee" in t.text.lower() for t in seg.turns) == 3  # each copy is found and transcribed
+    assert grown_mb < 3000, grown_mb
