@@ -118,7 +118,7 @@ def show_analytics(days: str, queue: str, intent: str):
     agg = analytics.aggregates(**_filters(days, queue, intent))
     summary = (f"**{agg['calls']}** processed call(s) · escalation rate **{agg['escalation_rate']:.0%}**"
                if agg["calls"] else "No processed calls match these filters.")
-    return summary, agg["intents"], agg["escalations"], agg["emotions"]
+    return summary, agg["intents"], agg["escalations"], agg["emotions"], agg["emotions"]
 
 
 def export(days: str, queue: str, intent: str, request: gr.Request):
@@ -219,10 +219,13 @@ def build_demo() -> gr.Blocks:
                                   height=240)
             emo_plot = gr.BarPlot(x="queue", y="turns", color="emotion", title="Customer emotion mix per queue",
                                   height=300, color_map=views.EMOTION_COLOURS, y_lim=[0, None])
+            emo_days = gr.BarPlot(x="day", y="turns", color="emotion", height=300, color_map=views.EMOTION_COLOURS,
+                                  title="Customer emotion mix per day (choose a queue above for one queue)",
+                                  y_lim=[0, None])
             csv_btn = gr.Button("Export CSV (one row per turn)")
             csv_file = gr.File(label="CSV")
-            refresh.click(show_analytics, [days, f_queue, f_intent], [totals, intents_plot, esc_plot, emo_plot],
-                          api_name="analytics")
+            refresh.click(show_analytics, [days, f_queue, f_intent],
+                          [totals, intents_plot, esc_plot, emo_plot, emo_days], api_name="analytics")
             csv_btn.click(export, [days, f_queue, f_intent], csv_file, api_name="export_csv")
         with gr.Tab("Routing table"):
             table_version = gr.Markdown()
