@@ -1,0 +1,29 @@
+"""Medical dictation settings (env vars PARLANCE_DICTATION_<FIELD> override)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.config import get_settings
+
+
+class DictationSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARLANCE_DICTATION_", extra="ignore")
+
+    audio_dir: Path | None = None  # stored dictations (default: <data_dir>/dictation/audio)
+    max_note_words: int = 20000  # a note longer than this is refused with a message
+    max_field_chars: int = 200  # patient name, MRN, encounter reason
+    use_ner: bool = True  # add the trained biomedical tagger to the lexicon and term list
+    # context for the recogniser; clinician vocabulary is appended
+    asr_prompt: str = "Clinical dictation by a doctor: history, examination, assessment and plan, with medications."
+
+    @property
+    def resolved_audio_dir(self) -> Path:
+        return self.audio_dir or get_settings().data_dir / "dictation" / "audio"
+
+
+@lru_cache(maxsize=1)
+def get_dictation_settings() -> DictationSettings:
+    return DictationSettings()

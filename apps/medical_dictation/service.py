@@ -1,0 +1,361 @@
+"""What the dictation page can do: patients and encounters, dictate (store audio first, then
+transcribe -> normalise -> repair medication names -> entities -> SOAP draft), edit, save with
+conflict detection, sign, addenda, history, export. The UI calls these; these call crud and core.
+
+Every read and write of a note is written to the audit log. A clinician only ever sees the
+patients, encounters and notes they own (crud filters by clinician).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from apps.medical_dictation import crud
+from apps.medical_dictation.config import get_dictation_settings
+from apps.medical_dictation.models import EntityRow
+from core import accounts
+from core.audio import AudioError
+from core.db import session_scope
+
+APP = "medical_dictation"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class DictationError(ValueError):
+    """A request the service refuses; the message is for the person."""
+
+
+class NoteConflict(DictationError):
+    """Someone saved the note after this person opened it; ``theirs`` holds the saved sections."""
+
+    def __init__(self, message: str, theirs: dict[str, str], version: int):
+        super().__init__(message)
+        self.theirs, self.version = theirs, version
+
+
+@dataclass(frozen=True)
+class NoteView:
+    encounter_id: int
+    patient: dict
+    sections: dict[str, str]
+    version: int  # pass back when saving (conflict detection)
+    status: str  # "none", "draft" or "signed"
+    signed_by: str = ""
+    addenda: list[dict] = field(default_factory=list)
+    transcript: str = ""
+    transcript_version: int = 0
+    entities: list[dict] = field(default_factory=list)
+    repairs: list = field(default_factory=list)
+
+
+def clean_text(text: str | None, what: str, *, max_chars: int | None = None, required: bool = False) -> str:
+    """Strip control characters (text is stored as typed and escaped when shown); enforce limits."""
+    value = _CONTROL.sub("", text or "").strip()
+    if required and not value:
+        raise DictationError(f"Please fill in the {what}.")
+    if max_chars and len(value) > max_chars:
+        raise DictationError(f"The {what} is too long ({len(value)} characters; at most {max_chars}).")
+    return value
+
+
+def _user(session, username: str):
+    user = accounts.get_user(session=session, username=username) if username else None
+    if user is None or user.role not in ("clinician", "admin"):
+        raise DictationError("Only a signed-in clinician can use dictation.")
+    return user
+
+
+def _audit(session, user, action: str, object_type: str, object_id, detail: dict | None = None) -> None:
+    accounts.record_audit(session=session, user=user, app=APP, action=action, object_type=object_type,
+                          object_id=object_id, detail=detail)
+
+
+def _encounter(session, user, encounter_id: int):
+    enc = crud.get_encounter(session=session, clinician_id=user.id, encounter_id=int(encounter_id))
+    if enc is None:
+        raise DictationError("That encounter does not exist or belongs to another clinician.")
+    return enc
+
+
+# --- patients and encounters ------------------------------------------------------------------------
+def create_patient(*, username: str, mrn: str, name: str, birth_date=None, sex: str = "") -> int:
+    limit = get_dictation_settings().max_field_chars
+    with session_scope() as s:
+        user = _user(s, username)
+        mrn = clean_text(mrn, "record number (MRN)", max_chars=32, required=True)
+        if any(p.mrn == mrn for p in crud.list_patients(session=s, clinician_id=user.id)):
+            raise DictationError(f"You already have a patient with record number {mrn}.")
+        p = crud.add_patient(session=s, clinician_id=user.id, mrn=mrn, birth_date=birth_date,
+                             name=clean_text(name, "patient's name", max_chars=limit, required=True),
+                             sex=clean_text(sex, "sex", max_chars=16))
+        _audit(s, user, "create", "patient", p.id)
+        return p.id
+
+
+def list_patients(*, username: str, search: str = "") -> list[dict]:
+    with session_scope() as s:
+        user = _user(s, username)
+        return [{"id": p.id, "mrn": p.mrn, "name": p.name, "birth_date": p.birth_date}
+                for p in crud.list_patients(session=s, clinician_id=user.id, search=clean_text(search, "search"))]
+
+
+def start_encounter(*, username: str, patient_id: int, reason: str = "") -> int:
+    with session_scope() as s:
+        user = _user(s, username)
+        patient = crud.get_patient(session=s, clinician_id=user.id, patient_id=int(patient_id))
+        if patient is None:
+            raise DictationError("That patient does not exist or belongs to another clinician.")
+        e = crud.add_encounter(session=s, patient=patient, clinician_id=user.id,
+                               reason=clean_text(reason, "reason", max_chars=get_dictation_settings().max_field_chars))
+        _audit(s, user, "create", "encounter", e.id, {"patient": patient.id})
+        return e.id
+
+
+def list_encounters(*, username: str, patient_id: int) -> list[dict]:
+    with session_scope() as s:
+        user = _user(s, username)
+        out = []
+        for e in crud.list_encounters(session=s, clinician_id=user.id, patient_id=int(patient_id)):
+            note = crud.get_note(session=s, encounter_id=e.id)
+            out.append({"id": e.id, "reason": e.reason, "started_at": e.started_at,
+                        "status": note.status if note else "no note"})
+        return out
+
+
+# --- dictation ------------------------------------------------------------------------------------------
+def store_recording(*, username: str, encounter_id: int, source: str | Path, filename: str = "") -> int:
+    """Copy the audio into the archive before anything else (nothing is lost if processing fails)."""
+    src = Path(source)
+    if not src.is_file():
+        raise DictationError("The recording did not arrive; please record or upload it again.")
+    data_hash = hashlib.sha256(src.read_bytes()).hexdigest()
+    folder = get_dictation_settings().resolved_audio_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{data_hash}{src.suffix.lower()[:8]}"
+    if not target.exists():
+        shutil.copyfile(src, target)
+    with session_scope() as s:
+        user = _user(s, username)
+        enc = _encounter(s, user, encounter_id)
+        rec = crud.add_recording(session=s, encounter=enc, audio_path=str(target), audio_sha256=data_hash,
+                                 audio_bytes=target.stat().st_size, filename=filename or src.name)
+        _audit(s, user, "create", "recording", rec.id, {"encounter": enc.id, "bytes": rec.audio_bytes})
+        return rec.id
+
+
+def process_recording(*, username: str, recording_id: int, vocabulary: list[str] | None = None,
+                      progress: Callable[[float, str], None] | None = None) -> NoteView:
+    """Transcribe a stored recording and fold it into the encounter's note (draft sections are
+    appended to, never overwritten; a signed note gets the dictation as an addendum)."""
+    from core.asr import TranscribeOptions, get_transcriber
+    from core.audio import load_audio
+    from core.config import get_settings
+    from core.text.dictation import normalise_dictation
+    from core.text.medications import repair_medications
+    from core.text.soap import split_soap
+
+    report = progress or (lambda f, m: None)
+    words = [w.strip() for w in (vocabulary or []) if w.strip()]
+    with session_scope() as s:
+        user = _user(s, username)
+        rec = next((r for r in _recordings(s, user) if r.id == int(recording_id)), None)
+        if rec is None:
+            raise DictationError("That recording does not exist or belongs to another clinician.")
+        path, encounter_id, filename = rec.audio_path, rec.encounter_id, rec.filename
+    report(0.05, "reading the recording")
+    try:
+        cfg = get_settings()
+        audio = load_audio(path, max_seconds=cfg.max_audio_seconds, min_seconds=cfg.min_audio_seconds)
+        report(0.15, "transcribing")
+        opts = TranscribeOptions(vocabulary=tuple(words), initial_prompt=get_dictation_settings().asr_prompt)
+        (transcript,) = get_transcriber().transcribe_many([audio], opts)
+    except AudioError as exc:
+        _recording_failed(username, recording_id, exc.message.replace(Path(path).name, filename))
+        raise DictationError(exc.message.replace(Path(path).name, filename)) from exc
+    if not transcript.text.strip():
+        message = "No speech was recognised in this recording (is it silent, or not in English?)."
+        _recording_failed(username, recording_id, message)
+        raise DictationError(message)
+    report(0.8, "finding medications, problems and sections")
+    repaired = repair_medications(normalise_dictation(transcript.text), vocabulary=words)
+    sections = split_soap(repaired.text)
+    with session_scope() as s:
+        user = _user(s, username)
+        enc = _encounter(s, user, encounter_id)
+        rec = next(r for r in crud.list_recordings(session=s, encounter_id=enc.id) if r.id == int(recording_id))
+        crud.set_recording_status(session=s, recording=rec, status="done", duration_s=transcript.duration)
+        previous = crud.latest_transcript(session=s, encounter_id=enc.id)
+        text = repaired.text if previous is None else previous.text + "\n\n" + repaired.text
+        t = crud.add_transcript(session=s, encounter=enc, text=text, raw_text=transcript.text, recording=rec,
+                                model=transcript.model, created_by=username,
+                                repairs=[[r.original, r.replacement, r.similarity] for r in repaired.repairs])
+        crud.replace_entities(session=s, transcript=t, entities=_entity_rows(text, words))
+        note = crud.get_note(session=s, encounter_id=enc.id)
+        if note is None:
+            crud.create_note(session=s, encounter=enc, sections=sections, username=username)
+        elif note.status == "draft":
+            merged = {k: "\n".join(x for x in (getattr(note, k), sections[k]) if x) for k in crud.SECTIONS}
+            crud.save_note(session=s, note=note, sections=merged, expected_version=note.version, username=username)
+        else:
+            crud.add_addendum(session=s, note=note, text=repaired.text, author=username)
+        _audit(s, user, "dictate", "note", enc.id, {"recording": rec.id, "seconds": round(transcript.duration, 1),
+                                                    "words": len(transcript.words)})
+    report(1.0, "done")
+    return open_note(username=username, encounter_id=encounter_id)
+
+
+def _recordings(session, user):
+    from apps.medical_dictation.models import Encounter, Recording
+    from sqlalchemy import select
+
+    return list(session.scalars(select(Recording).join(Encounter, Recording.encounter_id == Encounter.id)
+                                .where(Encounter.clinician_id == user.id)))
+
+
+def _recording_failed(username: str, recording_id: int, message: str) -> None:
+    with session_scope() as s:
+        user = _user(s, username)
+        rec = next(r for r in _recordings(s, user) if r.id == int(recording_id))
+        crud.set_recording_status(session=s, recording=rec, status="failed", error=message)
+        _audit(s, user, "dictate_failed", "recording", rec.id, {"error": message[:200]})
+
+
+def _entity_rows(text: str, vocabulary: list[str]) -> list[EntityRow]:
+    from core.text.clinical import extract_entities
+
+    tagger = None
+    if get_dictation_settings().use_ner:
+        try:
+            from core.text.ner import get_ner
+
+            tagger = get_ner()
+        except Exception:  # noqa: BLE001 - the lexicon and term list still work without the tagger
+            tagger = None
+    return [EntityRow(label=e.label, text=e.text[:200], start=e.start, end=e.end, assertions=list(e.assertions),
+                      attributes=dict(e.attributes), code=e.code, source=e.source)
+            for e in extract_entities(text, tagger=tagger, vocabulary=vocabulary)]
+
+
+# --- the note -------------------------------------------------------------------------------------------
+def open_note(*, username: str, encounter_id: int) -> NoteView:
+    with session_scope() as s:
+        user = _user(s, username)
+        enc = _encounter(s, user, encounter_id)
+        note = crud.get_note(session=s, encounter_id=enc.id)
+        t = crud.latest_transcript(session=s, encounter_id=enc.id)
+        ents = crud.list_entities(session=s, transcript_id=t.id) if t else []
+        _audit(s, user, "read", "note", enc.id)
+        return NoteView(
+            encounter_id=enc.id, patient={"id": enc.patient.id, "name": enc.patient.name, "mrn": enc.patient.mrn},
+            sections={k: getattr(note, k) if note else "" for k in crud.SECTIONS}, version=note.version if note else 0,
+            status=note.status if note else "none", signed_by=note.signed_by if note else "",
+            addenda=[{"text": a.text, "author": a.author, "at": a.created_at}
+                     for a in (crud.list_addenda(session=s, note_id=note.id) if note else [])],
+            transcript=t.text if t else "", transcript_version=t.version if t else 0,
+            entities=[{"label": e.label, "text": e.text, "start": e.start, "end": e.end, "assertions": e.assertions,
+                       "attributes": e.attributes, "code": e.code, "source": e.source} for e in ents],
+            repairs=list(t.repairs) if t else [])
+
+
+def save_note(*, username: str, encounter_id: int, sections: dict[str, str], expected_version: int) -> int:
+    """Save the draft; raises NoteConflict when someone saved since ``expected_version`` was read."""
+    limit = get_dictation_settings().max_note_words
+    cleaned = {k: clean_text(sections.get(k, ""), k) for k in crud.SECTIONS}
+    n_words = sum(len(v.split()) for v in cleaned.values())
+    if n_words > limit:
+        raise DictationError(f"The note has {n_words:,} words, more than the {limit:,} a note may hold; "
+                             "nothing was saved — split it or shorten it.")
+    with session_scope() as s:
+        user = _user(s, username)
+        enc = _encounter(s, user, encounter_id)
+        note = crud.get_note(session=s, encounter_id=enc.id)
+        try:
+            if note is None:
+                if int(expected_version) != 0:
+                    raise crud.StaleNoteError("The note disappeared after you opened it.")
+                note = crud.create_note(session=s, encounter=enc, sections=cleaned, username=username)
+            else:
+                crud.save_note(session=s, note=note, sections=cleaned, expected_version=int(expected_version),
+                               username=username)
+        except crud.StaleNoteError as exc:
+            theirs = {k: getattr(note, k) for k in crud.SECTIONS} if note else {}
+            raise NoteConflict(f"Not saved: {exc} Your text is still in the editor; their version is shown "
+                               "below — merge, then save again.", theirs, note.version if note else 0) from exc
+        except crud.SignedNoteError as exc:
+            raise DictationError(str(exc)) from exc
+        _audit(s, user, "update", "note", enc.id, {"version": note.version, "words": n_words})
+        return note.version
+
+
+def sign_note(*, username: str, encounter_id: int, expected_version: int) -> None:
+    with session_scope() as s:
+        user = _user(s, username)
+        enc = _encounter(s, user, encounter_id)
+        note = crud.get_note(session=s, encounter_id=enc.id)
+        if note is None or not any(getattr(note, k).strip() for k in crud.SECTIONS):
+            raise DictationError("There is nothing to sign yet: dictate or type the note first.")
+        content = note_text(enc.patient.name, enc.patient.mrn, {k: getattr(note, k) for k in crud.SECTIONS})
+        try:
+            crud.sign_note(session=s, note=note, expected_version=int(expected_version), username=username,
+                           content_sha256=hashlib.sha256(content.encode()).hexdigest())
+        except (crud.StaleNoteError, crud.SignedNoteError) as exc:
+            raise DictationError(f"Not signed: {exc}") from exc
+        _audit(s, user, "sign", "note", enc.id, {"version": note.version})
+
+
+def add_addendum(*, username: str, encounter_id: int, text: str) -> None:
+    body = clean_text(text, "addendum", required=True)
+    with session_scope() as s:
+        user = _user(s, username)
+        enc = _encounter(s, user, encounter_id)
+        note = crud.get_note(session=s, encounter_id=enc.id)
+        if note is None or note.status != "signed":
+            raise DictationError("Addenda are for signed notes; edit the draft instead.")
+        crud.add_addendum(session=s, note=note, text=body, author=username)
+        _audit(s, user, "addendum", "note", enc.id)
+
+
+def history(*, username: str, encounter_id: int) -> list[dict]:
+    with session_scope() as s:
+        user = _user(s, username)
+        enc = _encounter(s, user, encounter_id)
+        note = crud.get_note(session=s, encounter_id=enc.id)
+        _audit(s, user, "read_history", "note", enc.id)
+        return [{"version": v.version, "status": v.status, "by": v.saved_by, "at": v.saved_at, **v.sections}
+                for v in (crud.note_history(session=s, note_id=note.id) if note else [])]
+
+
+def note_text(patient_name: str, mrn: str, sections: dict[str, str], addenda: list[dict] | None = None,
+              signed: str = "") -> str:
+    parts = [f"Patient: {patient_name} (MRN {mrn})"]
+    for k in crud.SECTIONS:
+        parts.append(f"{k.upper()}\n{sections.get(k, '').strip() or '-'}")
+    for a in addenda or []:
+        parts.append(f"ADDENDUM ({a['author']}, {a['at']:%Y-%m-%d %H:%M})\n{a['text']}")
+    if signed:
+        parts.append(signed)
+    return "\n\n".join(parts) + "\n"
+
+
+def export(*, username: str, encounter_id: int, fmt: str) -> str | dict:
+    """The signed note as plain text (``fmt="text"``) or a FHIR R4 DocumentReference (``"fhir"``)."""
+    from apps.medical_dictation.fhir import document_reference
+
+    view = open_note(username=username, encounter_id=encounter_id)
+    if view.status != "signed":
+        raise DictationError("Only a signed note can be exported; sign it first.")
+    with session_scope() as s:
+        user = _user(s, username)
+        note = crud.get_note(session=s, encounter_id=int(encounter_id))
+        signed_at = note.signed_at
+        _audit(s, user, "export", "note", encounter_id, {"format": fmt})
+    text = note_text(view.patient["name"], view.patient["mrn"], view.sections, view.addenda,
+                     signed=f"Signed by {view.signed_by} at {signed_at:%Y-%m-%d %H:%M} UTC")
+    if fmt == "text":
+        return text
+    return document_reference(note_id=encounter_id, text=text, patient=view.patient, author=view.signed_by,
+                              signed_at=signed_at, entities=view.entities)

@@ -1,0 +1,104 @@
+"""Medical dictation service on real speech (SQLite and PostgreSQL): dictate -> draft note, bad
+audio kept and reported, two tabs editing one note, signing, addenda, exports, audit, limits."""
+from __future__ import annotations
+
+import pytest
+
+from apps.medical_dictation import service
+from core import accounts as A
+from core.db import session_scope, set_engine
+
+from .conftest import AUDIO_FIXTURES
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def db(engine, monkeypatch):
+    from apps.medical_dictation.config import get_dictation_settings
+
+    monkeypatch.setenv("PARLANCE_DICTATION_USE_NER", "0")
+    get_dictation_settings.cache_clear()
+    set_engine(engine)
+    with session_scope(engine) as s:
+        A.create_user(session=s, username="dr.a", password="password one 1", role="clinician")
+        A.create_user(session=s, username="dr.b", password="password two 2", role="clinician")
+        A.create_user(session=s, username="sup", password="password six 6", role="supervisor")
+    yield engine
+    get_dictation_settings.cache_clear()
+
+
+def _encounter(who="dr.a", mrn="A1", name="Ann Smith"):
+    pid = service.create_patient(username=who, mrn=mrn, name=name)
+    return pid, service.start_encounter(username=who, patient_id=pid, reason="cough")
+
+
+def test_patients_are_private_and_text_fields_are_kept_verbatim(db):
+    pid, _ = _encounter(name="<script>alert(1)</script> Smith\x07")
+    assert service.list_patients(username="dr.a")[0]["name"] == "<script>alert(1)</script> Smith"
+    assert service.list_patients(username="dr.b") == []
+    with pytest.raises(service.DictationError, match="belongs to another clinician"):
+        service.start_encounter(username="dr.b", patient_id=pid)
+    with pytest.raises(service.DictationError, match="already have a patient"):
+        service.create_patient(username="dr.a", mrn="A1", name="Someone else")
+    with pytest.raises(service.DictationError, match="Only a signed-in clinician"):
+        service.list_patients(username="sup")
+    with pytest.raises(service.DictationError, match="too long"):
+        service.create_patient(username="dr.a", mrn="A2", name="x" * 500)
+
+
+def test_dictation_becomes_a_draft_note_and_bad_audio_is_kept(db, tmp_path):
+    _, enc = _encounter()
+    rec = service.store_recording(username="dr.a", encounter_id=enc, source=AUDIO_FIXTURES / "so762_007650078.opus")
+    view = service.process_recording(username="dr.a", recording_id=rec, vocabulary=["metformin"])
+    assert view.status == "draft" and view.version == 1 and "plant" in view.transcript.lower()
+    assert "plant" in " ".join(view.sections.values()).lower()
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt junk")
+    rec2 = service.store_recording(username="dr.a", encounter_id=enc, source=bad, filename="broken.wav")
+    with pytest.raises(service.DictationError, match="broken.wav"):
+        service.process_recording(username="dr.a", recording_id=rec2)
+    after = service.open_note(username="dr.a", encounter_id=enc)
+    assert after.sections == view.sections  # the failure lost nothing
+    with pytest.raises(service.DictationError, match="belongs to another clinician"):
+        service.process_recording(username="dr.b", recording_id=rec)
+
+
+def test_two_tabs_sign_addendum_export_and_audit(db):
+    _, enc = _encounter()
+    v = service.save_note(username="dr.a", encounter_id=enc, expected_version=0,
+                          sections={"subjective": "Cough for a week.", "plan": "Start metformin 500 mg twice daily."})
+    tab1 = tab2 = service.open_note(username="dr.a", encounter_id=enc).version
+    assert tab1 == v
+    service.save_note(username="dr.a", encounter_id=enc, expected_version=tab1,
+                      sections={"subjective": "Cough for two weeks.", "plan": "Rest."})
+    with pytest.raises(service.NoteConflict) as conflict:
+        service.save_note(username="dr.a", encounter_id=enc, expected_version=tab2,
+                          sections={"subjective": "Cough.", "plan": "Antibiotics."})
+    assert conflict.value.theirs["subjective"] == "Cough for two weeks."
+    assert service.open_note(username="dr.a", encounter_id=enc).sections["plan"] == "Rest."
+    with pytest.raises(service.DictationError, match="signed"):
+        service.export(username="dr.a", encounter_id=enc, fmt="text")
+    current = service.open_note(username="dr.a", encounter_id=enc).version
+    service.sign_note(username="dr.a", encounter_id=enc, expected_version=current)
+    with pytest.raises(service.DictationError, match="signed"):
+        service.save_note(username="dr.a", encounter_id=enc, expected_version=current + 1, sections={"plan": "x"})
+    service.add_addendum(username="dr.a", encounter_id=enc, text="Chest X-ray normal.")
+    text = service.export(username="dr.a", encounter_id=enc, fmt="text")
+    assert "Cough for two weeks." in text and "ADDENDUM" in text and "Signed by dr.a" in text
+    doc = service.export(username="dr.a", encounter_id=enc, fmt="fhir")
+    assert doc["resourceType"] == "DocumentReference" and doc["docStatus"] == "final"
+    assert [h["status"] for h in service.history(username="dr.a", encounter_id=enc)][-1] == "signed"
+    with session_scope() as s:
+        actions = {e.action for e in A.list_audit(session=s, app="medical_dictation", limit=200)}
+    assert {"create", "read", "update", "sign", "addendum", "export", "read_history"} <= actions
+
+
+def test_long_notes(db):
+    _, enc = _encounter()
+    long_note = {"subjective": " ".join(["word"] * 10_000)}
+    assert service.save_note(username="dr.a", encounter_id=enc, sections=long_note, expected_version=0) == 1
+    with pytest.raises(service.DictationError, match="more than the 20,000"):
+        service.save_note(username="dr.a", encounter_id=enc, sections={"subjective": "w " * 25_000},
+                          expected_version=1)
+    assert service.open_note(username="dr.a", encounter_id=enc).version == 1  # nothing lost
