@@ -357,5 +357,24 @@ def export(*, username: str, encounter_id: int, fmt: str) -> str | dict:
                      signed=f"Signed by {view.signed_by} at {signed_at:%Y-%m-%d %H:%M} UTC")
     if fmt == "text":
         return text
+    body = "\n\n".join(view.sections[k] for k in crud.SECTIONS if view.sections[k]) + "".join(
+        "\n\n" + a["text"] for a in view.addenda)
+    entities = [{"label": e.label, "text": e.text, "assertions": e.assertions, "attributes": e.attributes,
+                 "code": e.code} for e in _entity_rows(body, [])]  # what the signed note says
     return document_reference(note_id=encounter_id, text=text, patient=view.patient, author=view.signed_by,
-                              signed_at=signed_at, entities=view.entities)
+                              signed_at=signed_at, entities=entities)
+
+
+def update_transcript(*, username: str, encounter_id: int, text: str, vocabulary: list[str] | None = None) -> NoteView:
+    """The clinician corrected the transcript: store it as a new version and find the entities again
+    (the note itself is not touched: its sections are edited separately)."""
+    body = clean_text(text, "transcript", required=True)
+    if len(body.split()) > get_dictation_settings().max_note_words:
+        raise DictationError("The transcript is longer than a note may be; nothing was saved.")
+    with session_scope() as s:
+        user = _user(s, username)
+        enc = _encounter(s, user, encounter_id)
+        t = crud.add_transcript(session=s, encounter=enc, text=body, source="edit", created_by=username)
+        crud.replace_entities(session=s, transcript=t, entities=_entity_rows(body, list(vocabulary or [])))
+        _audit(s, user, "update", "transcript", enc.id, {"version": t.version})
+    return open_note(username=username, encounter_id=encounter_id)

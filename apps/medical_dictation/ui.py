@@ -1,12 +1,255 @@
-"""Medical dictation: the web page (see issue 3 for the full note workflow)."""
+"""Medical dictation: pick or create a patient and encounter, dictate, review the transcript and
+its entities, edit the SOAP draft, sign, add addenda, export. Handlers call service.py only."""
 from __future__ import annotations
 
-import gradio as gr
+import json
+import tempfile
+from pathlib import Path
 
-from apps.common.transcription import transcription_page
+import gradio as gr
+import pandas as pd
+
+from apps.common.transcription import signed_in_banner
+from apps.medical_dictation import service
 
 TITLE = "Medical dictation"
+SECTION_LABELS = {"subjective": "Subjective", "objective": "Objective", "assessment": "Assessment", "plan": "Plan"}
+
+
+def _user(request: gr.Request | None) -> str:
+    return getattr(request, "username", None) or ""
+
+
+def _words(vocabulary: str) -> list[str]:
+    return [w.strip() for w in (vocabulary or "").split(",") if w.strip()]
+
+
+# --- patients and encounters --------------------------------------------------------------------------
+def patient_choices(search: str, request: gr.Request):
+    try:
+        rows = service.list_patients(username=_user(request), search=search or "")
+    except service.DictationError as exc:
+        return gr.update(choices=[]), f"**{exc}**"
+    return gr.update(choices=[(f"{p['name']} · MRN {p['mrn']}", p["id"]) for p in rows]), f"{len(rows)} patient(s)"
+
+
+def add_patient(mrn: str, name: str, sex: str, request: gr.Request):
+    try:
+        pid = service.create_patient(username=_user(request), mrn=mrn, name=name, sex=sex)
+    except service.DictationError as exc:
+        return gr.update(), f"**Not added:** {exc}"
+    rows = service.list_patients(username=_user(request))
+    return gr.update(choices=[(f"{p['name']} · MRN {p['mrn']}", p["id"]) for p in rows], value=pid), "Patient added."
+
+
+def encounter_choices(patient_id, request: gr.Request):
+    if patient_id in (None, ""):
+        return gr.update(choices=[], value=None)
+    try:
+        rows = service.list_encounters(username=_user(request), patient_id=int(patient_id))
+    except (service.DictationError, ValueError):
+        return gr.update(choices=[], value=None)
+    return gr.update(choices=[(f"#{e['id']} · {e['started_at']:%Y-%m-%d %H:%M} · {e['reason'] or 'visit'} · "
+                               f"{e['status']}", e["id"]) for e in rows], value=rows[0]["id"] if rows else None)
+
+
+def new_encounter(patient_id, reason: str, request: gr.Request):
+    try:
+        eid = service.start_encounter(username=_user(request), patient_id=int(patient_id or 0), reason=reason)
+    except (service.DictationError, ValueError) as exc:
+        return gr.update(), f"**Not started:** {exc}"
+    upd = encounter_choices(patient_id, request)
+    upd["value"] = eid
+    return upd, f"Encounter #{eid} started: dictate below."
+
+
+# --- dictation and the note ----------------------------------------------------------------------------
+def dictate(encounter_id, audio, vocabulary: str, request: gr.Request, progress=gr.Progress()):
+    if encounter_id in (None, ""):
+        return ("**Choose or start an encounter first.**", *_empty())
+    if not audio:
+        return ("**Please record or upload a dictation first.**", *load_note(encounter_id, request)[1:])
+    try:
+        rec = service.store_recording(username=_user(request), encounter_id=int(encounter_id), source=audio,
+                                      filename=Path(audio).name)
+        service.process_recording(username=_user(request), recording_id=rec, vocabulary=_words(vocabulary),
+                                  progress=lambda f, m: progress(f, desc=m))
+    except service.DictationError as exc:
+        return (f"**Could not process the dictation:** {exc} The recording is kept; you can try again.",
+                *load_note(encounter_id, request)[1:])
+    return ("Dictation added to the note: review the highlighted entities and the draft, then sign.",
+            *load_note(encounter_id, request)[1:])
+
+
+def _empty():
+    return ("", [], pd.DataFrame(), "", "", "", "", 0, "", "")
+
+
+def load_note(encounter_id, request: gr.Request):
+    if encounter_id in (None, ""):
+        return ("", *_empty())
+    try:
+        v = service.open_note(username=_user(request), encounter_id=int(encounter_id))
+    except (service.DictationError, ValueError) as exc:
+        return (f"**{exc}**", *_empty())
+    return (f"Note status: **{v.status}**" + (f" (signed by {v.signed_by})" if v.signed_by else ""),
+            v.transcript, highlighted(v.transcript, v.entities), entity_table(v.entities),
+            v.sections["subjective"], v.sections["objective"], v.sections["assessment"], v.sections["plan"],
+            v.version, addenda_md(v.addenda), repairs_md(v.repairs))
+
+
+def highlighted(text: str, entities: list[dict]) -> list[tuple[str, str | None]]:
+    out, pos = [], 0
+    for e in sorted(entities, key=lambda e: e["start"]):
+        if e["start"] < pos:
+            continue
+        out.append((text[pos:e["start"]], None))
+        flags = ", ".join(e["assertions"])
+        out.append((text[e["start"]:e["end"]], e["label"] + (f" ({flags})" if flags else "")))
+        pos = e["end"]
+    out.append((text[pos:], None))
+    return [x for x in out if x[0]]
+
+
+def entity_table(entities: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([{"type": e["label"], "text": e["text"], "assertions": ", ".join(e["assertions"]) or "-",
+                          **{k: e["attributes"].get(k, "") for k in ("dosage", "route", "frequency", "duration")},
+                          "RxNorm": e["code"]} for e in entities])
+
+
+def addenda_md(addenda: list[dict]) -> str:
+    return "\n\n".join(f"**Addendum** by {a['author']} ({a['at']:%Y-%m-%d %H:%M}): " + a["text"].replace("<", "&lt;")
+                       for a in addenda)
+
+
+def repairs_md(repairs: list) -> str:
+    if not repairs:
+        return ""
+    return "Medication names corrected: " + "; ".join(f"“{a}” → **{b}**" for a, b, _ in repairs)
+
+
+def save(encounter_id, s, o, a, p, version, request: gr.Request):
+    try:
+        new = service.save_note(username=_user(request), encounter_id=int(encounter_id or 0),
+                                sections={"subjective": s, "objective": o, "assessment": a, "plan": p},
+                                expected_version=int(version or 0))
+    except service.NoteConflict as exc:
+        theirs = "\n\n".join(f"**{SECTION_LABELS[k]}:** {v}" for k, v in exc.theirs.items()).replace("<", "&lt;")
+        return f"**{exc}**\n\n{theirs}", version
+    except (service.DictationError, ValueError) as exc:
+        return f"**Not saved:** {exc}", version
+    return f"Saved (version {new}).", new
+
+
+def sign(encounter_id, version, request: gr.Request):
+    try:
+        service.sign_note(username=_user(request), encounter_id=int(encounter_id or 0),
+                          expected_version=int(version or 0))
+    except (service.DictationError, ValueError) as exc:
+        return (f"**{exc}**", *load_note(encounter_id, request)[1:])
+    return ("Signed. The note is now read-only; changes go in addenda.", *load_note(encounter_id, request)[1:])
+
+
+def addendum(encounter_id, text: str, request: gr.Request):
+    try:
+        service.add_addendum(username=_user(request), encounter_id=int(encounter_id or 0), text=text)
+    except (service.DictationError, ValueError) as exc:
+        return f"**{exc}**", gr.update()
+    return "Addendum added.", addenda_md(service.open_note(username=_user(request), encounter_id=int(encounter_id)).addenda)
+
+
+def update_transcript(encounter_id, text: str, vocabulary: str, request: gr.Request):
+    try:
+        v = service.update_transcript(username=_user(request), encounter_id=int(encounter_id or 0), text=text,
+                                      vocabulary=_words(vocabulary))
+    except (service.DictationError, ValueError) as exc:
+        return f"**{exc}**", gr.update(), gr.update()
+    return f"Transcript saved (version {v.transcript_version}).", highlighted(v.transcript, v.entities), \
+        entity_table(v.entities)
+
+
+def show_history(encounter_id, request: gr.Request) -> pd.DataFrame:
+    try:
+        rows = service.history(username=_user(request), encounter_id=int(encounter_id or 0))
+    except (service.DictationError, ValueError):
+        return pd.DataFrame()
+    return pd.DataFrame([{**r, "at": f"{r['at']:%Y-%m-%d %H:%M}"} for r in rows])
+
+
+def export(encounter_id, fmt: str, request: gr.Request):
+    try:
+        out = service.export(username=_user(request), encounter_id=int(encounter_id or 0),
+                             fmt="fhir" if fmt.startswith("FHIR") else "text")
+    except (service.DictationError, ValueError) as exc:
+        return f"**{exc}**", None
+    folder = Path(tempfile.mkdtemp(prefix="parlance-note-"))
+    path = folder / (f"note-{int(encounter_id)}.json" if isinstance(out, dict) else f"note-{int(encounter_id)}.txt")
+    path.write_text(json.dumps(out, indent=2) if isinstance(out, dict) else out, encoding="utf-8")
+    return "Exported.", str(path)
 
 
 def build_demo() -> gr.Blocks:
-    return transcription_page(TITLE, "Dictate after a visit; Parlance transcribes it with word timings.", "dictation")
+    with gr.Blocks(title=f"Parlance · {TITLE}") as demo:
+        signed_in_banner(demo, TITLE, "Dictate after the visit; check the draft note; sign it.")
+        with gr.Row():
+            with gr.Column(scale=2):
+                search = gr.Textbox(label="Find a patient (name or MRN)")
+                patient = gr.Dropdown(label="Patient", choices=[], allow_custom_value=True)
+                found = gr.Markdown()
+            with gr.Column(scale=2):
+                encounter = gr.Dropdown(label="Encounter", choices=[], allow_custom_value=True)
+                reason = gr.Textbox(label="Reason for a new encounter")
+                start = gr.Button("Start encounter")
+        with gr.Accordion("New patient", open=False):
+            with gr.Row():
+                mrn, name, sex = gr.Textbox(label="MRN"), gr.Textbox(label="Name"), gr.Textbox(label="Sex")
+                add = gr.Button("Add patient")
+        with gr.Row():
+            audio = gr.Audio(sources=["microphone", "upload"], type="filepath", label="Dictation")
+            with gr.Column():
+                vocab = gr.Textbox(label="My vocabulary (drug names, terms; comma-separated)")
+                go = gr.Button("Transcribe and draft the note", variant="primary")
+        status = gr.Markdown()
+        with gr.Tab("Transcript and entities"):
+            transcript = gr.Textbox(label="Transcript (editable)", lines=6)
+            fix = gr.Button("Save transcript and find entities again")
+            repairs = gr.Markdown()
+            marked = gr.HighlightedText(label="Entities", combine_adjacent=False, show_legend=True)
+            table = gr.Dataframe(label="Entities and medication details", interactive=False)
+        with gr.Tab("Note (SOAP)"):
+            s_box = gr.Textbox(label="Subjective", lines=4)
+            o_box = gr.Textbox(label="Objective", lines=3)
+            a_box = gr.Textbox(label="Assessment", lines=3)
+            p_box = gr.Textbox(label="Plan", lines=3)
+            version = gr.Number(label="Version you are editing", precision=0, interactive=False)
+            with gr.Row():
+                save_btn = gr.Button("Save draft", variant="primary")
+                sign_btn = gr.Button("Sign note")
+            addenda = gr.Markdown()
+            add_text = gr.Textbox(label="Addendum (signed notes)")
+            add_btn = gr.Button("Add addendum")
+        with gr.Tab("History and export"):
+            hist_btn = gr.Button("Show versions")
+            hist = gr.Dataframe(interactive=False)
+            fmt = gr.Radio(["Text", "FHIR R4 DocumentReference (JSON)"], value="Text", label="Format")
+            exp_btn = gr.Button("Export signed note")
+            exp_file = gr.File(label="Export")
+        note_outputs = [status, transcript, marked, table, s_box, o_box, a_box, p_box, version, addenda, repairs]
+        search.submit(patient_choices, search, [patient, found], api_name="find_patients")
+        add.click(add_patient, [mrn, name, sex], [patient, found], api_name="add_patient")
+        patient.change(encounter_choices, patient, encounter, api_name="encounters")
+        start.click(new_encounter, [patient, reason], [encounter, found], api_name="start_encounter")
+        encounter.change(load_note, encounter, note_outputs, api_name="open_note")
+        go.click(dictate, [encounter, audio, vocab], note_outputs, api_name="dictate")
+        fix.click(update_transcript, [encounter, transcript, vocab], [status, marked, table],
+                  api_name="update_transcript")
+        save_btn.click(save, [encounter, s_box, o_box, a_box, p_box, version], [status, version], api_name="save_note")
+        sign_btn.click(sign, [encounter, version], note_outputs, api_name="sign_note")
+        add_btn.click(addendum, [encounter, add_text], [status, addenda], api_name="add_addendum")
+        hist_btn.click(show_history, encounter, hist, api_name="history")
+        exp_btn.click(export, [encounter, fmt], [status, exp_file], api_name="export")
+        demo.load(patient_choices, search, [patient, found], api_name=False)
+        from apps.common.transcription import transcription_tab
+
+        transcription_tab("dictation")
+    return demo

@@ -1,0 +1,78 @@
+"""The dictation page driven through the running suite with gradio_client (as a browser would)."""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core import accounts as A
+from core.db import make_engine, migrate, session_scope, set_engine
+
+from .conftest import AUDIO_FIXTURES
+
+pytestmark = pytest.mark.slow
+PASSWORD = "clinician pass 1"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import uvicorn
+
+    eng = make_engine(f"sqlite:///{tmp_path_factory.mktemp('md-ui') / 'suite.sqlite3'}")
+    migrate(eng)
+    set_engine(eng)
+    with session_scope(eng) as s:
+        A.create_user(session=s, username="dr.ui", password=PASSWORD, role="clinician")
+    from apps.suite.server import build_app
+
+    app = build_app()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.1)
+    client = TestClient(app)
+    r = client.post("/login", data={"username": "dr.ui", "password": PASSWORD, "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303
+    yield port, client.cookies.get("parlance_session")
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_clinician_dictates_edits_signs_and_exports(server):
+    from gradio_client import Client, handle_file
+
+    port, token = server
+    c = Client(f"http://127.0.0.1:{port}/dictation/", headers={"Cookie": f"parlance_session={token}"}, verbose=False)
+    _, msg = c.predict("M-1", "<b>Ann</b> Smith", "F", api_name="/add_patient")
+    assert msg == "Patient added."
+    assert "Not added" in c.predict("", "Nobody", "", api_name="/add_patient")[1]
+    enc_update, msg = c.predict(1, "cough", api_name="/start_encounter")
+    assert "Encounter #1 started" in msg
+    out = c.predict(1, handle_file(str(AUDIO_FIXTURES / "so762_007650078.opus")), "metformin", api_name="/dictate")
+    status, transcript, version = out[0], out[1], out[8]
+    assert "Dictation added" in status and "plant" in transcript.lower() and version == 1
+    assert "Please record" in c.predict(1, None, "", api_name="/dictate")[0]
+    saved, v2 = c.predict(1, "Cough for a week.", "Chest clear.", "Viral URTI.", "Start metformin 500 mg twice daily.",
+                          1, api_name="/save_note")
+    assert "Saved (version 2)" in saved and v2 == 2
+    stale, kept = c.predict(1, "Other tab.", "", "", "", 1, api_name="/save_note")
+    assert "Not saved" in stale and "Cough for a week." in stale and kept == 1  # conflict shows their text
+    signed = c.predict(1, 2, api_name="/sign_note")
+    assert signed[0].startswith("Signed.")
+    assert "Addendum added" in c.predict(1, "Results normal.", api_name="/add_addendum")[0]
+    msg, path = c.predict(1, "FHIR R4 DocumentReference (JSON)", api_name="/export")
+    doc = json.load(open(path, encoding="utf-8"))
+    assert doc["resourceType"] == "DocumentReference"
+    assert any(x.get("medicationCodeableConcept", {}).get("text") == "metformin" for x in doc["contained"])
+    hist = c.predict(1, api_name="/history")
+    assert hist is not None
