@@ -94,3 +94,44 @@ def session(engine):
 
     with session_scope(engine) as s:
         yield s
+
+
+def run_suite_signed_in(db_path: Path, username: str, password: str, role: str):
+    """Start the whole suite (uvicorn, own SQLite file) in a thread with one account signed in;
+    yields (port, session cookie) and stops the server afterwards. For gradio_client UI tests."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    from core import accounts
+    from core.db import make_engine, migrate, session_scope, set_engine
+
+    eng = make_engine(f"sqlite:///{db_path}")
+    migrate(eng)
+    set_engine(eng)
+    with session_scope(eng) as s:
+        accounts.create_user(session=s, username=username, password=password, role=role)
+    from apps.suite.server import build_app
+
+    app = build_app()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.1)
+    client = TestClient(app)
+    r = client.post("/login", data={"username": username, "password": password, "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303
+    try:
+        yield port, client.cookies.get("parlance_session")
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)

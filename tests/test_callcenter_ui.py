@@ -1,17 +1,11 @@
 """The supervisor dashboard driven through the running suite with gradio_client (as a browser would)."""
 from __future__ import annotations
 
-import socket
-import threading
 import time
 
 import pytest
-from fastapi.testclient import TestClient
 
-from core import accounts as A
-from core.db import make_engine, migrate, session_scope, set_engine
-
-from .conftest import AUDIO_FIXTURES
+from .conftest import AUDIO_FIXTURES, run_suite_signed_in
 
 pytestmark = pytest.mark.slow
 PASSWORD = "supervisor pass 1"
@@ -19,35 +13,13 @@ PASSWORD = "supervisor pass 1"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
-
     from apps.finance_callcenter.config import get_callcenter_settings
 
     get_callcenter_settings.cache_clear()
-    eng = make_engine(f"sqlite:///{tmp_path_factory.mktemp('cc-ui') / 'suite.sqlite3'}")
-    migrate(eng)
-    set_engine(eng)
-    with session_scope(eng) as s:
-        A.create_user(session=s, username="sup", password=PASSWORD, role="supervisor")
-    from apps.suite.server import build_app
+    yield from run_suite_signed_in(tmp_path_factory.mktemp("ui") / "suite.sqlite3", "sup", PASSWORD, "supervisor")
+    from apps.finance_callcenter import service
 
-    app = build_app()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.1)
-    client = TestClient(app)
-    r = client.post("/login", data={"username": "sup", "password": PASSWORD, "next": "/"}, follow_redirects=False)
-    assert r.status_code == 303
-    yield port, client.cookies.get("parlance_session")
-    srv.should_exit = True
-    thread.join(timeout=10)
+    service.stop_worker()  # it works on the suite's database; later tests use their own
 
 
 def test_supervisor_uploads_watches_opens_edits_and_exports(server, tmp_path):

@@ -2,17 +2,10 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 
 import pytest
-from fastapi.testclient import TestClient
 
-from core import accounts as A
-from core.db import make_engine, migrate, session_scope, set_engine
-
-from .conftest import AUDIO_FIXTURES
+from .conftest import AUDIO_FIXTURES, run_suite_signed_in
 
 pytestmark = pytest.mark.slow
 PASSWORD = "clinician pass 1"
@@ -20,32 +13,7 @@ PASSWORD = "clinician pass 1"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
-
-    eng = make_engine(f"sqlite:///{tmp_path_factory.mktemp('md-ui') / 'suite.sqlite3'}")
-    migrate(eng)
-    set_engine(eng)
-    with session_scope(eng) as s:
-        A.create_user(session=s, username="dr.ui", password=PASSWORD, role="clinician")
-    from apps.suite.server import build_app
-
-    app = build_app()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.1)
-    client = TestClient(app)
-    r = client.post("/login", data={"username": "dr.ui", "password": PASSWORD, "next": "/"}, follow_redirects=False)
-    assert r.status_code == 303
-    yield port, client.cookies.get("parlance_session")
-    srv.should_exit = True
-    thread.join(timeout=10)
+    yield from run_suite_signed_in(tmp_path_factory.mktemp("ui") / "suite.sqlite3", "dr.ui", PASSWORD, "clinician")
 
 
 def test_clinician_dictates_edits_signs_and_exports(server):

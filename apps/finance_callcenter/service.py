@@ -7,8 +7,6 @@ once; one background worker takes calls in order; a failure stores its message a
 """
 from __future__ import annotations
 
-import hashlib
-import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from apps.finance_callcenter.config import get_callcenter_settings
 from apps.finance_callcenter.models import Call, RoutingDecisionRow, Turn
 from apps.finance_callcenter.routing import RoutingTable, default_table_text, parse_table
 from core import accounts
+from core.archive import archive_file
 from core.audio import AudioError
 from core.db import session_scope
 
@@ -86,21 +85,10 @@ def store_upload(path: str | Path, *, username: str, filename: str | None = None
     src = Path(path)
     if not src.is_file():
         raise CallCenterError(f"The upload '{filename or src.name}' did not arrive; please try again.")
-    digest = hashlib.sha256()
-    with src.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    sha = digest.hexdigest()
-    folder = get_callcenter_settings().resolved_audio_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{sha}{src.suffix.lower()[:8]}"
-    if not target.exists():
-        tmp = target.with_suffix(target.suffix + ".part")
-        shutil.copyfile(src, tmp)
-        tmp.replace(target)
+    target, sha, size = archive_file(src, get_callcenter_settings().resolved_audio_dir)
     with session_scope() as s:
         call = crud.add_call(session=s, filename=filename or src.name, audio_path=str(target), audio_sha256=sha,
-                             audio_bytes=target.stat().st_size, uploaded_by=username, agent_channel=agent_channel)
+                             audio_bytes=size, uploaded_by=username, agent_channel=agent_channel)
         audit(s, username, "upload", "call", call.id, {"file": call.filename, "bytes": call.audio_bytes})
         return call.id
 
@@ -188,9 +176,10 @@ class _Worker(threading.Thread):
     def __init__(self):
         super().__init__(name="callcenter-worker", daemon=True)
         self.wake = threading.Event()
+        self.stopping = False
 
     def run(self) -> None:
-        while True:
+        while not self.stopping:
             try:
                 process_pending()
             except Exception:  # noqa: BLE001 - keep serving; the failing call is already marked
@@ -201,6 +190,17 @@ class _Worker(threading.Thread):
 
 _worker: _Worker | None = None
 _worker_lock = threading.Lock()
+
+
+def stop_worker(timeout: float = 60.0) -> None:
+    """Let the worker finish the call in hand and end (server shutdown, tests)."""
+    global _worker
+    with _worker_lock:
+        if _worker is not None:
+            _worker.stopping = True
+            _worker.wake.set()
+            _worker.join(timeout)
+            _worker = None
 
 
 def ensure_worker() -> None:

@@ -80,6 +80,12 @@ def set_recording_status(*, session: Session, recording: Recording, status: str,
     session.flush()
 
 
+def get_recording(*, session: Session, clinician_id: int, recording_id: int) -> Recording | None:
+    """One recording, only if it belongs to an encounter of this clinician."""
+    return session.scalars(select(Recording).join(Encounter, Recording.encounter_id == Encounter.id)
+                           .where(Recording.id == recording_id, Encounter.clinician_id == clinician_id)).first()
+
+
 def list_recordings(*, session: Session, encounter_id: int) -> list[Recording]:
     return list(session.scalars(select(Recording).where(Recording.encounter_id == encounter_id).order_by(Recording.id)))
 

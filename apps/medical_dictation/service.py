@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -18,6 +17,7 @@ from apps.medical_dictation import crud
 from apps.medical_dictation.config import get_dictation_settings
 from apps.medical_dictation.models import EntityRow
 from core import accounts
+from core.archive import archive_file
 from core.audio import AudioError
 from core.db import session_scope
 
@@ -132,17 +132,12 @@ def store_recording(*, username: str, encounter_id: int, source: str | Path, fil
     src = Path(source)
     if not src.is_file():
         raise DictationError("The recording did not arrive; please record or upload it again.")
-    data_hash = hashlib.sha256(src.read_bytes()).hexdigest()
-    folder = get_dictation_settings().resolved_audio_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{data_hash}{src.suffix.lower()[:8]}"
-    if not target.exists():
-        shutil.copyfile(src, target)
+    target, data_hash, size = archive_file(src, get_dictation_settings().resolved_audio_dir)
     with session_scope() as s:
         user = _user(s, username)
         enc = _encounter(s, user, encounter_id)
         rec = crud.add_recording(session=s, encounter=enc, audio_path=str(target), audio_sha256=data_hash,
-                                 audio_bytes=target.stat().st_size, filename=filename or src.name)
+                                 audio_bytes=size, filename=filename or src.name)
         _audit(s, user, "create", "recording", rec.id, {"encounter": enc.id, "bytes": rec.audio_bytes})
         return rec.id
 
@@ -162,7 +157,7 @@ def process_recording(*, username: str, recording_id: int, vocabulary: list[str]
     words = [w.strip() for w in (vocabulary or []) if w.strip()]
     with session_scope() as s:
         user = _user(s, username)
-        rec = next((r for r in _recordings(s, user) if r.id == int(recording_id)), None)
+        rec = crud.get_recording(session=s, clinician_id=user.id, recording_id=int(recording_id))
         if rec is None:
             raise DictationError("That recording does not exist or belongs to another clinician.")
         path, encounter_id, filename = rec.audio_path, rec.encounter_id, rec.filename
@@ -186,7 +181,7 @@ def process_recording(*, username: str, recording_id: int, vocabulary: list[str]
     with session_scope() as s:
         user = _user(s, username)
         enc = _encounter(s, user, encounter_id)
-        rec = next(r for r in crud.list_recordings(session=s, encounter_id=enc.id) if r.id == int(recording_id))
+        rec = crud.get_recording(session=s, clinician_id=user.id, recording_id=int(recording_id))
         crud.set_recording_status(session=s, recording=rec, status="done", duration_s=transcript.duration)
         previous = crud.latest_transcript(session=s, encounter_id=enc.id)
         text = repaired.text if previous is None else previous.text + "\n\n" + repaired.text
@@ -208,18 +203,10 @@ def process_recording(*, username: str, recording_id: int, vocabulary: list[str]
     return open_note(username=username, encounter_id=encounter_id)
 
 
-def _recordings(session, user):
-    from apps.medical_dictation.models import Encounter, Recording
-    from sqlalchemy import select
-
-    return list(session.scalars(select(Recording).join(Encounter, Recording.encounter_id == Encounter.id)
-                                .where(Encounter.clinician_id == user.id)))
-
-
 def _recording_failed(username: str, recording_id: int, message: str) -> None:
     with session_scope() as s:
         user = _user(s, username)
-        rec = next(r for r in _recordings(s, user) if r.id == int(recording_id))
+        rec = crud.get_recording(session=s, clinician_id=user.id, recording_id=int(recording_id))
         crud.set_recording_status(session=s, recording=rec, status="failed", error=message)
         _audit(s, user, "dictate_failed", "recording", rec.id, {"error": message[:200]})
 

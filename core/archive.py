@@ -1,0 +1,24 @@
+"""Keep an uploaded file before anything reads it: a content-addressed copy (sha256 name)."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+
+def archive_file(src: str | Path, folder: Path) -> tuple[Path, str, int]:
+    """Copy ``src`` into ``folder`` as ``<sha256><suffix>`` (hashed in 1 MB blocks, written via a
+    ``.part`` file so a crash never leaves half a recording); returns (path, sha256, bytes)."""
+    src = Path(src)
+    digest = hashlib.sha256()
+    with src.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    sha = digest.hexdigest()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{sha}{src.suffix.lower()[:8]}"
+    if not target.exists():
+        tmp = target.with_suffix(target.suffix + ".part")
+        shutil.copyfile(src, tmp)
+        tmp.replace(target)
+    return target, sha, target.stat().st_size
