@@ -148,3 +148,19 @@ def test_emotion_and_ner_recipes_smoke(tmp_path):
                                f"run_dir={run}", f"export={export}", "train.epochs=2", "batch_size=2",
                                "encoder.lora_rank=4"])
     assert export.exists() and "bc5cdr_f1" in summary and "ncbi_f1" in summary
+
+    # second stage: dictionary features, train + dev, started from the first stage's artifact
+    import shutil
+
+    from core.text.ner import BiomedicalNER
+
+    shutil.copytree(man, tmp_path / "ner_gaz" / "manifests")  # start_run prepares only when they are missing
+    stage2 = tmp_path / "ner_gaz.pt"
+    summary = ner_recipe.main([ner_recipe.__file__.replace("train.py", "hparams/minilm_lora_gazetteer.yaml"),
+                               "data_dir=unused", f"run_dir={tmp_path / 'ner_gaz'}", f"export={stage2}", f"init_from={export}",
+                               f"gazetteer.export={tmp_path / 'ner_gaz.tsv'}", "holdout.bc5cdr=1", "holdout.ncbi=1",
+                               "train.epochs=1", "batch_size=2", "encoder.lora_rank=4"])
+    assert "bc5cdr_f1" in summary
+    ner = BiomedicalNER(stage2)
+    assert ner.gazetteer is not None and ner.gazetteer.features(["aspirin", "caused", "asthma"]) == [1, 0, 3]
+    assert all(kind in ("Chemical", "Disease") for *_, kind in ner.spans("Aspirin caused asthma."))

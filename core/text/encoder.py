@@ -67,8 +67,14 @@ class TextEncoder(nn.Module):
         return self.tokenizer(texts, padding=True, truncation=True, max_length=self.config.max_length,
                               return_tensors="pt", **kwargs)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    def forward(self, input_ids: torch.Tensor | None, attention_mask: torch.Tensor,
+                inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
+        return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                          inputs_embeds=inputs_embeds).last_hidden_state
+
+    def input_embeddings(self) -> nn.Module:
+        """The word-piece embedding table (for models that add their own input features)."""
+        return self.model.get_input_embeddings()
 
     def merged(self) -> nn.Module:
         """The plain transformer with the adapter folded in (for fast inference)."""

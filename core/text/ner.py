@@ -2,7 +2,8 @@
 
 Text is split into words the way the training corpora are tokenised (words and single
 punctuation marks), tagged by the BC5CDR head (Chemical, Disease); Disease spans from the
-NCBI head are added where they do not overlap. Returns character spans.
+NCBI head are added where they do not overlap. Returns character spans. An artifact trained with
+dictionary features names its gazetteer (core/text/resources/), which is loaded with it.
 
 >>> get_ner().spans("Naloxone reversed the clonidine-induced hypotension.")   # doctest: +SKIP
 [(0, 8, 'Chemical'), (22, 31, 'Chemical'), (40, 51, 'Disease')]
@@ -16,7 +17,8 @@ from pathlib import Path
 import torch
 
 from core.text.artifact import encoder_config, read_artifact, restore, set_threads
-from core.text.tagger import TokenTagger, bio_spans, word_tags_from_logits
+from core.text.gazetteer import RESOURCE, Gazetteer
+from core.text.tagger import TokenTagger, bio_spans, piece_features, word_tags_from_logits
 
 DEFAULT_ARTIFACT = "ner/bc5cdr-ncbi-minilm-lora.pt"
 _WORD = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
@@ -27,11 +29,18 @@ class BiomedicalNER:
         art = read_artifact(artifact_path)
         cfg = art["config"]
         self.max_length = int(cfg.get("eval_max_length", 256))
-        model = TokenTagger(encoder_config(art, lora_dropout=0.0), cfg["heads"])
+        features = cfg.get("features") or []
+        model = TokenTagger(encoder_config(art, lora_dropout=0.0), cfg["heads"], n_features=len(features))
+        self.gazetteer = None
+        if features:  # the dictionary sits next to the artifact or among the project resources
+            near = Path(artifact_path).parent / cfg["gazetteer"]
+            source = near if near.exists() else RESOURCE.parent / cfg["gazetteer"]
+            self.gazetteer, self.gazetteer_bytes = Gazetteer.load(source), source.stat().st_size
         self.tokenizer = model.encoder.tokenizer
         self.tags = model.tags
         self.model = restore(model, art, quantize=quantize)
         self.metrics = art.get("metrics", {})
+        self.config = cfg
 
     @torch.inference_mode()
     def tag_words(self, sentences: list[list[str]], head: str = "bc5cdr") -> list[list[str]]:
@@ -40,7 +49,11 @@ class BiomedicalNER:
             return []
         enc = self.tokenizer(sentences, is_split_into_words=True, padding=True, truncation=True,
                              max_length=self.max_length, return_tensors="pt")
-        logits = self.model(enc["input_ids"], enc["attention_mask"], head=head)
+        features = None
+        if self.gazetteer is not None:
+            features = torch.tensor([piece_features(enc.word_ids(i), self.gazetteer.features(s))
+                                     for i, s in enumerate(sentences)])
+        logits = self.model(enc["input_ids"], enc["attention_mask"], head=head, features=features)
         return [word_tags_from_logits(logits[i], enc.word_ids(i), len(s), self.tags[head])
                 for i, s in enumerate(sentences)]
 

@@ -19,17 +19,29 @@ NCBI_TAGS = ["O", "B-Disease", "I-Disease"]
 
 
 class TokenTagger(nn.Module):
-    def __init__(self, encoder: EncoderConfig, heads: dict[str, list[str]], dropout: float = 0.1):
+    def __init__(self, encoder: EncoderConfig, heads: dict[str, list[str]], dropout: float = 0.1,
+                 n_features: int = 0):
         super().__init__()
         self.encoder = TextEncoder(encoder)
         self.tags = {name: list(tags) for name, tags in heads.items()}
         self.dropout = nn.Dropout(dropout)
         self.heads = nn.ModuleDict({name: nn.Linear(self.encoder.hidden_size, len(tags))
                                     for name, tags in heads.items()})
+        # Dictionary features (core.text.gazetteer), added to the input embeddings; zero at start,
+        # so a tagger trained without them starts out unchanged.
+        self.features = nn.Embedding(n_features, self.encoder.hidden_size) if n_features else None
+        if self.features is not None:
+            nn.init.zeros_(self.features.weight)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, head: str) -> torch.Tensor:
-        """``[B, T]`` ids and mask -> ``[B, T, n_tags(head)]`` logits per word piece."""
-        return self.heads[head](self.dropout(self.encoder(input_ids, attention_mask)))
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, head: str,
+                features: torch.Tensor | None = None) -> torch.Tensor:
+        """``[B, T]`` ids, mask (and dictionary feature ids) -> ``[B, T, n_tags(head)]`` logits per piece."""
+        if self.features is not None and features is not None:
+            embeds = self.encoder.input_embeddings()(input_ids) + self.features(features)
+            hidden = self.encoder(None, attention_mask, inputs_embeds=embeds)
+        else:
+            hidden = self.encoder(input_ids, attention_mask)
+        return self.heads[head](self.dropout(hidden))
 
 
 def bio_spans(tags: list[str]) -> set[tuple[int, int, str]]:
@@ -55,21 +67,59 @@ def align_labels(word_ids: list[int | None], word_tags: list[int]) -> list[int]:
     return out
 
 
+def piece_features(word_ids: list[int | None], word_features: list[int]) -> list[int]:
+    """Word-level feature ids -> one per word piece (every piece of a word gets its word's; specials 0)."""
+    return [0 if w is None else word_features[w] for w in word_ids]
+
+
+def _transitions(tags: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """BIO constraints as additive scores: I-X only after B-X or I-X, never first."""
+    n = len(tags)
+    trans, start = torch.zeros(n, n), torch.zeros(n)
+    for j, to in enumerate(tags):
+        if to.startswith("I-"):
+            start[j] = -1e4
+            for i, frm in enumerate(tags):
+                if not (frm[2:] == to[2:] and frm[:2] in ("B-", "I-")):
+                    trans[i, j] = -1e4
+    return trans, start
+
+
+def bio_viterbi(log_probs: torch.Tensor, tags: list[str]) -> list[int]:
+    """``[N, C]`` per-word log-probabilities -> the best tag sequence that is valid BIO."""
+    trans, start = _transitions(tuple(tags))
+    score, back = log_probs[0] + start, []
+    for t in range(1, len(log_probs)):
+        best, idx = (score[:, None] + trans).max(0)
+        back.append(idx)
+        score = best + log_probs[t]
+    path = [int(score.argmax())]
+    for idx in reversed(back):
+        path.append(int(idx[path[-1]]))
+    return path[::-1]
+
+
 def word_tags_from_logits(logits: torch.Tensor, word_ids: list[int | None], n_words: int, tags: list[str]) -> list[str]:
-    """``[T, C]`` word-piece logits -> one tag per word (from its first piece; words cut off by
-    truncation get O); I- tags that follow nothing are repaired to B- by ``bio_spans``."""
-    best = logits.argmax(-1).tolist()
-    out, previous = ["O"] * n_words, None
+    """``[T, C]`` word-piece logits -> one tag per word: each word is scored by its first piece and
+    the sequence is decoded with BIO constraints (Viterbi); words cut off by truncation get O."""
+    first, words, previous = [], [], None
     for pos, w in enumerate(word_ids):
         if w is not None and w != previous:
-            out[w] = tags[best[pos]]
+            first.append(pos)
+            words.append(w)
         previous = w
+    out = ["O"] * n_words
+    if first:
+        path = bio_viterbi(logits[first].float().log_softmax(-1), tags)
+        for w, j in zip(words, path):
+            out[w] = tags[j]
     return out
 
 
 def tagging_collate(tokenizer, max_length: int, tags: dict[str, list[str]]):
     """Rows ``{"dataset", "tokens", "tags"}`` of one dataset -> ``{"input_ids", "attention_mask": [B, T],
-    "labels": [B, T] (-100 on non-first pieces), "head": str, "word_ids": list, "rows": list}``."""
+    "labels": [B, T] (-100 on non-first pieces), "head": str, "word_ids": list, "rows": list}``; rows
+    with a ``"features"`` list (one dictionary feature id per word) add ``"features": [B, T]``."""
     index = {name: {t: i for i, t in enumerate(ts)} for name, ts in tags.items()}
 
     def collate(rows: list[dict]) -> dict:
@@ -78,8 +128,11 @@ def tagging_collate(tokenizer, max_length: int, tags: dict[str, list[str]]):
                         max_length=max_length, return_tensors="pt")
         word_ids = [enc.word_ids(i) for i in range(len(rows))]
         labels = [align_labels(w, [index[head][t] for t in r["tags"]]) for w, r in zip(word_ids, rows)]
-        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
-                "labels": torch.tensor(labels), "head": head, "word_ids": word_ids, "rows": rows}
+        batch = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
+                 "labels": torch.tensor(labels), "head": head, "word_ids": word_ids, "rows": rows}
+        if "features" in rows[0]:
+            batch["features"] = torch.tensor([piece_features(w, r["features"]) for w, r in zip(word_ids, rows)])
+        return batch
 
     return collate
 
@@ -94,7 +147,9 @@ def evaluate_spans(model: TokenTagger, loader) -> dict[str, dict[str, float]]:
     pred: dict[str, list[set]] = {}
     for batch in loader:
         head = batch["head"]
-        logits = model(batch["input_ids"].to(device), batch["attention_mask"].to(device), head=head).float().cpu()
+        features = batch.get("features")
+        logits = model(batch["input_ids"].to(device), batch["attention_mask"].to(device), head=head,
+                       features=None if features is None else features.to(device)).float().cpu()
         for i, row in enumerate(batch["rows"]):
             words = word_tags_from_logits(logits[i], batch["word_ids"][i], len(row["tokens"]), model.tags[head])
             gold.setdefault(head, []).append(bio_spans(row["tags"]))

@@ -3,7 +3,9 @@
     python -m core.recipes.ner.bc5cdr_ncbi.train core/recipes/ner/bc5cdr_ncbi/hparams/minilm_lora.yaml \
         data_dir=../shared/data
 
-Resumable: rerunning the same command continues from ``run_dir/last.pt``.
+Resumable: rerunning the same command continues from ``run_dir/last.pt``. With ``gazetteer`` set,
+the tagger also reads dictionary features (core.text.gazetteer) and the dictionary is exported as
+a project resource next to the artifact; ``init_from`` starts from an earlier artifact's weights.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from torch import nn
 
 from core.recipes.ner.bc5cdr_ncbi.prepare import prepare
 from core.text.data import BucketBatches, read_jsonl
-from core.text.encoder import EncoderConfig, config_dict, trainable_state
+from core.text.encoder import EncoderConfig, config_dict, load_trainable, trainable_state
+from core.text.gazetteer import FEATURE_TAGS, Gazetteer, corpus_table, fold_features, lexicon_table
 from core.text.tagger import BC5CDR_TAGS, NCBI_TAGS, TokenTagger, evaluate_spans, tagging_collate
 from core.recipes.common import export, load_best, start_run
 from core.training import TrainConfig, fit
@@ -53,7 +56,7 @@ class TaggingTask:
         self.ce = nn.CrossEntropyLoss(ignore_index=-100)
 
     def loss(self, model: nn.Module, batch: dict) -> torch.Tensor:
-        logits = model(batch["input_ids"], batch["attention_mask"], head=batch["head"])
+        logits = model(batch["input_ids"], batch["attention_mask"], head=batch["head"], features=batch.get("features"))
         return self.ce(logits.flatten(0, 1), batch["labels"].flatten())
 
     def evaluate(self, model: nn.Module, loader) -> dict[str, float]:
@@ -63,34 +66,79 @@ class TaggingTask:
         return out
 
 
-def loaders(manifests: Path, split: str, tok, max_length: int, batch_size: int, seed: int, shuffle: bool):
+def loaders(rows: dict[str, list[dict]], tok, max_length: int, batch_size: int, seed: int, shuffle: bool):
     collate = tagging_collate(tok, max_length, HEADS)
     return MultiSourceBatches([
-        BucketBatches(read_jsonl(manifests / f"{name}_{split}.jsonl"), batch_size, collate, shuffle=shuffle,
+        BucketBatches(rows[name], batch_size, collate, shuffle=shuffle,
                       seed=seed, length=lambda r: sum(len(t) for t in r["tokens"]))
         for name in HEADS], seed)
+
+
+def splits(manifests: Path, hp: dict) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+    """(train, valid) rows per dataset. With ``train_on_valid``, the validation split joins training
+    except its last ``holdout[dataset]`` sentences, which stay out to pick the checkpoint."""
+    train, valid = {}, {}
+    for name in HEADS:
+        train[name] = read_jsonl(manifests / f"{name}_train.jsonl")
+        dev = read_jsonl(manifests / f"{name}_valid.jsonl")
+        if hp.get("train_on_valid"):
+            keep = int(hp["holdout"][name])
+            train[name] += dev[:-keep]
+            dev = dev[-keep:]
+        valid[name] = dev
+    return train, valid
+
+
+def add_features(train: dict[str, list[dict]], valid: dict[str, list[dict]], hp: dict, run_dir: Path) -> Gazetteer:
+    """Dictionary features on every row: training rows from leave-their-block-out dictionaries,
+    validation rows from the full one (which is also what inference uses)."""
+    from core.text.medications import default_lexicon
+
+    g = hp["gazetteer"]
+    base = lexicon_table(m.name for m in default_lexicon().by_lower.values()) if g.get("medication_lexicon") else {}
+    rows = [r for name in HEADS for r in train[name]]
+    for r, f in zip(rows, fold_features(rows, int(g["folds"]), base, float(g["min_ratio"]))):
+        r["features"] = f
+    full = Gazetteer({**base, **corpus_table(rows, float(g["min_ratio"]))})
+    for r in (r for name in HEADS for r in valid[name]):
+        r["features"] = full.features(r["tokens"])
+    full.save(run_dir / "gazetteer.tsv")
+    return full
 
 
 def main(argv: list[str]) -> dict:
     hp, run_dir, manifests = start_run(argv, lambda h, out: prepare(Path(h["data_dir"]), out))
     enc_cfg = EncoderConfig(**hp["encoder"])
     torch.manual_seed(hp["seed"])
-    model = TokenTagger(enc_cfg, HEADS, dropout=hp["dropout"])
+    use_gaz = bool(hp.get("gazetteer"))
+    model = TokenTagger(enc_cfg, HEADS, dropout=hp["dropout"], n_features=len(FEATURE_TAGS) if use_gaz else 0)
+    if hp.get("init_from"):
+        start = torch.load(hp["init_from"], map_location="cpu", weights_only=True)
+        load_trainable(model, {k: v.float() for k, v in start["state_dict"].items()})
+        print(f"[train] initialised from {hp['init_from']}", flush=True)
     tok = model.encoder.tokenizer
-    train_loader = loaders(manifests, "train", tok, enc_cfg.max_length, hp["batch_size"], hp["seed"], True)
-    valid_loader = loaders(manifests, "valid", tok, hp["eval_max_length"], 64, hp["seed"], False)
+    train_rows, valid_rows = splits(manifests, hp)
+    gazetteer = add_features(train_rows, valid_rows, hp, run_dir) if use_gaz else None
+    print("[train] sentences", {k: len(v) for k, v in train_rows.items()}, "valid",
+          {k: len(v) for k, v in valid_rows.items()}, "gazetteer", len(gazetteer or []), flush=True)
+    train_loader = loaders(train_rows, tok, enc_cfg.max_length, hp["batch_size"], hp["seed"], True)
+    valid_loader = loaders(valid_rows, tok, hp["eval_max_length"], 64, hp["seed"], False)
     cfg = TrainConfig(run_dir=str(run_dir), seed=hp["seed"], **hp["train"])
     started = time.time()
     result = fit(model, TaggingTask(), train_loader, valid_loader, cfg)
     best_metrics = load_best(model, result.best_path)
     artifact = {
         "config": {"kind": "ner", "encoder": config_dict(enc_cfg), "heads": HEADS, "dropout": hp["dropout"],
-                   "eval_max_length": hp["eval_max_length"]},
+                   "eval_max_length": hp["eval_max_length"],
+                   "features": FEATURE_TAGS if use_gaz else None,
+                   "gazetteer": Path(hp["gazetteer"]["export"]).name if use_gaz else None},  # in core/text/resources
         "state_dict": {k: v.half() for k, v in trainable_state(model).items()},
         "metrics": {"valid": best_metrics},
         "trained": {"steps": result.steps, "seconds": round(time.time() - started, 1), "hparams": hp,
                     "torch": str(torch.__version__)},
     }
+    if gazetteer is not None:
+        gazetteer.save(Path(hp["gazetteer"]["export"]))
     return export(artifact, hp["export"], best_metrics)
 
 
