@@ -64,6 +64,55 @@ def test_dictation_becomes_a_draft_note_and_bad_audio_is_kept(db, tmp_path):
         service.process_recording(username="dr.b", recording_id=rec)
 
 
+def _two_hours_of_audio(path):
+    import numpy as np
+    import soundfile as sf
+
+    with sf.SoundFile(path, "w", samplerate=8000, channels=1, subtype="PCM_16") as f:
+        for _ in range(12):
+            f.write(np.zeros(8000 * 600, dtype=np.int16))
+    return path
+
+
+@pytest.mark.parametrize("case", ["two_hours", "silence", "french", "spanish", "empty"])
+def test_bad_recordings_are_kept_explained_and_retryable(db, tmp_path, case, monkeypatch):
+    import numpy as np
+    import soundfile as sf
+
+    from apps.medical_dictation import crud
+    from apps.medical_dictation.config import get_dictation_settings
+
+    _, enc = _encounter()
+    if case == "two_hours":
+        source, expect = _two_hours_of_audio(tmp_path / "clinic.flac"), r"too long \(2:00:00\); the limit is 30:00"
+    elif case == "silence":
+        source, expect = tmp_path / "quiet.wav", "silent"
+        sf.write(source, np.zeros(16000 * 5, dtype=np.float32), 16000)
+    elif case == "empty":
+        source, expect = tmp_path / "nothing.wav", "empty"
+        source.write_bytes(b"")
+    else:
+        source = AUDIO_FIXTURES / f"synthetic_espeak_{ {'french': 'fr', 'spanish': 'es'}[case]}.opus"
+        expect = f"sounds like {case.capitalize()}"
+    rec = service.store_recording(username="dr.a", encounter_id=enc, source=source, filename=source.name)
+    with pytest.raises(service.DictationError, match=expect) as err:
+        service.process_recording(username="dr.a", recording_id=rec)
+    assert "kept" in str(err.value) or case in ("silence", "empty")
+    with session_scope() as s:
+        stored = crud.get_recording(session=s, clinician_id=A.get_user(session=s, username="dr.a").id,
+                                    recording_id=rec)
+        assert stored.status == "failed" and stored.error == str(err.value)
+        from pathlib import Path
+
+        assert Path(stored.audio_path).stat().st_size == source.stat().st_size  # the audio is kept
+    assert service.open_note(username="dr.a", encounter_id=enc).status == "none"  # no half-made note
+    if case == "two_hours":  # raise the limit and retry the same stored recording: it goes through
+        monkeypatch.setenv("PARLANCE_DICTATION_MAX_MINUTES", "180")
+        get_dictation_settings.cache_clear()
+        with pytest.raises(service.DictationError, match="silent"):  # it is two hours of silence
+            service.process_recording(username="dr.a", recording_id=rec)
+
+
 def test_two_tabs_sign_addendum_export_and_audit(db):
     _, enc = _encounter()
     v = service.save_note(username="dr.a", encounter_id=enc, expected_version=0,

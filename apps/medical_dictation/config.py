@@ -14,6 +14,8 @@ class DictationSettings(BaseSettings):
 
     audio_dir: Path | None = None  # stored dictations (default: <data_dir>/dictation/audio)
     max_note_words: int = 20000  # a note longer than this is refused with a message
+    max_minutes: float = 30.0  # a longer recording is kept but refused with a message (a 2-hour file)
+    check_language: bool = True  # refuse recordings in another language (Whisper base hears which)
     max_field_chars: int = 200  # patient name, MRN, encounter reason
     use_ner: bool = True  # add the trained biomedical tagger to the lexicon and term list
     # context for the recogniser; clinician vocabulary is appended

@@ -146,7 +146,7 @@ def process_recording(*, username: str, recording_id: int, vocabulary: list[str]
                       progress: Callable[[float, str], None] | None = None) -> NoteView:
     """Transcribe a stored recording and fold it into the encounter's note (draft sections are
     appended to, never overwritten; a signed note gets the dictation as an addendum)."""
-    from core.asr import TranscribeOptions, get_transcriber
+    from core.asr import TranscribeOptions, get_transcriber, not_english_message
     from core.audio import load_audio
     from core.config import get_settings
     from core.text.dictation import normalise_dictation
@@ -163,14 +163,23 @@ def process_recording(*, username: str, recording_id: int, vocabulary: list[str]
         path, encounter_id, filename = rec.audio_path, rec.encounter_id, rec.filename
     report(0.05, "reading the recording")
     try:
-        cfg = get_settings()
-        audio = load_audio(path, max_seconds=cfg.max_audio_seconds, min_seconds=cfg.min_audio_seconds)
+        cfg, dcfg = get_settings(), get_dictation_settings()
+        audio = load_audio(path, max_seconds=min(cfg.max_audio_seconds, 60 * dcfg.max_minutes),
+                           min_seconds=cfg.min_audio_seconds)
         report(0.15, "transcribing")
-        opts = TranscribeOptions(vocabulary=tuple(words), initial_prompt=get_dictation_settings().asr_prompt)
+        opts = TranscribeOptions(vocabulary=tuple(words), initial_prompt=dcfg.asr_prompt)
         (transcript,) = get_transcriber().transcribe_many([audio], opts)
     except AudioError as exc:
-        _recording_failed(username, recording_id, exc.message.replace(Path(path).name, filename))
-        raise DictationError(exc.message.replace(Path(path).name, filename)) from exc
+        message = exc.message.replace(Path(path).name, filename)
+        if exc.code == "too_long":
+            message += (" The recording is kept: it can be processed here once an administrator raises"
+                        " the dictation limit (PARLANCE_DICTATION_MAX_MINUTES).")
+        _recording_failed(username, recording_id, message)
+        raise DictationError(message) from exc
+    foreign = not_english_message(audio, transcript) if dcfg.check_language else None
+    if foreign:
+        _recording_failed(username, recording_id, foreign)
+        raise DictationError(foreign)
     if not transcript.text.strip():
         message = "No speech was recognised in this recording (is it silent, or not in English?)."
         _recording_failed(username, recording_id, message)

@@ -135,6 +135,23 @@ class WhisperTranscriber:
             progress(0, 0)
         return out
 
+    def detect_language(self, audio: Audio, max_speech_s: float = 30.0) -> list[tuple[str, float]]:
+        """Spoken language of a recording, ``[(ISO 639-1 code, probability)]`` best first, from up
+        to ``max_speech_s`` of its speech (VAD) in one encoder pass. Multilingual models only."""
+        if not self.multilingual:
+            raise ValueError(f"Whisper '{self.name}' knows one language; use a multilingual model to detect it.")
+        spans = get_vad().segments(audio.samples)
+        pieces, total = [], 0
+        for span in spans or [SpeechSegment(0.0, audio.duration)]:
+            a, b = int(span.start * SAMPLE_RATE), int(span.end * SAMPLE_RATE)
+            pieces.append(audio.samples[a:b][: int((max_speech_s - total) * SAMPLE_RATE)])
+            total += pieces[-1].size / SAMPLE_RATE
+            if total >= max_speech_s:
+                break
+        f = self._features(np.concatenate(pieces))[:, :FULL_WINDOW_FRAMES]
+        (found,) = self._model.detect_language(self._encode([f], FULL_WINDOW_FRAMES))
+        return [(code.strip("<|>"), float(p)) for code, p in found]
+
     # -- steps ----------------------------------------------------------------------------------
     def _split(self, audios: Sequence[Audio], opt: TranscribeOptions) -> tuple[list[_Chunk], list[float]]:
         """Recordings -> speech chunks of <= 28 s (VAD) or plain 28 s windows (no VAD)."""
