@@ -75,8 +75,8 @@ def dictate(encounter_id, audio, vocabulary: str, request: gr.Request, progress=
         service.process_recording(username=_user(request), recording_id=rec, vocabulary=_words(vocabulary),
                                   progress=lambda f, m: progress(f, desc=m))
     except service.DictationError as exc:
-        return (f"**Could not process the dictation:** {exc} The recording is kept; you can try again.",
-                *load_note(encounter_id, request)[1:])
+        kept = "" if "kept" in str(exc) else " The recording is kept; you can try again."
+        return (f"**Could not process the dictation:** {exc}{kept}", *load_note(encounter_id, request)[1:])
     return ("Dictation added to the note: review the highlighted entities and the draft, then sign.",
             *load_note(encounter_id, request)[1:])
 
@@ -92,9 +92,10 @@ def load_note(encounter_id, request: gr.Request):
         v = service.open_note(username=_user(request), encounter_id=int(encounter_id))
     except (service.DictationError, ValueError) as exc:
         return (f"**{exc}**", *_empty())
+    editable = v.status != "signed"  # a signed note is read-only; changes go in addenda
     return (f"Note status: **{v.status}**" + (f" (signed by {v.signed_by})" if v.signed_by else ""),
             v.transcript, highlighted(v.transcript, v.entities), entity_table(v.entities),
-            v.sections["subjective"], v.sections["objective"], v.sections["assessment"], v.sections["plan"],
+            *(gr.update(value=v.sections[k], interactive=editable) for k in SECTION_LABELS),
             v.version, addenda_md(v.addenda), repairs_md(v.repairs))
 
 
@@ -154,8 +155,9 @@ def addendum(encounter_id, text: str, request: gr.Request):
     try:
         service.add_addendum(username=_user(request), encounter_id=int(encounter_id or 0), text=text)
     except (service.DictationError, ValueError) as exc:
-        return f"**{exc}**", gr.update()
-    return "Addendum added.", addenda_md(service.open_note(username=_user(request), encounter_id=int(encounter_id)).addenda)
+        return f"**{exc}**", gr.update(), gr.update()
+    view = service.open_note(username=_user(request), encounter_id=int(encounter_id))
+    return "Addendum added.", addenda_md(view.addenda), ""
 
 
 def update_transcript(encounter_id, text: str, vocabulary: str, request: gr.Request):
@@ -245,7 +247,7 @@ def build_demo() -> gr.Blocks:
                   api_name="update_transcript")
         save_btn.click(save, [encounter, s_box, o_box, a_box, p_box, version], [status, version], api_name="save_note")
         sign_btn.click(sign, [encounter, version], note_outputs, api_name="sign_note")
-        add_btn.click(addendum, [encounter, add_text], [status, addenda], api_name="add_addendum")
+        add_btn.click(addendum, [encounter, add_text], [status, addenda, add_text], api_name="add_addendum")
         hist_btn.click(show_history, encounter, hist, api_name="history")
         exp_btn.click(export, [encounter, fmt], [status, exp_file], api_name="export")
         demo.load(patient_choices, search, [patient, found], api_name=False)

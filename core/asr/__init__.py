@@ -57,4 +57,4 @@ def not_english_message(audio, transcript: Transcript, *, min_probability: float
         return None
     name = LANGUAGE_NAMES.get(found[0], f"language '{found[0]}'")
     return (f"This recording sounds like {name} ({found[1]:.0%} sure), not English; Parlance transcribes "
-            f"English only. The recording is kept.")
+            f"English only.")
