@@ -13,10 +13,9 @@ import argparse
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+from ui_browser import CHROMIUM, CHROMIUM_FLAGS, create_user, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def main() -> None:
@@ -31,21 +30,10 @@ def main() -> None:
     broken.write_bytes(b"RIFF....WAVEfmt not really audio")
     files = [str(ROOT / "tests/fixtures/audio/two_speaker_call.flac"), str(broken)] + [str(p) for p in args.extra]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{args.url}/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", args.password)
-        page.click("button[type=submit]")
-        page.fill("form[action='/admin/users'] input[name=username]", "sup.kim")
-        page.fill("form[action='/admin/users'] input[name=display_name]", "Kim (supervisor)")
-        page.select_option("select[name=role]", "supervisor")
-        page.fill("form[action='/admin/users'] input[name=password]", "supervisor password 1")
-        page.click("form[action='/admin/users'] button")
-        page.goto(f"{args.url}/logout")
-        page.fill("input[name=username]", "sup.kim")
-        page.fill("input[name=password]", "supervisor password 1")
-        page.click("button[type=submit]")
+        create_user(page, args.url, args.password, "sup.kim", "Kim (supervisor)", "supervisor", "supervisor password 1")
+        sign_in(page, args.url, "sup.kim", "supervisor password 1")
         page.goto(f"{args.url}/callcenter/")
         page.wait_for_selector("text=Live queues", timeout=60000)
         page.get_by_role("tab", name="Upload calls").click()

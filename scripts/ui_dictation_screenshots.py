@@ -17,10 +17,9 @@ import subprocess
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
+from ui_browser import CHROMIUM, CHROMIUM_FLAGS, create_user, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DICTATION = (
     "Subjective colon fifty five year old man with three days of chest pain and a dry cough period "
     "He denies fever period His mother had diabetes period new paragraph "
@@ -28,13 +27,6 @@ DICTATION = (
     "Assessment colon possible community acquired pneumonia period new paragraph "
     "Plan colon start amoxicillin five hundred milligrams by mouth three times a day for seven days period "
     "Continue metformin five hundred milligrams twice daily period chest x-ray today period")
-
-
-def sign_in(page: Page, url: str, username: str, password: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
 
 
 def textbox(page: Page, label: str):
@@ -69,15 +61,9 @@ def main() -> None:
     subprocess.run(["espeak-ng", "-v", "en-us+m3", "-s", "150", "-w", str(clip), DICTATION], check=True)
     url = args.url
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        sign_in(page, url, "admin", args.password)
-        page.fill("form[action='/admin/users'] input[name=username]", "dr.lee")
-        page.fill("form[action='/admin/users'] input[name=display_name]", "Dr. Ada Lee")
-        page.select_option("select[name=role]", "clinician")
-        page.fill("form[action='/admin/users'] input[name=password]", "clinician password 1")
-        page.click("form[action='/admin/users'] button")
-        page.goto(f"{url}/logout")
+        create_user(page, url, args.password, "dr.lee", "Dr. Ada Lee", "clinician", "clinician password 1")
         sign_in(page, url, "dr.lee", "clinician password 1")
         page.goto(f"{url}/dictation/")
         page.wait_for_selector("text=Find a patient", timeout=60000)
