@@ -112,3 +112,13 @@ def test_soap_sections_from_headers_commands_and_cues():
                     "assessment": "Likely viral.", "plan": "Advised rest and fluids."}
     written = split_soap("Hx: cough\nPMH: asthma\nO/E: chest clear\nImp: URTI\nPlan: fluids")
     assert written["subjective"] == "Cough\nasthma" and written["assessment"] == "URTI"
+
+
+def test_vocabulary_repair_searches_the_whole_list_and_crosses_recogniser_commas():
+    vocab = ["bisoprolol", "furosemide", "simvastatin"]
+    out = repair_medications("Continue, miceoprolol, 2 drops. Start, furos, my 100 mg.", vocabulary=vocab)
+    assert out.text == "Continue, bisoprolol, 2 drops. Start, furosemide 100 mg."
+    # without the list, the general lexicon (sound-alike buckets, stricter) leaves them alone
+    assert repair_medications("Continue, miceoprolol, 2 drops.").text == "Continue, miceoprolol, 2 drops."
+    # ordinary English and exact names are never touched
+    assert repair_medications("aspirin, metformin daily in April", vocabulary=vocab).repairs == ()

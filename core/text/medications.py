@@ -87,12 +87,15 @@ class MedicationLexicon:
     def lookup(self, name: str) -> Medication | None:
         return self.by_lower.get(name.lower())
 
-    def closest(self, word: str) -> tuple[Medication, float] | None:
+    def closest(self, word: str, *, exhaustive: bool = False) -> tuple[Medication, float] | None:
+        """The most similar name; only names whose sound starts alike, unless ``exhaustive`` (for a
+        short list such as a clinician's vocabulary, where "miceoprolol" should still find bisoprolol)."""
         key = phonetic_key(word)
         if len(key) < 3:
             return None
         best, best_score = None, 0.0
-        for m in self._by_key.get(key[:3], []):
+        pool = self.by_lower.values() if exhaustive else self._by_key.get(key[:3], [])
+        for m in pool:
             letters = SequenceMatcher(None, word.lower(), m.name.lower()).ratio()
             sound = SequenceMatcher(None, key, phonetic_key(m.name)).ratio()
             score = max(letters, 0.5 * (letters + sound))
@@ -118,7 +121,10 @@ def is_english_word(word: str) -> bool:
 
 
 def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, vocabulary: list[str] | None = None,
-                       min_similarity: float = 0.82) -> RepairResult:
+                       min_similarity: float = 0.82, min_vocabulary_similarity: float = 0.75) -> RepairResult:
+    """Replace near misses and splits of drug names. The clinician's ``vocabulary`` is searched in
+    full and trusted from ``min_vocabulary_similarity`` (a short list of names they do say); the
+    6,554-name lexicon only among names that sound alike at the start, from ``min_similarity``."""
     lex = lexicon or default_lexicon()
     custom = MedicationLexicon([Medication(v, "custom", "") for v in (vocabulary or []) if v.strip()])
     matches = list(_WORD.finditer(text))
@@ -127,8 +133,8 @@ def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, v
         done = False
         for n in (3, 2, 1):
             group = matches[i:i + n]
-            if len(group) < n or any(text[a.end():b.start()].strip() for a, b in zip(group, group[1:])):
-                continue
+            if len(group) < n or any(text[a.end():b.start()].strip(" ,") for a, b in zip(group, group[1:])):
+                continue  # words of one name may be split by spaces or a recogniser's comma, nothing else
             spoken = text[group[0].start():group[-1].end()]
             joined = "".join(m.group(0) for m in group)
             if n == 1 and (lex.lookup(joined) or custom.lookup(joined)):
@@ -138,10 +144,13 @@ def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, v
                 continue
             if n > 1 and (any(w.lower() in _GLUE for w in words) or all(is_english_word(w) for w in words)):
                 continue
-            found = custom.closest(joined) or (None, 0.0)
+            found = custom.closest(joined, exhaustive=True) or (None, 0.0)
             general = lex.closest(joined) or (None, 0.0)
-            cand, score = max([found, general], key=lambda x: x[1] + (0.02 if x is found else 0.0))
-            if cand is not None and score >= min_similarity and cand.name.lower() != spoken.lower():
+            if found[0] is not None and found[1] >= min_vocabulary_similarity:
+                cand, score = found
+            else:
+                cand, score = general if general[1] >= min_similarity else (None, 0.0)
+            if cand is not None and cand.name.lower() != spoken.lower():
                 out.append(text[cursor:group[0].start()])
                 out.append(cand.name)
                 repairs.append(Repair(spoken, cand.name, round(score, 3)))
