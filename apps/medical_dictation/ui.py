@@ -75,14 +75,14 @@ def dictate(encounter_id, audio, vocabulary: str, request: gr.Request, progress=
         service.process_recording(username=_user(request), recording_id=rec, vocabulary=_words(vocabulary),
                                   progress=lambda f, m: progress(f, desc=m))
     except service.DictationError as exc:
-        kept = "" if "kept" in str(exc) else " The recording is kept; you can try again."
+        kept = "" if "kept" in str(exc) else " The recording is kept."
         return (f"**Could not process the dictation:** {exc}{kept}", *load_note(encounter_id, request)[1:])
     return ("Dictation added to the note: review the highlighted entities and the draft, then sign.",
             *load_note(encounter_id, request)[1:])
 
 
 def _empty():
-    return ("", [], pd.DataFrame(), "", "", "", "", 0, "", "")
+    return ("", [], entity_table([]), "", "", "", "", 0, "", "")
 
 
 def load_note(encounter_id, request: gr.Request):
@@ -112,10 +112,13 @@ def highlighted(text: str, entities: list[dict]) -> list[tuple[str, str | None]]
     return [x for x in out if x[0]]
 
 
+ENTITY_COLUMNS = ["type", "text", "assertions", "dosage", "route", "frequency", "duration", "RxNorm"]
+
+
 def entity_table(entities: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([{"type": e["label"], "text": e["text"], "assertions": ", ".join(e["assertions"]) or "-",
                           **{k: e["attributes"].get(k, "") for k in ("dosage", "route", "frequency", "duration")},
-                          "RxNorm": e["code"]} for e in entities])
+                          "RxNorm": e["code"]} for e in entities], columns=ENTITY_COLUMNS)
 
 
 def addenda_md(addenda: list[dict]) -> str:

@@ -29,6 +29,7 @@ class BiomedicalNER:
         art = read_artifact(artifact_path)
         cfg = art["config"]
         self.max_length = int(cfg.get("eval_max_length", 256))
+        self.o_bias = float(cfg.get("o_bias") or 0.0)
         features = cfg.get("features") or []
         model = TokenTagger(encoder_config(art, lora_dropout=0.0), cfg["heads"], n_features=len(features))
         self.gazetteer = None
@@ -54,7 +55,7 @@ class BiomedicalNER:
             features = torch.tensor([piece_features(enc.word_ids(i), self.gazetteer.features(s))
                                      for i, s in enumerate(sentences)])
         logits = self.model(enc["input_ids"], enc["attention_mask"], head=head, features=features)
-        return [word_tags_from_logits(logits[i], enc.word_ids(i), len(s), self.tags[head])
+        return [word_tags_from_logits(logits[i], enc.word_ids(i), len(s), self.tags[head], self.o_bias)
                 for i, s in enumerate(sentences)]
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
