@@ -151,3 +151,20 @@ def test_long_notes(db):
         service.save_note(username="dr.a", encounter_id=enc, sections={"subjective": "w " * 25_000},
                           expected_version=1)
     assert service.open_note(username="dr.a", encounter_id=enc).version == 1  # nothing lost
+
+
+def test_encounter_labels_follow_the_note_status(db):
+    """The UI refreshes the encounter list after dictating, saving and signing (labels carry the status)."""
+    from types import SimpleNamespace
+
+    from apps.medical_dictation import ui
+
+    pid, enc = _encounter()
+    request = SimpleNamespace(username="dr.a")
+    labels = lambda: ui.refresh_encounter_labels(pid, enc, request)  # noqa: E731
+    assert labels()["value"] == enc and labels()["choices"][0][0].endswith("no note")
+    version = service.save_note(username="dr.a", encounter_id=enc, sections={"plan": "Rest."}, expected_version=0)
+    assert labels()["choices"][0][0].endswith("draft")
+    service.sign_note(username="dr.a", encounter_id=enc, expected_version=version)
+    assert labels()["choices"][0][0].endswith("signed")
+    assert ui.refresh_encounter_labels(pid, enc, SimpleNamespace(username="dr.b"))["choices"] == []  # not theirs

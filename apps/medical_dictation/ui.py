@@ -53,6 +53,14 @@ def encounter_choices(patient_id, request: gr.Request):
                                f"{e['status']}", e["id"]) for e in rows], value=rows[0]["id"] if rows else None)
 
 
+def refresh_encounter_labels(patient_id, encounter_id, request: gr.Request):
+    """The encounter list again (its labels show the note status), keeping the open encounter."""
+    upd = encounter_choices(patient_id, request)
+    if encounter_id not in (None, ""):
+        upd["value"] = encounter_id
+    return upd
+
+
 def new_encounter(patient_id, reason: str, request: gr.Request):
     try:
         eid = service.start_encounter(username=_user(request), patient_id=int(patient_id or 0), reason=reason)
@@ -245,11 +253,14 @@ def build_demo() -> gr.Blocks:
         patient.change(encounter_choices, patient, encounter, api_name="encounters")
         start.click(new_encounter, [patient, reason], [encounter, found], api_name="start_encounter")
         encounter.change(load_note, encounter, note_outputs, api_name="open_note")
-        go.click(dictate, [encounter, audio, vocab], note_outputs, api_name="dictate")
+        go.click(dictate, [encounter, audio, vocab], note_outputs, api_name="dictate").then(
+            refresh_encounter_labels, [patient, encounter], encounter, api_name=False)
         fix.click(update_transcript, [encounter, transcript, vocab], [status, marked, table],
                   api_name="update_transcript")
-        save_btn.click(save, [encounter, s_box, o_box, a_box, p_box, version], [status, version], api_name="save_note")
-        sign_btn.click(sign, [encounter, version], note_outputs, api_name="sign_note")
+        save_btn.click(save, [encounter, s_box, o_box, a_box, p_box, version], [status, version],
+                       api_name="save_note").then(refresh_encounter_labels, [patient, encounter], encounter, api_name=False)
+        sign_btn.click(sign, [encounter, version], note_outputs, api_name="sign_note").then(
+            refresh_encounter_labels, [patient, encounter], encounter, api_name=False)
         add_btn.click(addendum, [encounter, add_text], [status, addenda, add_text], api_name="add_addendum")
         hist_btn.click(show_history, encounter, hist, api_name="history")
         exp_btn.click(export, [encounter, fmt], [status, exp_file], api_name="export")
