@@ -53,8 +53,8 @@ SPOKEN = [(r"\bhx\b", "history"), (r"\bpmhx?\b", "past medical history"), (r"\bd
           (r"\bml\b", "millilitres"), (r"\bx(\d)", r"\1 times"), (r"\bNKDA\b", "no known drug allergies")]
 
 
-# (spoken, written) pieces of an order; the written form is what the note should say
-# (dose said, written; route said, written): dose forms that go with the route
+# pieces of a dictated order as (said, written): the written form is what the note should say;
+# REGIMENS pair a dose form with a route it goes with: (dose said, dose written, route said, route written)
 REGIMENS = [("five hundred milligrams", "500 mg", "by mouth", "by mouth"),
             ("two hundred and fifty milligrams", "250 mg", "orally", "orally"),
             ("ten milligrams", "10 mg", "by mouth", "by mouth"), ("twenty milligrams", "20 mg", "orally", "orally"),

@@ -86,7 +86,7 @@ def main() -> None:
     figures["latency_ms_p50_b1"] = round(statistics.median(per), 2)
     size = Path(artifact).stat().st_size
     if ner.gazetteer is not None:
-        size += ner.gazetteer_bytes
+        size += ner.gazetteer_path.stat().st_size
     figures["artifact_mb"] = round(size / 1e6, 2)
     print(f"\nlatency per sentence, batch 1, {args.threads} threads: p50 {figures['latency_ms_p50_b1']:.2f} ms "
           f"(BC5CDR test sentences, mean {statistics.mean(len(s) for s in sentences):.0f} words); "

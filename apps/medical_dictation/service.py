@@ -146,7 +146,8 @@ def process_recording(*, username: str, recording_id: int, vocabulary: list[str]
                       progress: Callable[[float, str], None] | None = None) -> NoteView:
     """Transcribe a stored recording and fold it into the encounter's note (draft sections are
     appended to, never overwritten; a signed note gets the dictation as an addendum)."""
-    from core.asr import TranscribeOptions, get_transcriber, not_english_message
+    from core.asr import TranscribeOptions, get_transcriber
+    from core.asr.language import not_english_message
     from core.audio import load_audio
     from core.config import get_settings
     from core.text.dictation import normalise_dictation

@@ -10,8 +10,7 @@ from functools import lru_cache
 from core.asr.base import Transcriber
 from core.asr.types import Segment, Timings, TranscribeOptions, Transcript, Word
 
-__all__ = ["Segment", "Timings", "TranscribeOptions", "Transcript", "Transcriber", "Word", "get_transcriber",
-           "spoken_language", "not_english_message"]
+__all__ = ["Segment", "Timings", "TranscribeOptions", "Transcript", "Transcriber", "Word", "get_transcriber"]
 
 
 @lru_cache(maxsize=4)
@@ -24,37 +23,3 @@ def get_transcriber(model: str | None = None) -> Transcriber:
     return WhisperTranscriber(model or s.asr_model, compute_type=s.asr_compute_type,
                               cpu_threads=s.cpu_threads, allow_download=s.allow_model_download)
 
-
-LANGUAGE_NAMES = {"en": "English", "fr": "French", "es": "Spanish", "de": "German", "it": "Italian",
-                  "pt": "Portuguese", "nl": "Dutch", "pl": "Polish", "ru": "Russian", "uk": "Ukrainian",
-                  "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "ar": "Arabic", "hi": "Hindi", "ur": "Urdu",
-                  "tr": "Turkish", "fa": "Persian", "vi": "Vietnamese", "ro": "Romanian", "el": "Greek",
-                  "sv": "Swedish", "da": "Danish", "no": "Norwegian", "fi": "Finnish", "cs": "Czech", "hu": "Hungarian",
-                  "he": "Hebrew", "bn": "Bengali", "ta": "Tamil", "pa": "Punjabi", "so": "Somali", "sw": "Swahili"}
-
-
-def spoken_language(audio, model: str = "base") -> tuple[str, float] | None:
-    """(language code, probability) of the speech in ``audio`` by a multilingual Whisper model, or
-    None when that model is not installed (language checks are then skipped, not failed)."""
-    from core.model_resolver import ModelNotFoundError
-
-    try:
-        transcriber = get_transcriber(model)
-    except ModelNotFoundError:
-        return None
-    return transcriber.detect_language(audio)[0]
-
-
-def not_english_message(audio, transcript: Transcript, *, min_probability: float = 0.5) -> str | None:
-    """A plain-language refusal when an English-only transcript of ``audio`` looks like another
-    language (no words, or a low decoder confidence, and a multilingual model hears a language
-    other than English with at least ``min_probability``); None otherwise. The language model runs
-    only on suspicious transcripts, so accented English costs nothing extra and is never refused."""
-    if transcript.text.strip() and transcript.mean_logprob > -0.8:
-        return None
-    found = spoken_language(audio)
-    if found is None or found[0] == "en" or found[1] < min_probability:
-        return None
-    name = LANGUAGE_NAMES.get(found[0], f"language '{found[0]}'")
-    return (f"This recording sounds like {name} ({found[1]:.0%} sure), not English; Parlance transcribes "
-            f"English only.")

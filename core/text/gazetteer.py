@@ -80,16 +80,17 @@ def corpus_table(rows: Iterable[dict], min_ratio: float = 0.5) -> dict[tuple[str
             if b - a <= MAX_WORDS:
                 tagged[tuple(low[a:b])][kind] += 1
     seen: Counter = Counter()
+    lengths = {len(k) for k in tagged}
     for r in rows:
         low = [t.lower() for t in r["tokens"]]
-        for n in {len(k) for k in tagged}:
+        for n in lengths:
             for i in range(len(low) - n + 1):
                 key = tuple(low[i:i + n])
                 if key in tagged:
                     seen[key] += 1
     out = {}
     for key, kinds in tagged.items():
-        kind, count = kinds.most_common(1)[0]
+        kind = kinds.most_common(1)[0][0]
         if sum(kinds.values()) >= min_ratio * max(seen[key], 1):
             out[key] = kind
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -35,15 +36,18 @@ class TokenTagger(nn.Module):
         if self.features is not None:
             nn.init.zeros_(self.features.weight)
 
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+               features: torch.Tensor | None = None) -> torch.Tensor:
+        """``[B, T]`` ids, mask (and dictionary feature ids) -> ``[B, T, H]`` hidden states, shared by the heads."""
+        if self.features is not None and features is not None:
+            embeds = self.encoder.input_embeddings()(input_ids) + self.features(features)
+            return self.encoder(None, attention_mask, inputs_embeds=embeds)
+        return self.encoder(input_ids, attention_mask)
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, head: str,
                 features: torch.Tensor | None = None) -> torch.Tensor:
         """``[B, T]`` ids, mask (and dictionary feature ids) -> ``[B, T, n_tags(head)]`` logits per piece."""
-        if self.features is not None and features is not None:
-            embeds = self.encoder.input_embeddings()(input_ids) + self.features(features)
-            hidden = self.encoder(None, attention_mask, inputs_embeds=embeds)
-        else:
-            hidden = self.encoder(input_ids, attention_mask)
-        return self.heads[head](self.dropout(hidden))
+        return self.heads[head](self.dropout(self.encode(input_ids, attention_mask, features)))
 
 
 def bio_spans(tags: list[str]) -> set[tuple[int, int, str]]:
@@ -75,10 +79,10 @@ def piece_features(word_ids: list[int | None], word_features: list[int]) -> list
 
 
 @lru_cache(maxsize=8)
-def _transitions(tags: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+def _transitions(tags: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """BIO constraints as additive scores: I-X only after B-X or I-X, never first."""
     n = len(tags)
-    trans, start = torch.zeros(n, n), torch.zeros(n)
+    trans, start = np.zeros((n, n), np.float32), np.zeros(n, np.float32)
     for j, to in enumerate(tags):
         if to.startswith("I-"):
             start[j] = -1e4
@@ -90,7 +94,7 @@ def _transitions(tags: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
 
 def bio_viterbi(log_probs: torch.Tensor, tags: list[str]) -> list[int]:
     """``[N, C]`` per-word log-probabilities -> the best tag sequence that is valid BIO."""
-    trans, start = (t.numpy() for t in _transitions(tuple(tags)))
+    trans, start = _transitions(tuple(tags))
     lp = log_probs.numpy()
     score, back = lp[0] + start, []
     for t in range(1, len(lp)):

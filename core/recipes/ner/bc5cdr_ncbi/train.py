@@ -21,13 +21,13 @@ from core.recipes.ner.bc5cdr_ncbi.prepare import prepare
 from core.text.data import BucketBatches, read_jsonl
 from core.text.encoder import EncoderConfig, config_dict, load_trainable, trainable_state
 from core.text.gazetteer import FEATURE_TAGS, Gazetteer, corpus_table, fold_features, lexicon_table
+from core.text.artifact import read_artifact
 from core.text.tagger import BC5CDR_TAGS, NCBI_TAGS, TokenTagger, evaluate_spans, tagging_collate
-
-O_BIASES = (0.0, 0.5, 1.0, 1.5, 2.0)
 from core.recipes.common import export, load_best, start_run
 from core.training import TrainConfig, fit
 
 HEADS = {"bc5cdr": BC5CDR_TAGS, "ncbi": NCBI_TAGS}
+O_BIASES = (0.0, 0.5, 1.0, 1.5, 2.0)  # candidates for the bias on O's log-probability (tune_o_bias)
 
 
 class MultiSourceBatches:
@@ -61,8 +61,8 @@ class TaggingTask:
         logits = model(batch["input_ids"], batch["attention_mask"], head=batch["head"], features=batch.get("features"))
         return self.ce(logits.flatten(0, 1), batch["labels"].flatten())
 
-    def evaluate(self, model: nn.Module, loader) -> dict[str, float]:
-        scores = evaluate_spans(model, loader)
+    def evaluate(self, model: nn.Module, loader, o_bias: float = 0.0) -> dict[str, float]:
+        scores = evaluate_spans(model, loader, o_bias=o_bias)
         out = {f"{k}_f1": v["f1"] for k, v in scores.items() if "/" not in k}
         out["mean_f1"] = sum(out.values()) / len(out)
         return out
@@ -113,9 +113,7 @@ def tune_o_bias(model: TokenTagger, loader) -> tuple[float, dict]:
     trade a little recall for more precision); returns it with its metrics."""
     best = None
     for bias in O_BIASES:
-        scores = evaluate_spans(model, loader, o_bias=bias)
-        metrics = {f"{k}_f1": v["f1"] for k, v in scores.items() if "/" not in k}
-        metrics["mean_f1"] = sum(metrics.values()) / len(metrics)
+        metrics = TaggingTask().evaluate(model, loader, o_bias=bias)
         print(f"[train] o_bias {bias}: {metrics}", flush=True)
         if best is None or metrics["mean_f1"] > best[1]["mean_f1"]:
             best = (bias, {**metrics, "o_bias": bias})
@@ -129,8 +127,7 @@ def main(argv: list[str]) -> dict:
     use_gaz = bool(hp.get("gazetteer"))
     model = TokenTagger(enc_cfg, HEADS, dropout=hp["dropout"], n_features=len(FEATURE_TAGS) if use_gaz else 0)
     if hp.get("init_from"):
-        start = torch.load(hp["init_from"], map_location="cpu", weights_only=True)
-        load_trainable(model, {k: v.float() for k, v in start["state_dict"].items()})
+        load_trainable(model, {k: v.float() for k, v in read_artifact(hp["init_from"])["state_dict"].items()})
         print(f"[train] initialised from {hp['init_from']}", flush=True)
     tok = model.encoder.tokenizer
     train_rows, valid_rows = splits(manifests, hp)
