@@ -91,7 +91,7 @@ def main() -> None:
     inside = [i for i, lab in enumerate(labels) if lab != OOS]
     outside = [i for i, lab in enumerate(labels) if lab == OOS]
     pred = [r.intent for r in clf.predict([texts[i] for i in inside])]
-    fp32 = IntentClassifier(project_artifact(DEFAULT_ARTIFACT), quantize=False)
+    fp32 = IntentClassifier(project_artifact(DEFAULT_ARTIFACT), precision="fp32")
     lat_texts = [texts[i] for i in inside][: args.latency_sentences]
     results["parlance"] = {
         "accuracy": accuracy(probs, labels, classes, OOS),

@@ -1,11 +1,13 @@
 """Biomedical NER benchmark: entity-level exact-match micro F1 on the BC5CDR test split (Chemical,
-Disease) and NCBI-disease test (Disease) for Parlance's tagger (MiniLM + LoRA, int8 on CPU), next
+Disease) and NCBI-disease test (Disease) for Parlance's tagger (MiniLM + LoRA, bf16 on CPU), next
 to a dictionary peer run in the same process: longest-match lookup of every entity string seen in
 the training split (the classic gazetteer baseline) or, when the tagger was trained with dictionary
 features, of that same dictionary (so the peer knows exactly the names the tagger was given).
 
     python benchmarks/ner.py --limit 300     # quick
     python benchmarks/ner.py                 # full test splits (4,797 + 940 sentences)
+    python benchmarks/ner.py --precision int8   # the same tagger int8-quantised (faster, lower NCBI F1)
+    python benchmarks/ner.py --split holdout    # the dev sentences kept out of training (choices are made here)
 
 Also: CPU latency per sentence at batch 1 (median over the test sentences, --repeats passes) and
 the artifact size. The last line printed is one JSON object.
@@ -35,9 +37,14 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--latency-sentences", type=int, default=300)
     ap.add_argument("--artifact", type=Path, default=None, help="default: the committed NER artifact")
+    ap.add_argument("--split", choices=("test", "holdout"), default="test",
+                    help="holdout: the last dev sentences the second training stage kept out (its hparams' holdout)")
+    ap.add_argument("--precision", choices=("bf16", "int8", "fp32"), default="bf16",
+                    help="inference precision (default: the app's, bf16; fp32 where the CPU lacks bf16)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from core.model_resolver import project_artifact
+    from core.text.artifact import read_artifact
     from core.recipes.ner.bc5cdr_ncbi.prepare import prepare
     from core.text.gazetteer import Gazetteer, corpus_table
     from core.text.metrics import entity_prf
@@ -48,13 +55,24 @@ def main() -> None:
     prepare(args.data, out)
     rows = lambda n: [json.loads(x) for x in (out / n).read_text().splitlines()]  # noqa: E731
     artifact = args.artifact or project_artifact(DEFAULT_ARTIFACT)
-    ner = BiomedicalNER(artifact)
+    ner = BiomedicalNER(artifact, precision=args.precision)
+    dtype = next(ner.model.parameters(), torch.zeros(0)).dtype if args.precision != "int8" else "int8"
+    print(f"precision: {args.precision} (runs as {dtype})")
     peer_name = "shipped gazetteer" if ner.gazetteer is not None else "training-set strings"
     print(f"dictionary peer: {peer_name}")
+    holdout = read_artifact(artifact)["trained"]["hparams"].get("holdout") if args.split == "holdout" else None
+    if args.split == "holdout" and not holdout:
+        raise SystemExit("this artifact was trained without a holdout; use --split test")
+
+    def evaluated(name: str) -> list[dict]:
+        if holdout:
+            return rows(f"{name}_valid.jsonl")[-int(holdout[name]):]
+        return rows(f"{name}_test.jsonl")
+
     figures: dict[str, float] = {}
-    print(f"\n{'test set':16} {'type':10} {'Parlance P/R/F1':>22} {'dictionary P/R/F1':>22}")
+    print(f"\n{args.split + ' set':16} {'type':10} {'Parlance P/R/F1':>22} {'dictionary P/R/F1':>22}")
     for name in ("bc5cdr", "ncbi"):
-        test = rows(f"{name}_test.jsonl")[: args.limit] if args.limit else rows(f"{name}_test.jsonl")
+        test = evaluated(name)[: args.limit] if args.limit else evaluated(name)
         lookup = ner.gazetteer
         if lookup is None:
             lookup = Gazetteer(corpus_table(rows(f"{name}_train.jsonl"), min_ratio=0.0))
@@ -88,7 +106,9 @@ def main() -> None:
     if ner.gazetteer is not None:
         size += ner.gazetteer_path.stat().st_size
     figures["artifact_mb"] = round(size / 1e6, 2)
-    print(f"\nlatency per sentence, batch 1, {args.threads} threads: p50 {figures['latency_ms_p50_b1']:.2f} ms "
+    figures["precision"] = args.precision
+    figures["split"] = args.split
+    print(f"\nlatency per sentence, batch 1, {args.threads} threads, {args.precision}: p50 {figures['latency_ms_p50_b1']:.2f} ms "
           f"(BC5CDR test sentences, mean {statistics.mean(len(s) for s in sentences):.0f} words); "
           f"artifact {figures['artifact_mb']:.2f} MB (adapter + heads + dictionary; "
           f"+ the 22.7M-parameter encoder from its wheel)")

@@ -164,3 +164,31 @@ def test_emotion_and_ner_recipes_smoke(tmp_path):
     ner = BiomedicalNER(stage2)
     assert ner.gazetteer is not None and ner.gazetteer.features(["aspirin", "caused", "asthma"]) == [1, 0, 3]
     assert all(kind in ("Chemical", "Disease") for *_, kind in ner.spans("Aspirin caused asthma."))
+
+
+def test_shipped_ner_precision_and_traced_encoder_match_eager():
+    """The shipped tagger runs in bf16 (fp32 where the CPU lacks bf16); its frozen TorchScript
+    encoder gives exactly eager's hidden states on other lengths and on a padded batch."""
+    from core.model_resolver import project_artifact
+    from core.text.artifact import cpu_has_bf16, restore
+    from core.text.ner import DEFAULT_ARTIFACT, BiomedicalNER
+    from core.text.tagger import piece_features
+
+    path = project_artifact(DEFAULT_ARTIFACT)
+    traced, eager = BiomedicalNER(path), BiomedicalNER(path, freeze=False)
+    assert isinstance(traced.encode, torch.jit.ScriptModule)
+    assert next(traced.model.parameters()).dtype == (torch.bfloat16 if cpu_has_bf16() else torch.float32)
+    sentences = [["Naloxone", "reversed", "the", "clonidine", "-", "induced", "hypotension", "."],
+                 "Aspirin caused asthma in a patient with chronic kidney disease and long standing hypertension .".split()]
+    for batch in ([sentences[0]], [sentences[1]], sentences):
+        enc = traced.tokenizer(batch, is_split_into_words=True, padding=True, return_tensors="pt")
+        feats = torch.tensor([piece_features(enc.word_ids(i), traced.gazetteer.features(s)) for i, s in enumerate(batch)])
+        with torch.inference_mode():
+            a = traced.encode(enc["input_ids"], enc["attention_mask"], feats)
+            b = eager.encode(enc["input_ids"], enc["attention_mask"], feats)
+        real = enc["attention_mask"].bool()
+        assert a.shape == b.shape and torch.equal(a[real], b[real])
+    assert ("Chemical" in {k for *_, k in traced.spans("Naloxone reversed the hypotension.")}
+            and traced.spans("Aspirin caused asthma.") == eager.spans("Aspirin caused asthma."))
+    with pytest.raises(ValueError, match="precision"):
+        restore(torch.nn.Linear(1, 1), {"state_dict": {}}, precision="int4")

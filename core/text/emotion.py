@@ -27,14 +27,14 @@ class TextEmotion:
 
 
 class TextEmotionClassifier:
-    def __init__(self, artifact_path: str | Path, *, quantize: bool = True):
+    def __init__(self, artifact_path: str | Path, *, precision: str = "int8"):
         art = read_artifact(artifact_path)
         self.labels: list[str] = art["config"]["labels"]
         self.thresholds = torch.tensor(art["calibration"]["thresholds"])
         model = SentenceClassifier(encoder_config(art, lora_dropout=0.0), num_labels=len(self.labels))
         self.tokenizer = model.encoder.tokenizer
         self.max_length = model.encoder.config.max_length
-        self.model = restore(model, art, quantize=quantize)
+        self.model = restore(model, art, precision=precision)
 
     @torch.inference_mode()
     def predict(self, texts: list[str], *, batch_size: int = 64) -> list[TextEmotion]:

@@ -37,7 +37,7 @@ class IntentResult:
 
 
 class IntentClassifier:
-    def __init__(self, artifact_path: str | Path, *, quantize: bool = True, top_k: int = 3):
+    def __init__(self, artifact_path: str | Path, *, precision: str = "int8", top_k: int = 3):
         art = read_artifact(artifact_path)
         cfg = art["config"]
         self.labels: list[str] = cfg["labels"]
@@ -48,7 +48,7 @@ class IntentClassifier:
         model = SentenceClassifier(encoder_config(art, lora_dropout=0.0), num_labels=len(self.labels))
         self.tokenizer = model.encoder.tokenizer
         self.max_length = model.encoder.config.max_length
-        self.model = restore(model, art, quantize=quantize)
+        self.model = restore(model, art, precision=precision)
         self.metrics = art.get("metrics", {})
 
     @torch.inference_mode()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from core.text.artifact import encoder_config, read_artifact, restore, set_threads
+from core.text.artifact import encoder_config, frozen, read_artifact, restore, set_threads
 from core.text.gazetteer import RESOURCE, Gazetteer
 from core.text.tagger import TokenTagger, bio_spans, piece_features, word_tags_from_logits
 
@@ -25,7 +25,7 @@ _WORD = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
 
 
 class BiomedicalNER:
-    def __init__(self, artifact_path: str | Path, *, quantize: bool = True):
+    def __init__(self, artifact_path: str | Path, *, precision: str = "bf16", freeze: bool = True):
         art = read_artifact(artifact_path)
         cfg = art["config"]
         self.max_length = int(cfg.get("eval_max_length", 256))
@@ -39,8 +39,17 @@ class BiomedicalNER:
             self.gazetteer, self.gazetteer_path = Gazetteer.load(source), source
         self.tokenizer = model.encoder.tokenizer
         self.tags = model.tags
-        self.model = restore(model, art, quantize=quantize)
+        # bf16, not int8: on the held-out dev sentences int8 dynamic quantisation lowered NCBI F1
+        # 0.840 -> 0.826 (BC5CDR unchanged); bf16 matches fp32 there at 8 ms instead of 13 (docs/decisions.md).
+        self.model = restore(model, art, precision=precision)
+        encode = _Encode(self.model, self.gazetteer is not None)
+        self.encode = frozen(encode, self._example()) if freeze else encode  # traced: 25% faster, same output
         self.metrics = art.get("metrics", {})
+
+    def _example(self) -> tuple[torch.Tensor, ...]:
+        enc = self.tokenizer([["Naloxone", "reversed", "the", "hypotension", "."]], is_split_into_words=True,
+                             return_tensors="pt")
+        return enc["input_ids"], enc["attention_mask"], torch.zeros_like(enc["input_ids"])
 
     def tag_words(self, sentences: list[list[str]], head: str = "bc5cdr") -> list[list[str]]:
         """Pre-tokenised sentences -> one BIO tag per word."""
@@ -53,11 +62,11 @@ class BiomedicalNER:
             return {h: [] for h in heads}
         enc = self.tokenizer(sentences, is_split_into_words=True, padding=True, truncation=True,
                              max_length=self.max_length, return_tensors="pt")
-        features = None
+        features = torch.zeros_like(enc["input_ids"])
         if self.gazetteer is not None:
             features = torch.tensor([piece_features(enc.word_ids(i), self.gazetteer.features(s))
                                      for i, s in enumerate(sentences)])
-        hidden = self.model.encode(enc["input_ids"], enc["attention_mask"], features)
+        hidden = self.encode(enc["input_ids"], enc["attention_mask"], features)
         out = {}
         for h in heads:
             logits = self.model.heads[h](hidden)
@@ -66,8 +75,8 @@ class BiomedicalNER:
         return out
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
-        """Character spans ``(start, end, type)``. Sentence by sentence: int8 dynamic quantisation
-        scales activations per batch, so a sentence is tagged the same whatever its neighbours."""
+        """Character spans ``(start, end, type)``. Sentence by sentence, so a sentence is tagged
+        the same whatever its neighbours (no padding, no batch-dependent rounding)."""
         heads = ("bc5cdr", "ncbi") if "ncbi" in self.tags else ("bc5cdr",)
         out: list[tuple[int, int, str]] = []
         for start, end in _sentences(text):
@@ -81,6 +90,17 @@ class BiomedicalNER:
                     chosen.append(s)
             out.extend((words[a].start(), words[b - 1].end(), kind) for a, b, kind in sorted(chosen))
         return out
+
+
+class _Encode(torch.nn.Module):
+    """The tagger's encoder as a module of three tensors (what TorchScript traces)."""
+
+    def __init__(self, model: TokenTagger, use_features: bool):
+        super().__init__()
+        self.model, self.use_features = model, use_features
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        return self.model.encode(input_ids, attention_mask, features if self.use_features else None)
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
