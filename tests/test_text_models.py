@@ -192,3 +192,15 @@ def test_shipped_ner_precision_and_traced_encoder_match_eager():
             and traced.spans("Aspirin caused asthma.") == eager.spans("Aspirin caused asthma."))
     with pytest.raises(ValueError, match="precision"):
         restore(torch.nn.Linear(1, 1), {"state_dict": {}}, precision="int4")
+
+
+def test_ner_heads_merge_adds_missing_diseases_and_joins_touching_spans():
+    from core.text.ner import merge_heads
+
+    # NCBI found "community acquired" (B I) + "pneumonia" (B), BC5CDR only "pneumonia": one mention
+    assert merge_heads({(5, 6, "Disease")}, {(3, 5, "Disease"), (5, 6, "Disease")}) == [(3, 6, "Disease")]
+    # an NCBI span overlapping a BC5CDR one is dropped; one elsewhere is added
+    assert merge_heads({(0, 1, "Chemical"), (4, 6, "Disease")}, {(5, 7, "Disease"), (9, 10, "Disease")}) == [
+        (0, 1, "Chemical"), (4, 6, "Disease"), (9, 10, "Disease")]
+    # touching spans of different types stay apart ("naloxone" + "hypotension")
+    assert merge_heads({(0, 1, "Chemical"), (1, 2, "Disease")}, set()) == [(0, 1, "Chemical"), (1, 2, "Disease")]

@@ -84,12 +84,30 @@ class BiomedicalNER:
             if not words:
                 continue
             tags = self.tag_words_by_head([[w.group(0) for w in words]], heads)
-            chosen = list(bio_spans(tags["bc5cdr"][0]))
-            for s in sorted(bio_spans(tags["ncbi"][0])) if "ncbi" in tags else []:
-                if all(s[1] <= m[0] or s[0] >= m[1] for m in chosen):  # NCBI diseases BC5CDR did not find
-                    chosen.append(s)
-            out.extend((words[a].start(), words[b - 1].end(), kind) for a, b, kind in sorted(chosen))
+            chosen = merge_heads(bio_spans(tags["bc5cdr"][0]), bio_spans(tags["ncbi"][0]) if "ncbi" in tags else set())
+            out.extend((words[a].start(), words[b - 1].end(), kind) for a, b, kind in chosen)
         return out
+
+
+def merge_heads(bc5cdr: set[tuple[int, int, str]], ncbi: set[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Word spans of the two heads -> one list: BC5CDR's, plus NCBI diseases that overlap none of
+    them; then spans of one type that touch are joined (one head may find "community acquired" and
+    the other "pneumonia"; back-to-back mentions with nothing between them are one mention).
+
+    >>> merge_heads({(5, 6, "Disease")}, {(3, 5, "Disease"), (5, 6, "Disease")})
+    [(3, 6, 'Disease')]
+    """
+    chosen = list(bc5cdr)
+    for s in sorted(ncbi):
+        if all(s[1] <= m[0] or s[0] >= m[1] for m in chosen):  # NCBI diseases BC5CDR did not find
+            chosen.append(s)
+    out: list[tuple[int, int, str]] = []
+    for a, b, kind in sorted(chosen):
+        if out and out[-1][1] == a and out[-1][2] == kind:
+            out[-1] = (out[-1][0], b, kind)
+        else:
+            out.append((a, b, kind))
+    return out
 
 
 class _Encode(torch.nn.Module):
