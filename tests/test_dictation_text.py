@@ -20,6 +20,7 @@ from core.text.medications import default_lexicon, phonetic_key, repair_medicati
     ("paracetamol one gram four times a day question mark", "Paracetamol 1 g four times a day?"),
     ("weight seventy kilograms new line dose five milligrams per kilogram", "Weight 70 kg\nDose 5 mg/kg"),
     ("Take 500 milligrams, period.", "Take 500 mg."),
+    ("continue metformin 2 .5 milligrams by mouth", "Continue metformin 2.5 mg by mouth"),  # Whisper's "2 .5"
 ])
 def test_dictation_normalisation(spoken, written):
     assert normalise_dictation(spoken) == written
@@ -122,3 +123,31 @@ def test_vocabulary_repair_searches_the_whole_list_and_crosses_recogniser_commas
     assert repair_medications("Continue, miceoprolol, 2 drops.").text == "Continue, miceoprolol, 2 drops."
     # ordinary English and exact names are never touched
     assert repair_medications("aspirin, metformin daily in April", vocabulary=vocab).repairs == ()
+
+
+@pytest.mark.parametrize("heard, fixed", [
+    ("Start lisinopril 10 mg, my mouth has needed.", "Start lisinopril 10 mg, by mouth as needed."),
+    ("ibuprofen, 20 millidram, morally", "ibuprofen, 20 mg, orally"),
+    ("Continue bisoprolol 2 drops, Topicale, one snaily.", "Continue bisoprolol 2 drops, topically, once daily."),
+    # ordinary words that merely look close stay: no drug before them, or not close enough for English
+    ("My mouth is dry and he has needed help.", "My mouth is dry and he has needed help."),
+    ("aspirin 75 mg really helps, at nine, via inhaler, 10 grand", "aspirin 75 mg really helps, at nine, via inhaler, 10 grand"),
+    # only to the end of the drug's sentence
+    ("aspirin 75 mg daily. My mouth is sore.", "aspirin 75 mg daily. My mouth is sore."),
+])
+def test_instruction_words_after_a_drug_are_repaired(heard, fixed):
+    from core.text.medications import repair_medications
+
+    assert repair_medications(heard).text == fixed
+
+
+def test_attributes_survive_recogniser_commas():
+    from core.text.clinical import extract_entities
+
+    meds = {e.text: e.attributes for e in extract_entities("Restart aspirin, 500 mg, by mouth, once, daily for 5 days. "
+                                                           "Start ibuprofen 200 mg three times, a day. "
+                                                           "Continue metformin 2.5 mg by mouth.")
+            if e.label == "MEDICATION"}
+    assert meds["aspirin"] == {"dosage": "500 mg", "route": "by mouth", "frequency": "once daily", "duration": "for 5 days"}
+    assert meds["ibuprofen"]["frequency"] == "three times a day"
+    assert meds["metformin"] == {"dosage": "2.5 mg", "route": "by mouth"}  # a decimal point ends no sentence

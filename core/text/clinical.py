@@ -31,8 +31,8 @@ ROUTE = re.compile(r"\b(by mouth|orally|oral|p\.?o\.?|intravenous(?:ly)?|i\.?v\.
                    r"subcutaneous(?:ly)?|s\.?c\.?|sub-?cut|topical(?:ly)?|inhaled|via inhaler|nebulised|nebulized|"
                    r"sublingual(?:ly)?|s\.?l\.?|rectal(?:ly)?|p\.?r\.?|transdermal|eye drops|nasal(?:ly)?)(?![A-Za-z])", re.I)
 FREQUENCY = re.compile(
-    r"\b(once|twice|three times|four times|1 times|2 times|3 times|4 times)\s+(?:a|per|each)?\s*(day|daily|week|weekly|"
-    r"night|nightly|hour)|\b(once|twice) daily\b|\b(daily|nightly|weekly|monthly|at night|at bedtime|in the morning|"
+    r"\b(once|twice|three times|four times|1 times|2 times|3 times|4 times),?\s+(?:a|per|each)?\s*(day|daily|week|"
+    r"weekly|night|nightly|hour)|\b(once|twice),? daily\b|\b(daily|nightly|weekly|monthly|at night|at bedtime|in the morning|"
     r"every morning|every night|every other day|as needed|as required|when required|prn|p\.r\.n\.|bid|b\.i\.d\.|"
     r"tid|t\.d\.s\.|tds|t\.i\.d\.|qid|q\.i\.d\.|qds|q\.d\.s\.|od|o\.d\.|qd|q\.d\.|bd|b\.d\.|stat|"
     r"q\s?\d+\s?h|every \d+(?:\s*(?:-|to)\s*\d+)? hours?)(?![A-Za-z])", re.I)
@@ -104,13 +104,13 @@ def _medication_spans(text: str, lexicon: MedicationLexicon, vocabulary: list[st
 def medication_attributes(text: str, start: int, end: int) -> dict[str, str]:
     """Dosage, route, frequency and duration said after the drug name (up to the next drug or sentence end)."""
     window = text[end:]
-    stop = re.search(r"[.;\n]|\band (?:start|stop|continue|increase|reduce)", window)
+    stop = re.search(r"\.(?!\d)|[;\n]|\band (?:start|stop|continue|increase|reduce)", window)  # not "2.5"
     window = window[: stop.start() if stop else 160][:160]
     attrs = {}
     for key, pattern in (("dosage", DOSE), ("route", ROUTE), ("frequency", FREQUENCY), ("duration", DURATION)):
         m = pattern.search(window)
         if m:
-            attrs[key] = " ".join(m.group(0).split())
+            attrs[key] = " ".join(m.group(0).replace(",", " ").split())  # a recogniser's comma: "once, daily"
     return attrs
 
 

@@ -226,5 +226,9 @@ def _join_plain(tokens: list[str]) -> str:
 
 
 def normalise_dictation(raw: str) -> str:
-    """Spoken punctuation, then numbers and units (medication spelling repair: core.text.medications)."""
-    return normalise_numbers_and_units(apply_spoken_punctuation(raw))
+    """Spoken punctuation, then numbers and units (medication spelling repair: core.text.medications).
+    Whisper writes "two point five" as "2 .5"; that is one number, 2.5."""
+    return normalise_numbers_and_units(apply_spoken_punctuation(_SPLIT_DECIMAL.sub(r"\1.\2", raw)))
+
+
+_SPLIT_DECIMAL = re.compile(r"(\d)\s+\.(\d)")

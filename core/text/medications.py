@@ -8,8 +8,14 @@ spelling or sound is close enough: similarity = the better of the letter-level a
 phonetic-key-level ratio, at least ``min_similarity``. Custom vocabulary (a clinician's own list)
 is searched first.
 
+After a drug name, the words of its instructions (route, frequency, dose unit) are repaired the
+same way against a short closed list ("my mouth" -> "by mouth", "has needed" -> "as needed",
+"20 millidram" -> "20 mg"): ``repair_instructions``.
+
 >>> repair_medications("started metforman and lisinipril").text
 'started metformin and lisinopril'
+>>> repair_medications("lisinopril 10 milligram my mouth has needed").text
+'lisinopril 10 milligram by mouth as needed'
 """
 from __future__ import annotations
 
@@ -161,4 +167,78 @@ def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, v
         if not done:
             i += 1
     out.append(text[cursor:])
-    return RepairResult("".join(out), tuple(repairs))
+    text, more = repair_instructions("".join(out), lex, custom)
+    return RepairResult(text, tuple(repairs) + more)
+
+
+# What a prescription's instructions say after the drug name: phrases of a route or frequency, and
+# dose units (after a number). Recognisers slip on these the same way as on names ("my mouth",
+# "has needed", "Topicale", "millidram"); a near miss within a drug's instructions is repaired.
+INSTRUCTION_PHRASES = ("by mouth", "orally", "topically", "intravenously", "intramuscularly", "subcutaneously",
+                       "sublingually", "rectally", "inhaled", "as needed", "as required", "once daily",
+                       "twice daily", "at night", "at bedtime", "in the morning", "three times a day",
+                       "four times a day", "every day")
+DOSE_UNITS = ("milligram", "milligrams", "microgram", "micrograms", "millilitre", "millilitres", "milliliter",
+              "milliliters", "gram", "grams", "tablet", "tablets", "capsule", "capsules", "puffs", "drops")
+_INSTRUCTIONS_END = re.compile(r"[.;\n]")
+
+
+def _instruction_threshold(words: list[str]) -> float:
+    """How close a run of words must spell a phrase to be replaced: ordinary English words need
+    more ("really" is not "rectally", "at nine" not "at night"; "morally" is "orally")."""
+    if all(is_english_word(w) for w in words):
+        return 0.9 if len(words) == 1 else 0.85
+    return 0.8
+
+
+def repair_instructions(text: str, lexicon: MedicationLexicon, custom: MedicationLexicon) -> tuple[str, tuple[Repair, ...]]:
+    """Within the words after each drug name (to the end of its sentence, at most 12 words), replace
+    a run of 1-3 words that is not itself an instruction phrase but spells one closely (see
+    ``_instruction_threshold``); a word right after a number is compared with dose units."""
+    from core.text.clinical import FREQUENCY, ROUTE
+    from core.text.dictation import UNITS
+
+    written = dict(UNITS)  # a repaired unit is written as normalisation writes it ("mg")
+
+    words = list(re.finditer(r"[A-Za-z][A-Za-z'-]*|\d+(?:\.\d+)?|[.;\n]", text))
+    targets: dict[int, tuple[int, str, float]] = {}  # first word index -> (word count, replacement, score)
+    i = 0
+    while i < len(words):
+        if not (lexicon.lookup(words[i].group(0)) or custom.lookup(words[i].group(0))):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(words) and j <= i + 12 and not _INSTRUCTIONS_END.fullmatch(words[j].group(0)):
+            said = words[j].group(0).lower()
+            if words[j - 1].group(0)[0].isdigit() and said.isalpha() and len(said) >= 4 and said not in DOSE_UNITS:
+                unit, score = max(((u, SequenceMatcher(None, said, u).ratio()) for u in DOSE_UNITS), key=lambda x: x[1])
+                if score >= _instruction_threshold([said]):
+                    targets[j] = (1, written.get(unit, unit), score)
+                    j += 1
+                    continue
+            for n in (3, 2, 1):
+                group = words[j:j + n]
+                if len(group) < n or any(not g.group(0).isalpha() or text[a.end():b.start()].strip()
+                                         for g in group for a, b in zip(group, group[1:])):
+                    continue
+                spoken = " ".join(g.group(0).lower() for g in group)
+                if (spoken in INSTRUCTION_PHRASES or ROUTE.fullmatch(spoken) or FREQUENCY.fullmatch(spoken)
+                        or any(spoken in p.split(" ") or p.startswith(spoken + " ") for p in INSTRUCTION_PHRASES)):
+                    break  # already right (or the start of a phrase that is)
+                best, score = max(((p, SequenceMatcher(None, spoken, p).ratio()) for p in INSTRUCTION_PHRASES
+                                   if p.count(" ") == n - 1), key=lambda x: x[1], default=("", 0.0))
+                if score >= _instruction_threshold(spoken.split(" ")):
+                    targets[j] = (n, best, score)
+                    j += n - 1
+                    break
+            j += 1
+        i = j
+    out, repairs, cursor = [], [], 0
+    for j in sorted(targets):
+        n, replacement, score = targets[j]
+        start, end = words[j].start(), words[j + n - 1].end()
+        out += [text[cursor:start], replacement]
+        repairs.append(Repair(text[start:end], replacement, round(score, 3)))
+        cursor = end
+    out.append(text[cursor:])
+    return "".join(out), tuple(repairs)
