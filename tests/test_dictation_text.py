@@ -113,6 +113,13 @@ def test_soap_sections_from_headers_commands_and_cues():
                     "assessment": "Likely viral.", "plan": "Advised rest and fluids."}
     written = split_soap("Hx: cough\nPMH: asthma\nO/E: chest clear\nImp: URTI\nPlan: fluids")
     assert written["subjective"] == "Cough\nasthma" and written["assessment"] == "URTI"
+    # the recogniser put words before a header ("For a draft plan:" for "Plan colon"); a SOAP name
+    # and its colon still start the section, other words before a header do not
+    misheard = split_soap("Objective: BP 140/90. Chest clear\n\nAssessment: possible pneumonia\n\n"
+                          "For a draft plan: amoxicillin 500 mg. Review in a week.")
+    assert misheard == {"subjective": "", "objective": "BP 140/90. Chest clear", "assessment": "Possible pneumonia",
+                        "plan": "Amoxicillin 500 mg. Review in a week."}
+    assert split_soap("Assessment: viral. Chest exam clear.")["assessment"] == "Viral. Chest exam clear."
 
 
 def test_vocabulary_repair_searches_the_whole_list_and_crosses_recogniser_commas():

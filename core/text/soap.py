@@ -36,9 +36,13 @@ CUES = {
     "plan": r"\b(plan|start|started|prescribe|prescribed|continue|stop|increase|reduce|review|refer|referral|"
             r"follow up|follow-up|advise|advised|recommend|safety net|return if|book|arrange|order|request)\b",
 }
+# A header starts a line or sentence; one of the four SOAP names followed by a colon may come after
+# up to three words the recogniser put before it ("For a draft plan:" heard for "Plan colon"),
+# which are dropped with it (words on the same line only).
 _HEADER_RE = re.compile(
-    r"(?im)(?:^|(?<=[.\n§]))\s*(" + "|".join(sorted((re.escape(h) for hs in HEADERS.values() for h in hs),
-                                                     key=len, reverse=True)) + r")\s*(?::|-)\s*")
+    r"(?im)(?:^|(?<=[.\n§]))\s*(?:(?:[a-z']+[ \t]+){1,3}(subjective|objective|assessment|plan)\s*:|("
+    + "|".join(sorted((re.escape(h) for hs in HEADERS.values() for h in hs), key=len, reverse=True))
+    + r")\s*(?::|-))\s*")
 
 
 def _section_of(header: str) -> str:
@@ -62,7 +66,7 @@ def split_soap(text: str) -> dict[str, str]:
             before = block[pos:m.start()].strip()
             if before:
                 (parts[current].append(before) if current else unheaded.append(before))
-            current = _section_of(m.group(1))
+            current = _section_of(m.group(1) or m.group(2))
             pos = m.end()
         rest = block[pos:].strip()
         if rest:
