@@ -202,13 +202,19 @@ def repair_instructions(text: str, lexicon: MedicationLexicon, custom: Medicatio
 
     words = list(re.finditer(r"[A-Za-z][A-Za-z'-]*|\d+(?:\.\d+)?|[.;\n]", text))
     targets: dict[int, tuple[int, str, float]] = {}  # first word index -> (word count, replacement, score)
+    def is_drug(k: int) -> bool:
+        return bool(lexicon.lookup(words[k].group(0)) or custom.lookup(words[k].group(0)))
+
     i = 0
     while i < len(words):
-        if not (lexicon.lookup(words[i].group(0)) or custom.lookup(words[i].group(0))):
+        if not is_drug(i):
             i += 1
             continue
-        j = i + 1
-        while j < len(words) and j <= i + 12 and not _INSTRUCTIONS_END.fullmatch(words[j].group(0)):
+        # the drug's instructions: to the sentence end, at most 12 words after the last drug name in
+        # it (a brand that sounds like a route, "Topicale", is still read as one there)
+        j, last = i + 1, i
+        while j < len(words) and j <= last + 12 and not _INSTRUCTIONS_END.fullmatch(words[j].group(0)):
+            last = j if is_drug(j) else last
             said = words[j].group(0).lower()
             if words[j - 1].group(0)[0].isdigit() and said.isalpha() and len(said) >= 4 and said not in DOSE_UNITS:
                 unit, score = max(((u, SequenceMatcher(None, said, u).ratio()) for u in DOSE_UNITS), key=lambda x: x[1])
@@ -218,9 +224,9 @@ def repair_instructions(text: str, lexicon: MedicationLexicon, custom: Medicatio
                     continue
             for n in (3, 2, 1):
                 group = words[j:j + n]
-                if len(group) < n or any(not g.group(0).isalpha() or text[a.end():b.start()].strip()
-                                         for g in group for a, b in zip(group, group[1:])):
-                    continue
+                if (len(group) < n or not all(g.group(0).isalpha() for g in group)
+                        or any(text[a.end():b.start()].strip() for a, b in zip(group, group[1:]))):
+                    continue  # words only, separated by nothing but spaces
                 spoken = " ".join(g.group(0).lower() for g in group)
                 if (spoken in INSTRUCTION_PHRASES or ROUTE.fullmatch(spoken) or FREQUENCY.fullmatch(spoken)
                         or any(spoken in p.split(" ") or p.startswith(spoken + " ") for p in INSTRUCTION_PHRASES)):
