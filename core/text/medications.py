@@ -26,6 +26,8 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
 
+from core.text.dictation import UNITS
+
 RESOURCE = Path(__file__).with_name("resources") / "medications.tsv"
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 # words that never belong inside a split drug name
@@ -178,8 +180,9 @@ INSTRUCTION_PHRASES = ("by mouth", "orally", "topically", "intravenously", "intr
                        "sublingually", "rectally", "inhaled", "as needed", "as required", "once daily",
                        "twice daily", "at night", "at bedtime", "in the morning", "three times a day",
                        "four times a day", "every day")
-DOSE_UNITS = ("milligram", "milligrams", "microgram", "micrograms", "millilitre", "millilitres", "milliliter",
-              "milliliters", "gram", "grams", "tablet", "tablets", "capsule", "capsules", "puffs", "drops")
+# dose units as said -> as written: normalisation's own units of mass and volume ("milligrams" -> "mg"), and counts
+DOSE_UNITS = {said: written for said, written in UNITS if written in ("mg", "mcg", "g", "mL")} | {
+    w: w for w in ("tablet", "tablets", "capsule", "capsules", "puffs", "drops")}
 _INSTRUCTIONS_END = re.compile(r"[.;\n]")
 
 
@@ -195,13 +198,11 @@ def repair_instructions(text: str, lexicon: MedicationLexicon, custom: Medicatio
     """Within the words after each drug name (to the end of its sentence, at most 12 words), replace
     a run of 1-3 words that is not itself an instruction phrase but spells one closely (see
     ``_instruction_threshold``); a word right after a number is compared with dose units."""
-    from core.text.clinical import FREQUENCY, ROUTE
-    from core.text.dictation import UNITS
-
-    written = dict(UNITS)  # a repaired unit is written as normalisation writes it ("mg")
+    from core.text.clinical import FREQUENCY, ROUTE  # clinical imports this module
 
     words = list(re.finditer(r"[A-Za-z][A-Za-z'-]*|\d+(?:\.\d+)?|[.;\n]", text))
     targets: dict[int, tuple[int, str, float]] = {}  # first word index -> (word count, replacement, score)
+
     def is_drug(k: int) -> bool:
         return bool(lexicon.lookup(words[k].group(0)) or custom.lookup(words[k].group(0)))
 
@@ -219,7 +220,7 @@ def repair_instructions(text: str, lexicon: MedicationLexicon, custom: Medicatio
             if words[j - 1].group(0)[0].isdigit() and said.isalpha() and len(said) >= 4 and said not in DOSE_UNITS:
                 unit, score = max(((u, SequenceMatcher(None, said, u).ratio()) for u in DOSE_UNITS), key=lambda x: x[1])
                 if score >= _instruction_threshold([said]):
-                    targets[j] = (1, written.get(unit, unit), score)
+                    targets[j] = (1, DOSE_UNITS[unit], score)
                     j += 1
                     continue
             for n in (3, 2, 1):

@@ -7,7 +7,7 @@ to the next SOAP section; text before any header is Subjective. Sentences under 
 findings -> Objective, diagnoses -> Assessment, actions -> Plan), by keyword cues.
 
 >>> split_soap("History: cough for a week. Examination: chest clear. Plan: rest.")["plan"]
-'rest.'
+'Rest.'
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ CUES = {
 # up to three words the recogniser put before it ("For a draft plan:" heard for "Plan colon"),
 # which are dropped with it (words on the same line only).
 _HEADER_RE = re.compile(
-    r"(?im)(?:^|(?<=[.\n§]))\s*(?:(?:[a-z']+[ \t]+){1,3}(subjective|objective|assessment|plan)\s*:|("
+    r"(?im)(?:^|(?<=[.\n§]))\s*(?:(?:[a-z']+[ \t]+){1,3}(" + "|".join(ORDER) + r")\s*:|("
     + "|".join(sorted((re.escape(h) for hs in HEADERS.values() for h in hs), key=len, reverse=True))
     + r")\s*(?::|-))\s*")
 
