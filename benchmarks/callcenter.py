@@ -98,7 +98,8 @@ def make_calls(n: int, data: Path, workdir: Path, seed: int = 0, band: str = "ph
 def run_real_call(transcriber) -> dict:
     from core.asr.metrics import word_error_rate
     from core.audio import load_audio
-    from core.call_segmentation import segment_call
+    from apps.finance_callcenter.pipeline import call_options
+    from core.conversation import segment_conversation
     from core.diarization import diarization_error_rate, diarize, read_rttm
 
     call = ROOT / "tests" / "fixtures" / "audio" / "two_speaker_call.flac"
@@ -108,7 +109,7 @@ def run_real_call(transcriber) -> dict:
     runs, seg = [], None
     for _ in range(3):
         t = time.perf_counter()
-        seg = segment_call(call, transcriber=transcriber)
+        seg = segment_conversation(call, transcriber=transcriber, options=call_options())
         runs.append(time.perf_counter() - t)
     hyp = " ".join(t.text for t in seg.turns)
     return {"der": der, "wer": word_error_rate([ref], [hyp]), "x_real_time": audio.duration / statistics.median(runs),

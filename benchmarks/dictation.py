@@ -95,7 +95,7 @@ def spoken_form(note: str) -> str:
 
 
 def meds(text: str) -> dict[str, dict]:
-    from core.text.clinical import extract_entities
+    from core.clinical.entities import extract_entities
 
     return {e.text.lower(): e.attributes for e in extract_entities(text) if e.label == "MEDICATION"}
 
@@ -112,19 +112,14 @@ def score(gold: list[dict[str, dict]], texts: list[str], repair: bool, vocab: li
           errors: list | None = None) -> dict:
     """Medication-name recall and exact attribute accuracy (over gold medications that state it);
     ``errors`` collects (gold medication, its attributes, what the pipeline found, the text)."""
-    from core.text.clinical import extract_entities
-    from core.text.dictation import normalise_dictation
-    from core.text.medications import repair_medications
+    from core.clinical.draft import draft_note
 
     found = total = 0
     ok, n = Counter(), Counter()
     for g, raw in zip(gold, texts):
-        text = normalise_dictation(raw)
-        if repair:
-            text = repair_medications(text, vocabulary=vocab).text
-        got = {e.text.lower(): e.attributes
-               for e in extract_entities(text, tagger=tagger, vocabulary=vocab if repair else None)
-               if e.label == "MEDICATION"}
+        draft = draft_note(raw, vocabulary=vocab if repair else (), tagger=tagger, repair=repair)  # the app's path
+        text = draft.text
+        got = {e.text.lower(): e.attributes for e in draft.entities if e.label == "MEDICATION"}
         for med, attrs in g.items():
             total += 1
             found += med in got
@@ -168,11 +163,8 @@ def main() -> None:
 
     from core.asr import TranscribeOptions, get_transcriber
     from core.audio import Audio
-    from core.text.clinical import extract_entities
-    from core.text.dictation import normalise_dictation
-    from core.text.medications import repair_medications
+    from core.clinical.draft import draft_note
     from core.text.ner import get_ner
-    from core.text.soap import split_soap
 
     notes = [json.loads(p.read_text()) for p in sorted((args.data / "primock57" / "notes").glob("*.json"))]
     notes = notes[: args.limit] if args.limit else notes
@@ -213,9 +205,7 @@ def main() -> None:
     for _ in range(args.repeats):
         t = time.perf_counter()
         (tt,) = tr.transcribe_many([sixty], TranscribeOptions(vocabulary=tuple(vocab)))
-        text = repair_medications(normalise_dictation(tt.text), vocabulary=vocab).text
-        extract_entities(text, tagger=tagger, vocabulary=vocab)
-        split_soap(text)
+        draft_note(tt.text, vocabulary=vocab, tagger=tagger)
         runs.append(time.perf_counter() - t)
     print(f"\nSynthetic dictations (espeak-ng, {len(VOICES)} voices) of PriMock57 notes: notes {len(notes)} "
           f"({minutes['notes']:.1f} min), orders {len(plans)} plans ({minutes['orders']:.1f} min)\n")

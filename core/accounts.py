@@ -2,11 +2,15 @@
 
 Passwords are hashed with Argon2id (salted, deliberately slow). Sessions are random tokens; only
 their SHA-256 is stored, so a database leak does not hand out live sessions.
+
+Roles: the core knows only ``admin`` (who may open everything). Each app declares its own roles
+and its app id, and the suite registers them (``register_app``) before serving; a role no
+registered app declares is refused when an account is created.
 """
 from __future__ import annotations
 
-import enum
 import hashlib
+import threading
 import json
 import secrets
 from datetime import datetime, timedelta
@@ -25,12 +29,9 @@ _hasher = PasswordHasher()  # argon2id, 64 MiB, 3 passes: OWASP-recommended para
 _DUMMY_HASH = _hasher.hash("parlance-timing-equaliser")
 
 
-class Role(str, enum.Enum):
-    ADMIN = "admin"
-    CLINICIAN = "clinician"
-    SUPERVISOR = "supervisor"
-    TEACHER = "teacher"
-    STUDENT = "student"
+ADMIN = "admin"  # the one role the core knows: may open every app and manage accounts
+_app_roles: dict[str, frozenset[str]] = {}  # app id -> roles (besides admin) that may open it
+_registry_lock = threading.Lock()
 
 
 class AccountError(ValueError):
@@ -69,7 +70,7 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     username: Mapped[str] = mapped_column(String(64), default="")  # kept if the user is deleted
-    app: Mapped[str] = mapped_column(String(32), index=True)  # "suite", "medical_dictation", ...
+    app: Mapped[str] = mapped_column(String(32), index=True)  # "suite" or the app id the app declares
     action: Mapped[str] = mapped_column(String(32))  # "read", "create", "update", "sign", "login", ...
     object_type: Mapped[str] = mapped_column(String(32), default="")
     object_id: Mapped[str] = mapped_column(String(64), default="")
@@ -92,18 +93,17 @@ def check_password_strength(password: str) -> None:
 
 
 def create_user(
-    *, session: Session, username: str, password: str, role: Role | str, display_name: str = ""
+    *, session: Session, username: str, password: str, role: str, display_name: str = ""
 ) -> User:
     name = _clean_username(username)
-    try:
-        role = Role(role)
-    except ValueError as exc:
-        raise AccountError(f"Unknown role '{role}'. Roles: {', '.join(r.value for r in Role)}.") from exc
+    role = str(role or "").strip().lower()
+    if role not in known_roles():
+        raise AccountError(f"Unknown role '{role}'. Roles: {', '.join(known_roles())}.")
     check_password_strength(password)
     if session.scalar(select(User).where(User.username == name)) is not None:
         raise AccountError(f"The username '{name}' is taken.")
     user = User(username=name, display_name=display_name.strip() or name,
-                password_hash=_hasher.hash(password), role=role.value)
+                password_hash=_hasher.hash(password), role=role)
     session.add(user)
     session.flush()
     return user
@@ -136,7 +136,7 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
             pass
         return None
     now = utcnow()
-    locked_until = _aware(user.locked_until)
+    locked_until = user.locked_until
     if not user.is_active or (locked_until and locked_until > now):
         return None
     try:
@@ -163,7 +163,7 @@ def bootstrap_admin(*, session: Session, password: str | None = None, username: 
     if count_users(session=session) > 0:
         return None
     password = password or secrets.token_urlsafe(12)
-    create_user(session=session, username=username, password=password, role=Role.ADMIN,
+    create_user(session=session, username=username, password=password, role=ADMIN,
                 display_name="Administrator")
     record_audit(session=session, user=None, app="suite", action="bootstrap_admin", object_type="user",
                  object_id=username)
@@ -173,15 +173,6 @@ def bootstrap_admin(*, session: Session, password: str | None = None, username: 
 # -- sessions ------------------------------------------------------------------------------------
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(dt: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    if dt is not None and dt.tzinfo is None:
-        from datetime import timezone
-
-        return dt.replace(tzinfo=timezone.utc)
-    return dt
 
 
 def start_session(*, session: Session, user: User, hours: float) -> str:
@@ -197,7 +188,7 @@ def user_for_token(*, session: Session, token: str | None) -> User | None:
     if not token:
         return None
     row = session.get(AuthSession, _hash_token(token))
-    if row is None or row.revoked or _aware(row.expires_at) <= utcnow():
+    if row is None or row.revoked or row.expires_at <= utcnow():
         return None
     user = session.get(User, row.user_id)
     return user if user is not None and user.is_active else None
@@ -233,13 +224,27 @@ def list_audit(*, session: Session, app: str | None = None, limit: int = 100) ->
     return list(session.scalars(query))
 
 
-# which roles may open which app (admins may open all)
-APP_ROLES: dict[str, frozenset[Role]] = {
-    "medical_dictation": frozenset({Role.ADMIN, Role.CLINICIAN}),
-    "finance_callcenter": frozenset({Role.ADMIN, Role.SUPERVISOR}),
-    "english_tutor": frozenset({Role.ADMIN, Role.TEACHER, Role.STUDENT}),
-}
+# -- roles and apps ------------------------------------------------------------------------------
+def register_app(app_id: str, roles: tuple[str, ...] | frozenset[str]) -> None:
+    """An app declares which roles (besides admin) may open it; the suite calls this for each app
+    it mounts. Registering the same app again replaces its roles."""
+    with _registry_lock:
+        _app_roles[app_id] = frozenset(r.lower() for r in roles)
 
 
-def may_open(user: User | None, app: str) -> bool:
-    return user is not None and Role(user.role) in APP_ROLES.get(app, frozenset({Role.ADMIN}))
+def registered_apps() -> dict[str, frozenset[str]]:
+    with _registry_lock:
+        return dict(_app_roles)
+
+
+def known_roles() -> tuple[str, ...]:
+    """admin first, then every role a registered app declares (sorted)."""
+    with _registry_lock:
+        return (ADMIN, *sorted({r for roles in _app_roles.values() for r in roles} - {ADMIN}))
+
+
+def may_open(user: User | None, app_id: str) -> bool:
+    """Admins open every app; others the apps that declared their role."""
+    if user is None or not user.is_active:
+        return False
+    return user.role == ADMIN or user.role in registered_apps().get(app_id, frozenset())

@@ -2,7 +2,8 @@
 
 SQLite (the default, a file in the user's data dir) runs in WAL mode with foreign keys on;
 PostgreSQL works with the same code. Schema changes go through Alembic: the core's history
-lives in core/migrations/versions, each app adds its own branch in apps/<app>/migrations.
+lives in core/migrations/versions; each app adds its own branch, whose folder the suite registers
+(``register_migrations``) for the apps it mounts. The core never looks for apps itself.
 
 >>> engine = make_engine("sqlite:///:memory:")      # doctest: +SKIP
 >>> migrate(engine)                                 # create/upgrade every table
@@ -16,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -24,7 +25,7 @@ from sqlalchemy.pool import StaticPool
 from core.config import get_settings
 
 CORE_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-APPS_DIR = Path(__file__).resolve().parent.parent / "apps"
+_extra_migrations: list[Path] = []  # version folders of the registered apps
 
 NAMING = {  # stable constraint names so Alembic migrations are portable across databases
     "ix": "ix_%(column_0_label)s",
@@ -35,13 +36,33 @@ NAMING = {  # stable constraint names so Alembic migrations are portable across 
 }
 
 
+def utcnow() -> datetime:
+    """Now, in UTC, time-zone aware: the suite's one clock (every stored time is UTC)."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp column that always hands back an aware UTC datetime. PostgreSQL stores the
+    zone; SQLite does not and returns naive values, which were written as UTC. So no caller ever
+    compares naive with aware times or re-attaches the zone itself."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc) if value is not None else None
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: DateTime(timezone=True)}
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    type_annotation_map = {datetime: UTCDateTime}
 
 
 def make_engine(url: str) -> Engine:
@@ -111,11 +132,20 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         session.close()
 
 
+def register_migrations(versions_dir: str | Path) -> None:
+    """Add an app's Alembic version folder (its own branch); ``migrate`` upgrades it with the core's."""
+    path = Path(versions_dir).resolve()
+    if not path.is_dir():
+        raise FileNotFoundError(f"no migrations folder at {path}")
+    with _lock:
+        if path not in _extra_migrations:
+            _extra_migrations.append(path)
+
+
 def migration_locations() -> list[str]:
-    """Version folders: the core's, then each app's (apps/<app>/migrations/versions)."""
-    locations = [str(CORE_MIGRATIONS / "versions")]
-    locations += sorted(str(p) for p in APPS_DIR.glob("*/migrations/versions") if p.is_dir())
-    return locations
+    """Version folders: the core's, then each registered app's."""
+    with _lock:
+        return [str(CORE_MIGRATIONS / "versions"), *sorted(str(p) for p in _extra_migrations)]
 
 
 def alembic_config(engine: Engine):

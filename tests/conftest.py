@@ -26,6 +26,9 @@ def _isolated_data_dir(tmp_path_factory):
     from core.config import get_settings
 
     get_settings.cache_clear()
+    from apps.suite.registry import register_apps
+
+    register_apps()  # the apps' roles and migrations, as the suite's server registers them
     yield
 
 

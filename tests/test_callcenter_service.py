@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from apps.finance_callcenter import analytics, crud, service
+from apps.finance_callcenter import analytics, crud, service, worker
+from core import accounts
 from apps.finance_callcenter.routing import RoutingTableError, default_table_text
 from core.db import session_scope, set_engine
 
@@ -26,20 +27,23 @@ def db(engine, monkeypatch):
     monkeypatch.setenv("PARLANCE_CALLCENTER_START_WORKER", "0")
     get_callcenter_settings.cache_clear()
     set_engine(engine)
+    with session_scope() as s:
+        accounts.create_user(session=s, username="sup", password="queue-watcher-2026", role="supervisor")
+        accounts.create_user(session=s, username="doc", password="stethoscope-2026", role="clinician")
     service.ensure_setup()
     yield engine
     get_callcenter_settings.cache_clear()
 
 
 def _status(call_id: int) -> dict:
-    return next(c for c in service.list_call_dicts() if c["id"] == call_id)
+    return next(c for c in service.list_call_dicts(username="sup") if c["id"] == call_id)
 
 
 def test_a_real_call_is_transcribed_analysed_routed_and_audited(db):
     call_id = service.store_upload(CALL, username="sup")
     stored = _status(call_id)
     assert stored["status"] == "queued" and stored["audio_path"].endswith(".flac")
-    assert service.process_pending() == 1
+    assert worker.process_pending() == 1
     view = service.call_detail(call_id, username="sup")
     assert view.call["status"] == "done" and view.call["layout"] == "mono" and view.call["queue_key"]
     customer = [t for t in view.turns if t["speaker"] == "customer"]
@@ -63,7 +67,7 @@ def test_bad_files_fail_with_a_clear_message_and_are_kept_for_retry(db, tmp_path
     path = tmp_path / "bad.wav"
     path.write_bytes(content)
     call_id = service.store_upload(path, username="sup")
-    service.process_pending()
+    worker.process_pending()
     row = _status(call_id)
     assert row["status"] == "failed" and message in row["error"].lower(), row["error"]
     from pathlib import Path
@@ -79,7 +83,7 @@ def test_silent_call_fails_clearly(db, tmp_path):
     path = tmp_path / "silent.wav"
     sf.write(path, np.zeros(SR * 4, np.float32), SR)
     call_id = service.store_upload(path, username="sup")
-    service.process_pending()
+    worker.process_pending()
     assert "no speech" in _status(call_id)["error"].lower()
 
 
@@ -92,9 +96,9 @@ def test_twenty_calls_at_once_are_all_stored_queued_and_processed(db, tmp_path):
         paths.append(str(p))
     ids = service.submit_uploads(paths, username="sup")
     assert len(ids) == len(set(ids)) == 20
-    board = analytics.queue_board()
+    board = analytics.queue_board(username="sup")
     assert sum(1 for p in board["processing"] if p["status"] == "queued") == 20
-    assert service.process_pending() == 20
+    assert worker.process_pending() == 20
     with session_scope() as s:
         assert crud.count_by_status(session=s) == {"done": 20}
     with pytest.raises(service.CallCenterError, match="more than the limit"):
@@ -109,14 +113,14 @@ def test_routing_table_edits_are_validated_and_versioned(db):
         service.save_table(bad, username="sup")
     version = service.save_table(default_table_text().replace("sla_minutes: 15}", "sla_minutes: 12}", 1),
                                  username="sup", note="cards SLA 12 min")
-    assert version == 2 and service.table_history()[0]["note"] == "cards SLA 12 min"
-    _, _, table = service.current_table()
+    assert version == 2 and service.table_history(username="sup")[0]["note"] == "cards SLA 12 min"
+    _, _, table = service.current_table(username="sup")
     assert table.queues["cards"].sla_minutes == 12
 
 
 def test_supervisor_reroutes_takes_and_exports(db, tmp_path):
     call_id = service.store_upload(CALL, username="sup")
-    service.process_pending()
+    worker.process_pending()
     with pytest.raises(service.CallCenterError, match="Unknown queue"):
         service.reroute_call(call_id, "nowhere", username="sup", reason="x")
     with pytest.raises(service.CallCenterError, match="Say why"):
@@ -124,20 +128,60 @@ def test_supervisor_reroutes_takes_and_exports(db, tmp_path):
     service.reroute_call(call_id, "cards", username="sup", reason="customer asked about a card later")
     view = service.call_detail(call_id, username="sup")
     assert view.call["queue_key"] == "cards" and view.decisions[-1]["by"] == "sup"
-    board = analytics.queue_board()
+    board = analytics.queue_board(username="sup")
     cards = next(q for q in board["queues"] if q["queue"] == "cards")
     assert cards["waiting"] == 1 and cards["colour"] == "green"
-    late = analytics.queue_board(now=datetime.now(UTC) + timedelta(minutes=16))
+    late = analytics.queue_board(username="sup", now=datetime.now(UTC) + timedelta(minutes=16))
     assert next(q for q in late["queues"] if q["queue"] == "cards")["colour"] == "red"
     service.take_call(call_id, username="sup")
-    assert analytics.queue_board()["waiting"] == []
-    agg = analytics.aggregates(days=1)
+    assert analytics.queue_board(username="sup")["waiting"] == []
+    agg = analytics.aggregates(username="sup", days=1)
     assert agg["calls"] == 1 and not agg["intents"].empty and not agg["emotions"].empty
     path = analytics.export_csv(username="sup", days=7, queue="cards")
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     assert rows and rows[0]["call_id"] == str(call_id) and rows[0]["queue"] == "cards"
     assert {r["speaker"] for r in rows} == {"agent", "customer"}
     assert analytics.export_csv(username="sup", queue="loans").read_text().count("\n") == 1  # header only
+
+
+def test_every_service_function_refuses_other_roles(db):
+    """The service checks the role itself: a clinician (or nobody) gets nothing even without the page guard."""
+    for who in ("doc", "", "ghost"):
+        for call in (lambda: service.store_upload(CALL, username=who),
+                     lambda: service.submit_uploads([str(CALL)], username=who),
+                     lambda: service.list_call_dicts(username=who),
+                     lambda: service.call_detail(1, username=who),
+                     lambda: service.current_table(username=who),
+                     lambda: service.table_history(username=who),
+                     lambda: service.save_table(default_table_text(), username=who),
+                     lambda: service.take_call(1, username=who),
+                     lambda: service.retry_call(1, username=who),
+                     lambda: service.reroute_call(1, "cards", username=who, reason="x"),
+                     lambda: analytics.queue_board(username=who),
+                     lambda: analytics.aggregates(username=who),
+                     lambda: analytics.export_csv(username=who)):
+            with pytest.raises(service.CallCenterError, match="Only a signed-in supervisor"):
+                call()
+    with session_scope() as s:
+        assert crud.count_by_status(session=s) == {}  # nothing was stored
+
+
+def test_a_pipeline_crash_is_logged_with_its_traceback_and_the_call_keeps_a_plain_message(db, monkeypatch, caplog):
+    import logging
+
+    from apps.finance_callcenter import pipeline
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("model exploded: secret internal detail")
+
+    monkeypatch.setattr(pipeline, "analyse_call", broken)
+    call_id = service.store_upload(CALL, username="sup")
+    with caplog.at_level(logging.ERROR, logger="apps.finance_callcenter.worker"):
+        worker.process_pending()
+    row = _status(call_id)
+    assert row["status"] == "failed" and "Retry" in row["error"] and "secret" not in row["error"]
+    failed = [r for r in caplog.records if f"call {call_id} failed" in r.getMessage()]
+    assert failed and failed[0].exc_info and "model exploded" in str(failed[0].exc_info[1])
 
 
 def test_csv_cells_cannot_smuggle_formulas():

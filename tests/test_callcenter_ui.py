@@ -17,9 +17,9 @@ def server(tmp_path_factory):
 
     get_callcenter_settings.cache_clear()
     yield from run_suite_signed_in(tmp_path_factory.mktemp("ui") / "suite.sqlite3", "sup", PASSWORD, "supervisor")
-    from apps.finance_callcenter import service
+    from apps.finance_callcenter import worker
 
-    service.stop_worker()  # it works on the suite's database; later tests use their own
+    worker.stop_worker()  # it works on the suite's database; later tests use their own
 
 
 def test_supervisor_uploads_watches_opens_edits_and_exports(server, tmp_path):
@@ -40,7 +40,8 @@ def test_supervisor_uploads_watches_opens_edits_and_exports(server, tmp_path):
         time.sleep(0.5)
     assert "failed" in processing and "damaged" in processing  # the broken file says why, and stays listed
     assert "two_speaker_call.flac" in waiting and "Human triage" in board
-    choices = client.predict(api_name="/list_calls")
+    choices = str(client.predict(api_name="/list_calls"))
+    assert "#1 · two_speaker_call.flac · done" in choices and "#2 · broken.wav · failed" in choices
     summary, transcript, plot, audio = client.predict(1, api_name="/call_detail")
     assert "Routing decisions" in summary and "No banking intent" in summary
     assert "Customer" in transcript and "Agent" in transcript and audio
@@ -56,4 +57,3 @@ def test_supervisor_uploads_watches_opens_edits_and_exports(server, tmp_path):
     assert open(csv_path, encoding="utf-8").readline().startswith("call_id,")
     assert "taken" in client.predict(1, api_name="/take_call")
     assert "queued again" in client.predict(2, api_name="/retry_call")
-    assert choices is not None

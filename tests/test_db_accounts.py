@@ -15,10 +15,17 @@ def test_migrations_create_tables_and_are_idempotent(engine):
 
     from core.db import alembic_config
 
+    before = current_revisions(engine)
     migrate(engine)  # a second run changes nothing
-    heads = set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
-    assert current_revisions(engine) <= heads  # each branch is at its head (a head that another one
-    # depends on, like the core's, is implied by its dependants and not listed separately)
+    assert current_revisions(engine) == before
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    heads = set(script.get_heads())
+    assert {"md_0002", "cc_0001"} <= heads  # the registered apps' branches are found
+    assert before and before <= heads
+    # every head is reached: current, or an ancestor of a current one (the core's head, which the
+    # apps' branches depend on, is implied by them and not listed separately)
+    reached = {r.revision for r in script.revision_map.iterate_revisions(tuple(before), "base")}
+    assert heads <= reached, heads - reached
     tables = set(inspect(engine).get_table_names())
     assert {"users", "auth_sessions", "audit_log", "alembic_version", "cc_calls", "cc_turns"} <= tables
 
@@ -109,8 +116,27 @@ def test_roles_gate_apps():
     assert A.may_open(u("clinician"), "medical_dictation") and not A.may_open(u("clinician"), "english_tutor")
     assert A.may_open(u("supervisor"), "finance_callcenter")
     assert A.may_open(u("student"), "english_tutor") and A.may_open(u("teacher"), "english_tutor")
-    assert all(A.may_open(u("admin"), app) for app in A.APP_ROLES)
+    assert set(A.registered_apps()) == {"medical_dictation", "finance_callcenter", "english_tutor"}
+    assert all(A.may_open(u("admin"), app) for app in A.registered_apps())
+    assert not A.may_open(u("supervisor"), "medical_dictation") and not A.may_open(u("student"), "no_such_app")
     assert not A.may_open(None, "english_tutor")
+    inactive = A.User(username="x", password_hash="", role="clinician", is_active=False)
+    assert not A.may_open(inactive, "medical_dictation")
+
+
+def test_only_roles_some_app_declares_can_be_given(session):
+    assert A.known_roles()[0] == "admin" and {"clinician", "supervisor", "teacher", "student"} <= set(A.known_roles())
+    with pytest.raises(A.AccountError, match="Unknown role 'wizard'"):
+        A.create_user(session=session, username="merlin", password="abracadabra 42", role="wizard")
+    A.register_app("test_lab", ("lab_tech",))
+    try:
+        assert A.create_user(session=session, username="tess", password="pipettes 2026", role="lab_tech").role == "lab_tech"
+        assert A.may_open(A.get_user(session=session, username="tess"), "test_lab")
+    finally:
+        from apps.suite.registry import register_apps
+
+        A._app_roles.pop("test_lab")
+        register_apps()
 
 
 def test_rollback_on_error_keeps_nothing(engine):

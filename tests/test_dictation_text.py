@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.text.context import assertions
-from core.text.dictation import SECTION_BREAK, normalise_dictation, words_to_number
-from core.text.medications import default_lexicon, phonetic_key, repair_medications
+from core.clinical.context import assertions
+from core.clinical.normalisation import SECTION_BREAK, normalise_dictation, words_to_number
+from core.clinical.medications import default_lexicon, phonetic_key
+from core.clinical.repair import repair_medications
 
 
 @pytest.mark.parametrize("spoken, written", [
@@ -76,7 +77,7 @@ def test_context_assertions():
 
 
 def test_clinical_entities_with_attributes_and_assertions():
-    from core.text.clinical import extract_entities
+    from core.clinical.entities import extract_entities
 
     text = ("Start metformin 500 mg by mouth twice daily for 3 months. She denies chest pain. "
             "Chest x-ray was normal. Ibuprofen 400 mg as needed. History of appendectomy.")
@@ -92,14 +93,14 @@ def test_clinical_entities_with_attributes_and_assertions():
 
 
 def test_clinician_vocabulary_is_a_medication_source():
-    from core.text.clinical import extract_entities
+    from core.clinical.entities import extract_entities
 
     ents = extract_entities("Apply Zorbitrol cream twice daily.", vocabulary=["Zorbitrol"])
     assert [(e.label, e.source, e.attributes.get("frequency")) for e in ents] == [("MEDICATION", "vocabulary", "twice daily")]
 
 
 def test_soap_sections_from_headers_commands_and_cues():
-    from core.text.soap import split_soap
+    from core.clinical.soap import split_soap
 
     headed = split_soap(normalise_dictation("history colon cough for a week period examination colon chest clear "
                                             "period impression colon viral infection period plan colon rest period"))
@@ -143,13 +144,13 @@ def test_vocabulary_repair_searches_the_whole_list_and_crosses_recogniser_commas
     ("aspirin 75 mg daily. My mouth is sore.", "aspirin 75 mg daily. My mouth is sore."),
 ])
 def test_instruction_words_after_a_drug_are_repaired(heard, fixed):
-    from core.text.medications import repair_medications
+    from core.clinical.repair import repair_medications
 
     assert repair_medications(heard).text == fixed
 
 
 def test_attributes_survive_recogniser_commas():
-    from core.text.clinical import extract_entities
+    from core.clinical.entities import extract_entities
 
     meds = {e.text: e.attributes for e in extract_entities("Restart aspirin, 500 mg, by mouth, once, daily for 5 days. "
                                                            "Start ibuprofen 200 mg three times, a day. "

@@ -43,4 +43,8 @@ def test_clinician_dictates_edits_signs_and_exports(server):
     assert doc["resourceType"] == "DocumentReference"
     assert any(x.get("medicationCodeableConcept", {}).get("text") == "metformin" for x in doc["contained"])
     hist = c.predict(1, api_name="/history")
-    assert hist is not None
+    headers, rows = hist["headers"], hist["data"]
+    versions = [dict(zip(headers, r)) for r in rows]
+    # 1: the dictated draft, 2: the saved edit, 3: signed (the stale tab's save made no version)
+    assert [(v["version"], v["status"]) for v in versions] == [(1, "draft"), (2, "draft"), (3, "signed")]
+    assert versions[1]["subjective"] == "Cough for a week." and versions[2]["by"] == "dr.ui"

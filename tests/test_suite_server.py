@@ -109,7 +109,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_gradio_client_smoke_against_the_running_suite(app, speech_clips):
+def test_gradio_client_smoke_against_the_running_suite(app, speech_clips, tmp_path):
     import uvicorn
     from gradio_client import Client, handle_file
 
@@ -126,19 +126,16 @@ def test_gradio_client_smoke_against_the_running_suite(app, speech_clips):
         client = Client(f"http://127.0.0.1:{port}/dictation/", headers={"Cookie": f"parlance_session={token}"},
                         verbose=False)
         path = next(p for p in speech_clips if "007650078" in p.name)
-        status, view, files = client.predict(handle_file(str(path)), "", api_name="/dictation_transcribe")
+        status, view, files = client.predict(handle_file(str(path)), "", api_name="/transcribe")
         assert "words from" in status and "plant" in view.lower() and len(files) == 2
-        status, view, files = client.predict(None, "", api_name="/dictation_transcribe")
+        status, view, files = client.predict(None, "", api_name="/transcribe")
         assert "Please record or upload audio first" in status
-        bogus = path.parent.parent / "not_audio.wav"
+        bogus = tmp_path / "not_audio.wav"
         bogus.write_text("this is not audio")
-        try:
-            status, _, _ = client.predict(handle_file(str(bogus)), "", api_name="/dictation_transcribe")
-        finally:
-            bogus.unlink()
+        status, _, _ = client.predict(handle_file(str(bogus)), "", api_name="/transcribe")
         assert "Could not transcribe" in status and "not an audio file" in status
         with session_scope() as s:
-            events = [e for e in A.list_audit(session=s, app="dictation") if e.action == "transcribe"]
+            events = [e for e in A.list_audit(session=s, app="medical_dictation") if e.action == "transcribe"]
         assert len(events) == 3 and all(e.username == "clin" for e in events)
         assert any('"words": 7' in e.detail for e in events) and any("error" in e.detail for e in events)
     finally:

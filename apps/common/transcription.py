@@ -75,16 +75,17 @@ def signed_in_banner(demo: gr.Blocks, title: str, blurb: str) -> None:
     demo.load(who, None, header, api_name=False)
 
 
-def transcription_page(title: str, blurb: str, app_name: str) -> gr.Blocks:
+def transcription_page(title: str, blurb: str, app_id: str) -> gr.Blocks:
     """A page with the signed-in banner and the Transcribe tab (each app adds its own tabs later)."""
     with gr.Blocks(title=f"Parlance · {title}") as demo:
         signed_in_banner(demo, title, blurb)
-        transcription_tab(app_name)
+        transcription_tab(app_id)
     return demo
 
 
-def transcription_tab(app_name: str) -> None:
-    """Adds a 'Transcribe' tab to the enclosing gr.Blocks."""
+def transcription_tab(app_id: str) -> None:
+    """Adds a 'Transcribe' tab (API name ``transcribe``) to the enclosing gr.Blocks; what is
+    transcribed is audited under ``app_id``, the app's one id."""
     with gr.Tab("Transcribe"):
         with gr.Row():
             with gr.Column():
@@ -95,17 +96,17 @@ def transcription_tab(app_name: str) -> None:
                 status = gr.Markdown()
                 view = gr.HTML(label="Transcript")
                 srt = gr.File(label="Download (SRT / JSON)", file_count="multiple")
-        go.click(_handler(app_name), [audio, vocab], [status, view, srt], api_name=f"{app_name}_transcribe")
+        go.click(_handler(app_id), [audio, vocab], [status, view, srt], api_name="transcribe")
 
 
-def _handler(app_name: str):
+def _handler(app_id: str):
     def handle(audio, vocabulary, request: gr.Request, progress=gr.Progress()):
-        return _handle(app_name, audio, vocabulary, getattr(request, "username", None), progress)
+        return _handle(app_id, audio, vocabulary, getattr(request, "username", None), progress)
 
     return handle
 
 
-def _handle(app_name: str, audio, vocabulary, username: str | None, progress):
+def _handle(app_id: str, audio, vocabulary, username: str | None, progress):
     progress(0.0, desc="Reading the recording...")
 
     def report(done: int, total: int) -> None:
@@ -114,9 +115,9 @@ def _handle(app_name: str, audio, vocabulary, username: str | None, progress):
     try:
         t = transcribe_upload(audio, vocabulary, report)
     except UserFacingError as exc:
-        audit_transcription(username=username, app=app_name, transcript=None, error=str(exc)[:200])
+        audit_transcription(username=username, app=app_id, transcript=None, error=str(exc)[:200])
         return f"**Could not transcribe:** {exc}", "", None
-    audit_transcription(username=username, app=app_name, transcript=t)
+    audit_transcription(username=username, app=app_id, transcript=t)
     out = Path(tempfile.mkdtemp(prefix="parlance-"))
     files = []
     for fmt in ("srt", "json"):

@@ -4,9 +4,10 @@ from __future__ import annotations
 import gradio as gr
 
 from apps.common.transcription import transcription_page
+from apps.english_tutor.config import APP_ID, SPEC
 
-TITLE = "English pronunciation tutor"
+TITLE = SPEC.title
 
 
 def build_demo() -> gr.Blocks:
-    return transcription_page(TITLE, "Read aloud and see what was heard, word by word (faint words were recognised with low confidence).", "tutor")
+    return transcription_page(TITLE, "Read aloud and see what was heard, word by word (faint words were recognised with low confidence).", APP_ID)

@@ -1,4 +1,5 @@
-"""The supervisor's numbers: the live queue board, aggregate charts and the CSV export."""
+"""The supervisor's numbers: the live queue board, aggregate charts and the CSV export. Each
+checks the caller's role itself (``service.require_supervisor``)."""
 from __future__ import annotations
 
 import csv
@@ -10,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from apps.finance_callcenter import crud
-from apps.finance_callcenter.service import audit, as_utc, current_table, list_call_dicts
+from apps.finance_callcenter.service import audit, current_table, list_call_dicts
 from core.db import session_scope
 
 AMBER_AT = 0.5  # share of the SLA after which a waiting call turns amber (red past the SLA)
@@ -22,11 +23,11 @@ def sla_colour(waited_min: float, sla_min: float) -> str:
     return "amber" if waited_min >= AMBER_AT * sla_min else "green"
 
 
-def queue_board(now: datetime | None = None) -> dict:
+def queue_board(*, username: str, now: datetime | None = None) -> dict:
     """Per queue: calls waiting, escalations waiting, the longest wait and its SLA colour; plus the
     calls still being processed (with progress) and the waiting calls, escalations first."""
     now = now or datetime.now(UTC)
-    _, _, table = current_table()
+    _, _, table = current_table(username=username)
     with session_scope() as s:
         queues = {q.key: q for q in crud.list_queues(session=s)}
         calls = crud.list_calls(session=s, limit=2000)
@@ -36,7 +37,7 @@ def queue_board(now: datetime | None = None) -> dict:
                 processing.append({"id": c.id, "file": c.filename, "status": c.status, "progress": c.progress,
                                    "note": c.progress_note, "error": c.error})
             elif c.status == "done" and c.handled_at is None and c.queue_key:
-                waited = (now - as_utc(c.processed_at)).total_seconds() / 60.0
+                waited = (now - c.processed_at).total_seconds() / 60.0
                 sla = queues[c.queue_key].sla_minutes if c.queue_key in queues else 30.0
                 waiting.append({"id": c.id, "file": c.filename, "queue": c.queue_key, "escalated": c.escalated,
                                 "intent": c.primary_intent or "out of scope", "waited_min": round(waited, 1),
@@ -62,14 +63,16 @@ def _window(days: int | None, now: datetime | None = None) -> datetime | None:
     return (now or datetime.now(UTC)) - timedelta(days=days)
 
 
-def filtered_calls(*, days: int | None = None, queue: str | None = None, intent: str | None = None) -> list[dict]:
-    return [c for c in list_call_dicts(since=_window(days), queue=queue or None, intent=intent or None, limit=5000)
+def filtered_calls(*, username: str, days: int | None = None, queue: str | None = None,
+                   intent: str | None = None) -> list[dict]:
+    return [c for c in list_call_dicts(username=username, since=_window(days), queue=queue or None, intent=intent or None, limit=5000)
             if c["status"] == "done"]
 
 
-def aggregates(*, days: int | None = None, queue: str | None = None, intent: str | None = None) -> dict:
+def aggregates(*, username: str, days: int | None = None, queue: str | None = None,
+               intent: str | None = None) -> dict:
     """DataFrames for the charts: intent distribution, escalation rate per day, emotion mix per queue per day."""
-    calls = filtered_calls(days=days, queue=queue, intent=intent)
+    calls = filtered_calls(username=username, days=days, queue=queue, intent=intent)
     intents = Counter(c["primary_intent"] or "out of scope" for c in calls)
     intent_df = pd.DataFrame({"intent": list(intents), "calls": list(intents.values())}).sort_values(
         "calls", ascending=False).head(20) if intents else pd.DataFrame({"intent": [], "calls": []})
@@ -98,7 +101,7 @@ CSV_COLUMNS = ["call_id", "file", "uploaded_at", "processed_at", "duration_s", "
 
 def export_csv(*, username: str, days: int | None = None, queue: str | None = None, intent: str | None = None) -> Path:
     """One row per turn of every matching call (with the call's routing), for spreadsheets."""
-    calls = filtered_calls(days=days, queue=queue, intent=intent)
+    calls = filtered_calls(username=username, days=days, queue=queue, intent=intent)
     out = Path(tempfile.mkdtemp(prefix="parlance-cc-")) / "calls.csv"
     with session_scope() as s:
         turns = crud.list_turns(session=s, call_ids=[c["id"] for c in calls])

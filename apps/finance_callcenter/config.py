@@ -1,4 +1,4 @@
-"""Call-center settings (env vars PARLANCE_CALLCENTER_<FIELD> override)."""
+"""Call-center supervisor app: its id, roles and settings (env vars PARLANCE_CALLCENTER_<FIELD> override)."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -6,7 +6,17 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from apps.common.app_spec import AppSpec
 from core.config import get_settings
+
+APP_ID = "finance_callcenter"
+ROLES = ("supervisor",)
+SPEC = AppSpec(app_id=APP_ID, title="Call-center supervisor", path="/callcenter", roles=ROLES,
+               blurb="Calls transcribed turn by turn, intents and emotions, routing and escalations.",
+               migrations=Path(__file__).resolve().parent / "migrations" / "versions",
+               ui="apps.finance_callcenter.ui:build_demo", worker="apps.finance_callcenter.worker")
+# the two parties of a call, as call segmentation names them (stereo: agent on ``agent_channel``)
+AGENT, CUSTOMER = "agent", "customer"
 
 
 class CallCenterSettings(BaseSettings):

@@ -8,15 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from apps.finance_callcenter.config import AGENT, CUSTOMER, get_callcenter_settings
 from apps.finance_callcenter.routing import RoutingDecision, RoutingTable, TurnSignal, route_call
 from core.audio import Audio
-from core.call_segmentation import AGENT, CUSTOMER, CallOptions, CallTurn, SegmentedCall, segment_call
+from core.conversation import ConversationOptions, SegmentedConversation, Turn, segment_conversation
 from core.emotion.fusion import FusedEmotion, fuse
 
 
 @dataclass(frozen=True)
 class AnalysedTurn:
-    turn: CallTurn
+    turn: Turn
     intent: str | None  # customer turns only
     intent_probability: float | None
     out_of_scope: bool
@@ -26,12 +27,12 @@ class AnalysedTurn:
 
 @dataclass(frozen=True)
 class AnalysedCall:
-    segmented: SegmentedCall
+    segmented: SegmentedConversation
     turns: list[AnalysedTurn]
     decision: RoutingDecision
 
 
-def analyse_turns(turns: list[CallTurn], audio_by_speaker: dict[str, Audio] | None = None) -> list[AnalysedTurn]:
+def analyse_turns(turns: list[Turn], audio_by_speaker: dict[str, Audio] | None = None) -> list[AnalysedTurn]:
     """``audio_by_speaker``: the audio each speaker's times refer to (their channel, or the mono mix)."""
     from core.emotion.speech import get_speech_emotion
     from core.text.emotion import get_text_emotion
@@ -64,26 +65,26 @@ def signals(turns: list[AnalysedTurn]) -> list[TurnSignal]:
                        emotion=a.emotion.label, distress=a.emotion.distress) for a in turns]
 
 
+def call_options(agent_channel: int = 0) -> ConversationOptions:
+    """A bank call's two parties: the agent (on ``agent_channel`` when stereo; the first voice when
+    mono) and the customer (whose the speech is when only one voice is heard)."""
+    return ConversationOptions(roles=(AGENT, CUSTOMER), first_role_channel=agent_channel)
+
+
 def analyse_call(source, table: RoutingTable, *, agent_channel: int = 0,
                  progress: Callable[[float, str], None] | None = None) -> AnalysedCall:
-    from core.asr import get_transcriber
+    from core.asr import TranscribeOptions, get_transcriber
     from core.audio import load_channels
     from core.config import get_settings
-
-    from apps.finance_callcenter.config import get_callcenter_settings
-    from core.asr import TranscribeOptions
 
     report = progress or (lambda f, s: None)
     report(0.02, "reading the recording")
     channels = load_channels(source, max_seconds=get_settings().max_audio_seconds)
-    segmented = segment_call(channels, transcriber=get_transcriber(), options=CallOptions(agent_channel=agent_channel),
-                             asr_options=TranscribeOptions(initial_prompt=get_callcenter_settings().asr_prompt or None),
-                             progress=lambda f, s: report(0.05 + 0.8 * f, s))
+    segmented = segment_conversation(
+        channels, transcriber=get_transcriber(), options=call_options(agent_channel),
+        asr_options=TranscribeOptions(initial_prompt=get_callcenter_settings().asr_prompt or None),
+        progress=lambda f, s: report(0.05 + 0.8 * f, s))
     report(0.88, "intent and emotion per turn")
-    if segmented.layout == "stereo":
-        by_speaker = {AGENT: channels[agent_channel], CUSTOMER: channels[1 - agent_channel]}
-    else:
-        by_speaker = dict.fromkeys((AGENT, CUSTOMER), channels[0])
-    turns = analyse_turns(list(segmented.turns), by_speaker)
+    turns = analyse_turns(list(segmented.turns), segmented.audio_by_role)
     report(0.97, "routing")
     return AnalysedCall(segmented=segmented, turns=turns, decision=route_call(signals(turns), table))

@@ -1,49 +1,52 @@
-"""What the supervisor dashboard can do: upload calls, watch the queues, read a call, re-route,
-edit the routing table, analyse and export. The UI calls these; these call crud and the pipeline.
+"""What the supervisor dashboard can do: upload calls, read a call, re-route, take, retry, edit
+the routing table. The UI calls these; these call crud. Every function that acts for a person
+checks that person's role itself (``require_supervisor``), not only the page guard.
 
 Processing is a durable queue in the database: an upload stores the audio and a 'queued' row at
-once; one background worker takes calls in order; a failure stores its message and keeps the audio
-(retry re-queues it); a server restart re-queues calls it was working on.
+once; the worker (``worker.py``) takes calls in order; a failure stores its message and keeps the
+audio (retry re-queues it).
 """
 from __future__ import annotations
 
-import threading
-import time
+import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from apps.finance_callcenter import crud
-from apps.finance_callcenter.config import get_callcenter_settings
-from apps.finance_callcenter.models import Call, RoutingDecisionRow, Turn
+from apps.finance_callcenter.config import APP_ID, get_callcenter_settings
+from apps.finance_callcenter.models import Call, RoutingDecisionRow
 from apps.finance_callcenter.routing import RoutingTable, default_table_text, parse_table
 from core import accounts
 from core.archive import archive_file
-from core.audio import AudioError
 from core.db import session_scope
 
-APP = "finance_callcenter"
+log = logging.getLogger(__name__)
 
 
 class CallCenterError(ValueError):
     """A request the service refuses; the message is for the person."""
 
 
-def as_utc(dt: datetime | None) -> datetime | None:
-    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
+def require_supervisor(session, username: str | None) -> accounts.User:
+    """The signed-in person, if their role may use the call center (supervisor or admin)."""
+    user = accounts.get_user(session=session, username=username) if username else None
+    if not accounts.may_open(user, APP_ID):
+        raise CallCenterError("Only a signed-in supervisor can use the call-center dashboard.")
+    return user
 
 
 def audit(session, username: str | None, action: str, object_type: str, object_id="", detail=None) -> None:
     user = accounts.get_user(session=session, username=username) if username else None
-    accounts.record_audit(session=session, user=user, app=APP, action=action, object_type=object_type,
+    accounts.record_audit(session=session, user=user, app=APP_ID, action=action, object_type=object_type,
                           object_id=object_id, detail=detail)
 
 
 def known_intents() -> list[str]:
-    from core.text.intent import get_intent_classifier
+    """The intent names a routing table may use: read from the intent model's artifact (its label
+    list), without loading the model."""
+    from core.text.intent import intent_labels
 
-    clf = get_intent_classifier()
-    return [lab for i, lab in enumerate(clf.labels) if i != clf.oos_index]
+    return list(intent_labels())
 
 
 # --- routing table ----------------------------------------------------------------------------------
@@ -56,15 +59,26 @@ def ensure_setup() -> None:
             crud.upsert_queues(session=s, queues={k: (q.name, q.sla_minutes) for k, q in table.queues.items()})
 
 
-def current_table() -> tuple[int, str, RoutingTable]:
+def active_table() -> tuple[int, RoutingTable]:
+    """The routing table in force (for the worker; no person involved): (version, table)."""
     ensure_setup()
     with session_scope() as s:
+        row = crud.latest_table(session=s)
+        return row.version, parse_table(row.document)
+
+
+def current_table(*, username: str) -> tuple[int, str, RoutingTable]:
+    ensure_setup()
+    with session_scope() as s:
+        require_supervisor(s, username)
         row = crud.latest_table(session=s)
         return row.version, row.document, parse_table(row.document)
 
 
 def save_table(document: str, *, username: str, note: str = "") -> int:
     """Validate and store a new version; raises RoutingTableError (unknown queue/intent, bad YAML)."""
+    with session_scope() as s:
+        require_supervisor(s, username)
     table = parse_table(document, known_intents())
     with session_scope() as s:
         row = crud.add_table(session=s, document=document, created_by=username, note=note)
@@ -73,9 +87,10 @@ def save_table(document: str, *, username: str, note: str = "") -> int:
         return row.version
 
 
-def table_history() -> list[dict]:
+def table_history(*, username: str) -> list[dict]:
     with session_scope() as s:
-        return [{"version": r.version, "by": r.created_by or "(shipped)", "at": as_utc(r.created_at), "note": r.note}
+        require_supervisor(s, username)
+        return [{"version": r.version, "by": r.created_by or "(shipped)", "at": r.created_at, "note": r.note}
                 for r in crud.list_tables(session=s)]
 
 
@@ -85,6 +100,8 @@ def store_upload(path: str | Path, *, username: str, filename: str | None = None
     src = Path(path)
     if not src.is_file():
         raise CallCenterError(f"The upload '{filename or src.name}' did not arrive; please try again.")
+    with session_scope() as s:
+        require_supervisor(s, username)
     target, sha, size = archive_file(src, get_callcenter_settings().resolved_audio_dir)
     with session_scope() as s:
         call = crud.add_call(session=s, filename=filename or src.name, audio_path=str(target), audio_sha256=sha,
@@ -94,132 +111,29 @@ def store_upload(path: str | Path, *, username: str, filename: str | None = None
 
 
 def submit_uploads(paths: list[str], *, username: str, agent_channel: int = 0) -> list[int]:
+    """Store and queue every file (the caller wakes the worker)."""
     limit = get_callcenter_settings().max_files_per_upload
+    with session_scope() as s:
+        require_supervisor(s, username)
     if not paths:
         raise CallCenterError("Choose one or more call recordings first.")
     if len(paths) > limit:
         raise CallCenterError(f"{len(paths)} files at once is more than the limit of {limit}; upload them in parts.")
-    ids = [store_upload(p, username=username, filename=Path(p).name, agent_channel=agent_channel) for p in paths]
-    ensure_worker()
-    return ids
-
-
-def process_call(call_id: int) -> str:
-    """Run one claimed call through the pipeline and store the results; returns its final status."""
-    from apps.finance_callcenter.pipeline import analyse_call
-
-    with session_scope() as s:
-        call = crud.get_call(session=s, call_id=call_id)
-        path, agent_channel, filename = call.audio_path, call.agent_channel, call.filename
-    version, _, table = current_table()
-    started = time.perf_counter()
-
-    def report(fraction: float, note: str) -> None:
-        with session_scope() as s:
-            crud.set_progress(session=s, call_id=call_id, progress=round(fraction, 3), note=note)
-
-    try:
-        result = analyse_call(path, table, agent_channel=agent_channel, progress=report)
-    except AudioError as exc:  # name the file as the person uploaded it, not as it is archived
-        return _fail(call_id, exc.message.replace(Path(path).name, filename))
-    except Exception as exc:  # noqa: BLE001 - any failure is stored with the call, audio kept, retry possible
-        return _fail(call_id, f"Processing failed ({type(exc).__name__}: {str(exc)[:300]}). The recording is kept; "
-                              "press Retry.")
-    turns = [Turn(index=a.turn.index, speaker=a.turn.speaker, start_s=a.turn.start, end_s=a.turn.end,
-                  text=a.turn.text, asr_confidence=a.turn.confidence, intent=a.intent,
-                  intent_probability=a.intent_probability, out_of_scope=a.out_of_scope, top_intents=a.top_intents,
-                  emotion=a.emotion.label, emotion_scores=a.emotion.probabilities,
-                  emotion_sources=list(a.emotion.sources), distress=a.emotion.distress) for a in result.turns]
-    d = result.decision
-    decision = RoutingDecisionRow(queue_key=d.queue, escalated=d.escalated, primary_intent=d.primary_intent,
-                                  reasons=list(d.reasons), table_version=version, decided_by="auto")
-    with session_scope() as s:
-        call = crud.get_call(session=s, call_id=call_id, with_turns=True)
-        crud.save_results(session=s, call=call, turns=turns, decision=decision, duration_s=result.segmented.duration,
-                          layout=result.segmented.layout, processing_s=round(time.perf_counter() - started, 2),
-                          warnings=list(result.segmented.warnings))
-        audit(s, None, "process", "call", call_id, {"queue": d.queue, "escalated": d.escalated,
-                                                     "turns": len(turns)})
-    return "done"
-
-
-def _fail(call_id: int, message: str) -> str:
-    with session_scope() as s:
-        crud.fail_call(session=s, call_id=call_id, error=message)
-        audit(s, None, "process_failed", "call", call_id, {"error": message[:200]})
-    return "failed"
-
-
-def process_pending(max_calls: int | None = None) -> int:
-    """Work through queued calls in upload order (what the worker thread runs); returns how many."""
-    done = 0
-    while max_calls is None or done < max_calls:
-        with session_scope() as s:
-            call = crud.claim_next_call(session=s)
-            call_id = call.id if call else None
-        if call_id is None:
-            break
-        process_call(call_id)
-        done += 1
-    return done
+    return [store_upload(p, username=username, filename=Path(p).name, agent_channel=agent_channel) for p in paths]
 
 
 def retry_call(call_id: int, *, username: str) -> None:
+    """Queue a failed (or finished) call again (the caller wakes the worker)."""
     with session_scope() as s:
+        require_supervisor(s, username)
         if not crud.requeue_call(session=s, call_id=call_id):
             raise CallCenterError(f"Call {call_id} cannot be retried now (it is queued or being processed).")
         audit(s, username, "retry", "call", call_id)
-    ensure_worker()
-
-
-class _Worker(threading.Thread):
-    def __init__(self):
-        super().__init__(name="callcenter-worker", daemon=True)
-        self.wake = threading.Event()
-        self.stopping = False
-
-    def run(self) -> None:
-        while not self.stopping:
-            try:
-                process_pending()
-            except Exception:  # noqa: BLE001 - keep serving; the failing call is already marked
-                time.sleep(2.0)
-            self.wake.wait(timeout=2.0)
-            self.wake.clear()
-
-
-_worker: _Worker | None = None
-_worker_lock = threading.Lock()
-
-
-def stop_worker(timeout: float = 60.0) -> None:
-    """Let the worker finish the call in hand and end (server shutdown, tests)."""
-    global _worker
-    with _worker_lock:
-        if _worker is not None:
-            _worker.stopping = True
-            _worker.wake.set()
-            _worker.join(timeout)
-            _worker = None
-
-
-def ensure_worker() -> None:
-    """Start the background worker once per process (and re-queue calls a restart interrupted)."""
-    global _worker
-    if not get_callcenter_settings().start_worker:
-        return
-    with _worker_lock:
-        if _worker is None or not _worker.is_alive():
-            with session_scope() as s:
-                crud.requeue_interrupted(session=s)
-            _worker = _Worker()
-            _worker.start()
-        _worker.wake.set()
 
 
 # --- supervisor actions -------------------------------------------------------------------------------
 def reroute_call(call_id: int, queue: str, *, username: str, reason: str) -> None:
-    _, _, table = current_table()
+    _, _, table = current_table(username=username)
     if queue not in table.queues:
         raise CallCenterError(f"Unknown queue '{queue}'. Queues: {', '.join(sorted(table.queues))}.")
     if not reason.strip():
@@ -238,6 +152,7 @@ def reroute_call(call_id: int, queue: str, *, username: str, reason: str) -> Non
 def take_call(call_id: int, *, username: str) -> None:
     """An agent picked the call up: it stops waiting (SLA clock stops)."""
     with session_scope() as s:
+        require_supervisor(s, username)
         call = crud.get_call(session=s, call_id=call_id)
         if call is None or call.status != "done":
             raise CallCenterError(f"Call {call_id} is not waiting in a queue.")
@@ -254,6 +169,7 @@ class CallView:
 
 def call_detail(call_id: int, *, username: str) -> CallView:
     with session_scope() as s:
+        require_supervisor(s, username)
         call = crud.get_call(session=s, call_id=call_id, with_turns=True)
         if call is None:
             raise CallCenterError(f"There is no call {call_id}.")
@@ -264,7 +180,7 @@ def call_detail(call_id: int, *, username: str) -> CallView:
                                                            "emotion", "emotion_scores", "distress", "asr_confidence",
                                                            "emotion_sources")} for t in call.turns],
                         decisions=[{"queue": d.queue_key, "escalated": d.escalated, "reasons": list(d.reasons),
-                                    "by": d.decided_by, "at": as_utc(d.decided_at), "version": d.table_version}
+                                    "by": d.decided_by, "at": d.decided_at, "version": d.table_version}
                                    for d in call.decisions])
 
 
@@ -273,13 +189,14 @@ def _call_dict(call: Call) -> dict:
             "duration_s", "layout", "processing_s", "queue_key", "escalated", "primary_intent", "peak_distress",
             "attempts")
     d = {c: getattr(call, c) for c in cols}
-    d.update(uploaded_at=as_utc(call.uploaded_at), processed_at=as_utc(call.processed_at),
-             handled_at=as_utc(call.handled_at), warnings=list(call.warnings or []))
+    d.update(uploaded_at=call.uploaded_at, processed_at=call.processed_at, handled_at=call.handled_at,
+             warnings=list(call.warnings or []))
     return d
 
 
-def list_call_dicts(**filters) -> list[dict]:
+def list_call_dicts(*, username: str, **filters) -> list[dict]:
     with session_scope() as s:
+        require_supervisor(s, username)
         return [_call_dict(c) for c in crud.list_calls(session=s, **filters)]
 
 
@@ -287,5 +204,6 @@ def known_intents_or_empty() -> list[str]:
     """Intent names for filters; empty (not an error) while the model artifact is missing."""
     try:
         return known_intents()
-    except Exception:  # noqa: BLE001 - the dashboard still opens without the intent model
+    except (OSError, RuntimeError, KeyError, ValueError):  # the dashboard still opens without the intent model
+        log.exception("intent labels could not be read; the intent filter is empty")
         return []

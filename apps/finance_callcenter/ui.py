@@ -4,6 +4,7 @@ Handlers are module-level functions that call service.py / analytics.py; every e
 """
 from __future__ import annotations
 
+import html
 import shutil
 import tempfile
 from pathlib import Path
@@ -12,11 +13,11 @@ import gradio as gr
 import pandas as pd
 
 from apps.common.transcription import signed_in_banner
-from apps.finance_callcenter import analytics, service, views
-from apps.finance_callcenter.config import get_callcenter_settings
+from apps.finance_callcenter import analytics, service, views, worker
+from apps.finance_callcenter.config import SPEC, get_callcenter_settings
 from apps.finance_callcenter.routing import RoutingTableError
 
-TITLE = "Call-center supervisor"
+TITLE = SPEC.title
 DAYS = {"Today": 1, "Last 7 days": 7, "Last 30 days": 30, "All time": None}
 ALL = "(all)"
 
@@ -26,8 +27,11 @@ def _user(request: gr.Request | None) -> str:
 
 
 # --- live board -------------------------------------------------------------------------------------
-def refresh_board():
-    board = analytics.queue_board()
+def refresh_board(request: gr.Request):
+    try:
+        board = analytics.queue_board(username=_user(request))
+    except service.CallCenterError as exc:
+        return f"<p><b>{html.escape(str(exc))}</b></p>", "", ""
     return (views.board_html(board), views.waiting_html(board["waiting"]), views.processing_html(board["processing"]))
 
 
@@ -38,19 +42,20 @@ def upload_calls(files, agent_channel: str, request: gr.Request):
         ids = service.submit_uploads(paths, username=_user(request),
                                      agent_channel=1 if agent_channel.startswith("Right") else 0)
     except service.CallCenterError as exc:
-        return f"**Not uploaded:** {exc}", *refresh_board()
+        return f"**Not uploaded:** {exc}", *refresh_board(request)
+    worker.wake()
     return (f"{len(ids)} call(s) stored and queued: " + ", ".join(f"#{i}" for i in ids)
-            + ". Progress shows below and on the Live queues tab.", *refresh_board())
+            + ". Progress shows below and on the Live queues tab.", *refresh_board(request))
 
 
 # --- call detail ------------------------------------------------------------------------------------
-def recent_call_choices() -> list[tuple[str, int]]:
+def recent_call_choices(username: str) -> list[tuple[str, int]]:
     return [(f"#{c['id']} · {c['filename']} · {c['status']}" + (f" · {c['queue_key']}" if c["queue_key"] else ""),
-             c["id"]) for c in service.list_call_dicts(limit=200)]
+             c["id"]) for c in service.list_call_dicts(username=username, limit=200)]
 
 
-def list_calls():
-    return gr.update(choices=recent_call_choices())
+def list_calls(request: gr.Request):
+    return gr.update(choices=recent_call_choices(_user(request)))
 
 
 def open_call(call_id, request: gr.Request):
@@ -60,7 +65,7 @@ def open_call(call_id, request: gr.Request):
     try:
         view = service.call_detail(int(call_id), username=_user(request))
     except (service.CallCenterError, ValueError) as exc:
-        return f"<p><b>{exc}</b></p>", "", empty, None
+        return f"<p><b>{html.escape(str(exc))}</b></p>", "", empty, None
     rows = []
     for t in view.turns:
         if t["speaker"] != "customer":
@@ -105,6 +110,7 @@ def retry(call_id, request: gr.Request):
         service.retry_call(int(call_id), username=_user(request))
     except (service.CallCenterError, TypeError, ValueError) as exc:
         return f"**Not retried:** {exc}"
+    worker.wake()
     return f"Call #{int(call_id)} queued again."
 
 
@@ -114,8 +120,8 @@ def _filters(days: str, queue: str, intent: str) -> dict:
             "intent": None if intent in (None, "", ALL) else intent}
 
 
-def show_analytics(days: str, queue: str, intent: str):
-    agg = analytics.aggregates(**_filters(days, queue, intent))
+def show_analytics(days: str, queue: str, intent: str, request: gr.Request):
+    agg = analytics.aggregates(username=_user(request), **_filters(days, queue, intent))
     summary = (f"**{agg['calls']}** processed call(s) · escalation rate **{agg['escalation_rate']:.0%}**"
                if agg["calls"] else "No processed calls match these filters.")
     return summary, agg["intents"], agg["escalations"], agg["emotions"], agg["emotions"]
@@ -126,13 +132,13 @@ def export(days: str, queue: str, intent: str, request: gr.Request):
 
 
 # --- routing table ----------------------------------------------------------------------------------
-def load_table():
-    version, document, _ = service.current_table()
-    return document, f"Current version: **v{version}**", _history()
+def load_table(request: gr.Request):
+    version, document, _ = service.current_table(username=_user(request))
+    return document, f"Current version: **v{version}**", _history(_user(request))
 
 
-def _history() -> pd.DataFrame:
-    rows = service.table_history()
+def _history(username: str) -> pd.DataFrame:
+    rows = service.table_history(username=username)
     return pd.DataFrame([{"version": r["version"], "by": r["by"], "at": f"{r['at']:%Y-%m-%d %H:%M}",
                           "note": r["note"]} for r in rows])
 
@@ -141,18 +147,20 @@ def save_table(document: str, note: str, request: gr.Request):
     try:
         version = service.save_table(document or "", username=_user(request), note=note or "")
     except RoutingTableError as exc:
-        return f"**Not saved.** {exc}", _history(), gr.update()
-    return f"Saved as **v{version}**; new calls are routed with it.", _history(), f"Current version: **v{version}**"
+        return f"**Not saved.** {exc}", _history(_user(request)), gr.update()
+    return (f"Saved as **v{version}**; new calls are routed with it.", _history(_user(request)),
+            f"Current version: **v{version}**")
 
 
-def queue_choices() -> list[str]:
-    _, _, table = service.current_table()
+def queue_choices(username: str) -> list[str]:
+    _, _, table = service.current_table(username=username)
     return list(table.queues)
 
 
-def filter_choices():
+def filter_choices(request: gr.Request):
     intents = [ALL] + sorted(service.known_intents_or_empty())
-    return gr.update(choices=[ALL] + queue_choices()), gr.update(choices=intents), gr.update(choices=queue_choices())
+    queues = queue_choices(_user(request))
+    return gr.update(choices=[ALL] + queues), gr.update(choices=intents), gr.update(choices=queues)
 
 
 def build_demo() -> gr.Blocks:
@@ -239,5 +247,4 @@ def build_demo() -> gr.Blocks:
         demo.load(load_table, None, [document, table_version, history], api_name=False)
         demo.load(list_calls, None, pick, api_name=False)
         demo.load(filter_choices, None, [f_queue, f_intent, new_queue], api_name=False)
-        demo.load(service.ensure_worker, None, None, api_name=False)
     return demo

@@ -1,4 +1,4 @@
-"""Medical dictation settings (env vars PARLANCE_DICTATION_<FIELD> override)."""
+"""Medical dictation: its id, roles and settings (env vars PARLANCE_DICTATION_<FIELD> override)."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -6,7 +6,15 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from apps.common.app_spec import AppSpec
 from core.config import get_settings
+
+APP_ID = "medical_dictation"
+ROLES = ("clinician",)
+SPEC = AppSpec(app_id=APP_ID, title="Medical dictation", path="/dictation", roles=ROLES,
+               blurb="Dictate after a visit; get a structured note to review, sign and export.",
+               migrations=Path(__file__).resolve().parent / "migrations" / "versions",
+               ui="apps.medical_dictation.ui:build_demo")
 
 
 class DictationSettings(BaseSettings):

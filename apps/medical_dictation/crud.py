@@ -152,12 +152,13 @@ def save_note(*, session: Session, note: Note, sections: dict[str, str], expecte
     return note
 
 
-def sign_note(*, session: Session, note: Note, expected_version: int, username: str, content_sha256: str) -> Note:
+def sign_note(*, session: Session, note: Note, expected_version: int, username: str, content_sha256: str,
+              entities: list[dict] | None = None) -> Note:
     result = session.execute(update(Note).where(Note.id == note.id, Note.version == expected_version,
                                                 Note.status == "draft")
                              .values(status="signed", version=expected_version + 1, signed_at=utcnow(),
                                      signed_by=username, signed_sha256=content_sha256, updated_at=utcnow(),
-                                     updated_by=username)
+                                     updated_by=username, signed_entities=entities)
                              .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         session.refresh(note)
@@ -169,9 +170,12 @@ def sign_note(*, session: Session, note: Note, expected_version: int, username: 
     return note
 
 
-def add_addendum(*, session: Session, note: Note, text: str, author: str) -> Addendum:
+def add_addendum(*, session: Session, note: Note, text: str, author: str, entities: list[dict] | None = None) -> Addendum:
+    """An addendum to a signed note; its ``entities`` join the ones stored when the note was signed."""
     a = Addendum(note_id=note.id, text=text, author=author)
     session.add(a)
+    if entities and note.signed_entities is not None:
+        note.signed_entities = [*note.signed_entities, *entities]  # a new list: JSON columns track assignment
     session.flush()
     return a
 

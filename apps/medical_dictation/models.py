@@ -89,6 +89,8 @@ class Note(Base):
     signed_at: Mapped[datetime | None] = mapped_column(default=None)
     signed_by: Mapped[str] = mapped_column(String(64), default="")
     signed_sha256: Mapped[str] = mapped_column(String(64), default="")  # hash of the signed content
+    # entities of the signed text (label, text, assertions, attributes, code), found when it was signed
+    signed_entities: Mapped[list | None] = mapped_column(JSON, default=None)
 
     encounter: Mapped[Encounter] = relationship()
     addenda: Mapped[list[Addendum]] = relationship(back_populates="note", order_by="Addendum.id")

@@ -1,27 +1,34 @@
 """What the dictation page can do: patients and encounters, dictate (store audio first, then
-transcribe -> normalise -> repair medication names -> entities -> SOAP draft), edit, save with
-conflict detection, sign, addenda, history, export. The UI calls these; these call crud and core.
+transcribe -> ``core.clinical.draft.draft_note``: normalise -> repair -> entities -> SOAP), edit,
+save with conflict detection, sign, addenda, history, export. The UI calls these; these call crud
+and core. Model work (recognition, NER) runs before a transaction opens, never inside one.
 
-Every read and write of a note is written to the audit log. A clinician only ever sees the
-patients, encounters and notes they own (crud filters by clinician).
+Every function checks the caller's role itself (``_user``). Every read and write of a note is
+written to the audit log. A clinician only ever sees the patients, encounters and notes they own
+(crud filters by clinician).
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from apps.medical_dictation import crud
-from apps.medical_dictation.config import get_dictation_settings
+from apps.medical_dictation.config import APP_ID, get_dictation_settings
 from apps.medical_dictation.models import EntityRow
 from core import accounts
 from core.archive import archive_file
 from core.audio import AudioError
+from core.clinical.draft import Draft, draft_note
+from core.clinical.entities import Entity, Tagger, extract_entities
 from core.db import session_scope
+from core.logs import job_context
 
-APP = "medical_dictation"
+log = logging.getLogger(__name__)
+MAX_DRAFT_ATTEMPTS = 3  # another dictation of the same encounter landed meanwhile: draft again
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -64,13 +71,13 @@ def clean_text(text: str | None, what: str, *, max_chars: int | None = None, req
 
 def _user(session, username: str):
     user = accounts.get_user(session=session, username=username) if username else None
-    if user is None or user.role not in ("clinician", "admin"):
+    if not accounts.may_open(user, APP_ID):
         raise DictationError("Only a signed-in clinician can use dictation.")
     return user
 
 
 def _audit(session, user, action: str, object_type: str, object_id, detail: dict | None = None) -> None:
-    accounts.record_audit(session=session, user=user, app=APP, action=action, object_type=object_type,
+    accounts.record_audit(session=session, user=user, app=APP_ID, action=action, object_type=object_type,
                           object_id=object_id, detail=detail)
 
 
@@ -132,6 +139,8 @@ def store_recording(*, username: str, encounter_id: int, source: str | Path, fil
     src = Path(source)
     if not src.is_file():
         raise DictationError("The recording did not arrive; please record or upload it again.")
+    with session_scope() as s:
+        _encounter(s, _user(s, username), encounter_id)  # refuse before copying anything
     target, data_hash, size = archive_file(src, get_dictation_settings().resolved_audio_dir)
     with session_scope() as s:
         user = _user(s, username)
@@ -146,22 +155,25 @@ def process_recording(*, username: str, recording_id: int, vocabulary: list[str]
                       progress: Callable[[float, str], None] | None = None) -> NoteView:
     """Transcribe a stored recording and fold it into the encounter's note (draft sections are
     appended to, never overwritten; a signed note gets the dictation as an addendum)."""
+    with job_context(f"recording-{int(recording_id)}"):
+        return _process_recording(username, int(recording_id), vocabulary, progress or (lambda f, m: None))
+
+
+def _process_recording(username: str, recording_id: int, vocabulary: list[str] | None,
+                       report: Callable[[float, str], None]) -> NoteView:
     from core.asr import TranscribeOptions, get_transcriber
     from core.asr.language import not_english_message
     from core.audio import load_audio
     from core.config import get_settings
-    from core.text.dictation import normalise_dictation
-    from core.text.medications import repair_medications
-    from core.text.soap import split_soap
 
-    report = progress or (lambda f, m: None)
     words = [w.strip() for w in (vocabulary or []) if w.strip()]
     with session_scope() as s:
         user = _user(s, username)
-        rec = crud.get_recording(session=s, clinician_id=user.id, recording_id=int(recording_id))
+        rec = crud.get_recording(session=s, clinician_id=user.id, recording_id=recording_id)
         if rec is None:
             raise DictationError("That recording does not exist or belongs to another clinician.")
         path, encounter_id, filename = rec.audio_path, rec.encounter_id, rec.filename
+    log.info("processing recording %s of encounter %s", recording_id, encounter_id)
     report(0.05, "reading the recording")
     try:
         cfg, dcfg = get_settings(), get_dictation_settings()
@@ -171,6 +183,7 @@ def process_recording(*, username: str, recording_id: int, vocabulary: list[str]
         opts = TranscribeOptions(vocabulary=tuple(words), initial_prompt=dcfg.asr_prompt)
         (transcript,) = get_transcriber().transcribe_many([audio], opts)
     except AudioError as exc:
+        log.warning("recording %s refused: %s", recording_id, exc.message)
         message = exc.message.replace(Path(path).name, filename)
         if exc.code == "too_long":
             message += (" The recording is kept: it can be processed here once an administrator raises"
@@ -179,6 +192,7 @@ def process_recording(*, username: str, recording_id: int, vocabulary: list[str]
         raise DictationError(message) from exc
     foreign = not_english_message(audio, transcript) if dcfg.check_language else None
     if foreign:
+        log.info("recording %s refused: not English", recording_id)
         _recording_failed(username, recording_id, foreign)
         raise DictationError(foreign)
     if not transcript.text.strip():
@@ -186,31 +200,59 @@ def process_recording(*, username: str, recording_id: int, vocabulary: list[str]
         _recording_failed(username, recording_id, message)
         raise DictationError(message)
     report(0.8, "finding medications, problems and sections")
-    repaired = repair_medications(normalise_dictation(transcript.text), vocabulary=words)
-    sections = split_soap(repaired.text)
+    tagger = _tagger()
+    for _attempt in range(MAX_DRAFT_ATTEMPTS):
+        previous, seen_version = _latest_transcript(username, encounter_id)
+        draft = draft_note(transcript.text, vocabulary=words, tagger=tagger, previous=previous)  # no transaction open
+        if _save_dictation(username, recording_id, encounter_id, transcript, draft, seen_version):
+            break
+        log.info("encounter %s got another transcript meanwhile; drafting again", encounter_id)
+    else:
+        message = "Other dictations for this encounter kept arriving; please process this recording again."
+        _recording_failed(username, recording_id, message)
+        raise DictationError(message)
+    report(1.0, "done")
+    return open_note(username=username, encounter_id=encounter_id)
+
+
+def _latest_transcript(username: str, encounter_id: int) -> tuple[str, int]:
+    """(text, version) of the encounter's newest transcript; ("", 0) when there is none."""
+    with session_scope() as s:
+        enc = _encounter(s, _user(s, username), encounter_id)
+        t = crud.latest_transcript(session=s, encounter_id=enc.id)
+        return (t.text, t.version) if t else ("", 0)
+
+
+def _save_dictation(username: str, recording_id: int, encounter_id: int, transcript, draft: Draft,
+                    seen_version: int) -> bool:
+    """Store the transcript, its entities and the note's new sections in one transaction; False
+    (nothing written) when another transcript landed after ``seen_version`` was read."""
     with session_scope() as s:
         user = _user(s, username)
         enc = _encounter(s, user, encounter_id)
-        rec = crud.get_recording(session=s, clinician_id=user.id, recording_id=int(recording_id))
-        crud.set_recording_status(session=s, recording=rec, status="done", duration_s=transcript.duration)
         previous = crud.latest_transcript(session=s, encounter_id=enc.id)
-        text = repaired.text if previous is None else previous.text + "\n\n" + repaired.text
-        t = crud.add_transcript(session=s, encounter=enc, text=text, raw_text=transcript.text, recording=rec,
-                                model=transcript.model, created_by=username,
-                                repairs=[[r.original, r.replacement, r.similarity] for r in repaired.repairs])
-        crud.replace_entities(session=s, transcript=t, entities=_entity_rows(text, words))
+        if (previous.version if previous else 0) != seen_version:
+            return False
+        rec = crud.get_recording(session=s, clinician_id=user.id, recording_id=recording_id)
+        crud.set_recording_status(session=s, recording=rec, status="done", duration_s=transcript.duration)
+        t = crud.add_transcript(session=s, encounter=enc, text=draft.transcript, raw_text=transcript.text,
+                                recording=rec, model=transcript.model, created_by=username,
+                                repairs=[[r.original, r.replacement, r.similarity] for r in draft.repairs])
+        crud.replace_entities(session=s, transcript=t, entities=[_entity_row(e) for e in draft.entities])
         note = crud.get_note(session=s, encounter_id=enc.id)
         if note is None:
-            crud.create_note(session=s, encounter=enc, sections=sections, username=username)
+            crud.create_note(session=s, encounter=enc, sections=draft.sections, username=username)
         elif note.status == "draft":
-            merged = {k: "\n".join(x for x in (getattr(note, k), sections[k]) if x) for k in crud.SECTIONS}
+            merged = {k: "\n".join(x for x in (getattr(note, k), draft.sections[k]) if x) for k in crud.SECTIONS}
             crud.save_note(session=s, note=note, sections=merged, expected_version=note.version, username=username)
-        else:
-            crud.add_addendum(session=s, note=note, text=repaired.text, author=username)
+        else:  # signed: the dictation becomes an addendum, its entities join the signed ones
+            start = len(draft.transcript) - len(draft.text)
+            crud.add_addendum(session=s, note=note, text=draft.text, author=username,
+                              entities=[_entity_dict(e) for e in draft.entities if e.start >= start])
         _audit(s, user, "dictate", "note", enc.id, {"recording": rec.id, "seconds": round(transcript.duration, 1),
                                                     "words": len(transcript.words)})
-    report(1.0, "done")
-    return open_note(username=username, encounter_id=encounter_id)
+    log.info("recording %s done: transcript v%s, %d entities", recording_id, t.version, len(draft.entities))
+    return True
 
 
 def _recording_failed(username: str, recording_id: int, message: str) -> None:
@@ -221,20 +263,33 @@ def _recording_failed(username: str, recording_id: int, message: str) -> None:
         _audit(s, user, "dictate_failed", "recording", rec.id, {"error": message[:200]})
 
 
-def _entity_rows(text: str, vocabulary: list[str]) -> list[EntityRow]:
-    from core.text.clinical import extract_entities
+def _tagger() -> Tagger | None:
+    """The NER tagger when enabled and loadable; without it the lexicon and term list still work."""
+    if not get_dictation_settings().use_ner:
+        return None
+    from core.text.ner import get_ner
 
-    tagger = None
-    if get_dictation_settings().use_ner:
-        try:
-            from core.text.ner import get_ner
+    try:
+        return get_ner()
+    except (OSError, RuntimeError, KeyError, ValueError):
+        log.exception("the NER tagger could not be loaded; entities come from the lexicon and term list only")
+        return None
 
-            tagger = get_ner()
-        except Exception:  # noqa: BLE001 - the lexicon and term list still work without the tagger
-            tagger = None
-    return [EntityRow(label=e.label, text=e.text[:200], start=e.start, end=e.end, assertions=list(e.assertions),
-                      attributes=dict(e.attributes), code=e.code, source=e.source)
-            for e in extract_entities(text, tagger=tagger, vocabulary=vocabulary)]
+
+def _entities(text: str, vocabulary: list[str]) -> list[Entity]:
+    """Entities of ``text`` (model work: call it outside a transaction)."""
+    return extract_entities(text, tagger=_tagger(), vocabulary=vocabulary)
+
+
+def _entity_row(e: Entity) -> EntityRow:
+    return EntityRow(label=e.label, text=e.text[:200], start=e.start, end=e.end, assertions=list(e.assertions),
+                     attributes=dict(e.attributes), code=e.code, source=e.source)
+
+
+def _entity_dict(e: Entity) -> dict:
+    """What a signed note keeps of an entity (and what the FHIR export reads)."""
+    return {"label": e.label, "text": e.text, "assertions": list(e.assertions), "attributes": dict(e.attributes),
+            "code": e.code}
 
 
 # --- the note -------------------------------------------------------------------------------------------
@@ -289,30 +344,49 @@ def save_note(*, username: str, encounter_id: int, sections: dict[str, str], exp
 
 
 def sign_note(*, username: str, encounter_id: int, expected_version: int) -> None:
+    """Sign the note as it was at ``expected_version``; its entities are found first (outside the
+    transaction) and stored with it, so the export reads exactly what was signed."""
     with session_scope() as s:
         user = _user(s, username)
         enc = _encounter(s, user, encounter_id)
         note = crud.get_note(session=s, encounter_id=enc.id)
         if note is None or not any(getattr(note, k).strip() for k in crud.SECTIONS):
             raise DictationError("There is nothing to sign yet: dictate or type the note first.")
-        content = note_text(enc.patient.name, enc.patient.mrn, {k: getattr(note, k) for k in crud.SECTIONS})
+        sections = {k: getattr(note, k) for k in crud.SECTIONS}
+    entities = [_entity_dict(e) for e in _entities(_body(sections), [])]  # model work, no transaction open
+    with session_scope() as s:
+        user = _user(s, username)
+        enc = _encounter(s, user, encounter_id)
+        note = crud.get_note(session=s, encounter_id=enc.id)
+        if {k: getattr(note, k) for k in crud.SECTIONS} != sections:  # changed while the entities were found
+            raise DictationError("Not signed: the note was saved again meanwhile; review it, then sign.")
+        content = note_text(enc.patient.name, enc.patient.mrn, sections)
         try:
             crud.sign_note(session=s, note=note, expected_version=int(expected_version), username=username,
-                           content_sha256=hashlib.sha256(content.encode()).hexdigest())
+                           content_sha256=hashlib.sha256(content.encode()).hexdigest(), entities=entities)
         except (crud.StaleNoteError, crud.SignedNoteError) as exc:
             raise DictationError(f"Not signed: {exc}") from exc
-        _audit(s, user, "sign", "note", enc.id, {"version": note.version})
+        _audit(s, user, "sign", "note", enc.id, {"version": note.version, "entities": len(entities)})
+
+
+def _body(sections: dict[str, str], addenda: list[dict] | None = None) -> str:
+    """The note's clinical text: its sections, then its addenda."""
+    return "\n\n".join(sections[k] for k in crud.SECTIONS if sections.get(k)) + "".join(
+        "\n\n" + a["text"] for a in addenda or [])
 
 
 def add_addendum(*, username: str, encounter_id: int, text: str) -> None:
     body = clean_text(text, "addendum", required=True)
+    with session_scope() as s:
+        _encounter(s, _user(s, username), encounter_id)  # refuse before any model work
+    entities = [_entity_dict(e) for e in _entities(body, [])]
     with session_scope() as s:
         user = _user(s, username)
         enc = _encounter(s, user, encounter_id)
         note = crud.get_note(session=s, encounter_id=enc.id)
         if note is None or note.status != "signed":
             raise DictationError("Addenda are for signed notes; edit the draft instead.")
-        crud.add_addendum(session=s, note=note, text=body, author=username)
+        crud.add_addendum(session=s, note=note, text=body, author=username, entities=entities)
         _audit(s, user, "addendum", "note", enc.id)
 
 
@@ -339,7 +413,8 @@ def note_text(patient_name: str, mrn: str, sections: dict[str, str], addenda: li
 
 
 def export(*, username: str, encounter_id: int, fmt: str) -> str | dict:
-    """The signed note as plain text (``fmt="text"``) or a FHIR R4 DocumentReference (``"fhir"``)."""
+    """The signed note as plain text (``fmt="text"``) or a FHIR R4 DocumentReference (``"fhir"``)
+    with the entities stored when it was signed and when each addendum was added."""
     from apps.medical_dictation.fhir import document_reference
 
     view = open_note(username=username, encounter_id=encounter_id)
@@ -347,19 +422,18 @@ def export(*, username: str, encounter_id: int, fmt: str) -> str | dict:
         raise DictationError("Only a signed note can be exported; sign it first.")
     with session_scope() as s:
         user = _user(s, username)
-        note = crud.get_note(session=s, encounter_id=int(encounter_id))
-        signed_at = note.signed_at
+        note = crud.get_note(session=s, encounter_id=_encounter(s, user, encounter_id).id)
+        signed_at, stored = note.signed_at, note.signed_entities
         _audit(s, user, "export", "note", encounter_id, {"format": fmt})
     text = note_text(view.patient["name"], view.patient["mrn"], view.sections, view.addenda,
                      signed=f"Signed by {view.signed_by} at {signed_at:%Y-%m-%d %H:%M} UTC")
     if fmt == "text":
         return text
-    body = "\n\n".join(view.sections[k] for k in crud.SECTIONS if view.sections[k]) + "".join(
-        "\n\n" + a["text"] for a in view.addenda)
-    entities = [{"label": e.label, "text": e.text, "assertions": e.assertions, "attributes": e.attributes,
-                 "code": e.code} for e in _entity_rows(body, [])]  # what the signed note says
+    if stored is None:  # signed before entities were stored with the note
+        log.info("note %s has no stored entities; finding them for the export", encounter_id)
+        stored = [_entity_dict(e) for e in _entities(_body(view.sections, view.addenda), [])]
     return document_reference(note_id=encounter_id, text=text, patient=view.patient, author=view.signed_by,
-                              signed_at=signed_at, entities=entities)
+                              signed_at=signed_at, entities=list(stored))
 
 
 def update_transcript(*, username: str, encounter_id: int, text: str, vocabulary: list[str] | None = None) -> NoteView:
@@ -369,9 +443,12 @@ def update_transcript(*, username: str, encounter_id: int, text: str, vocabulary
     if len(body.split()) > get_dictation_settings().max_note_words:
         raise DictationError("The transcript is longer than a note may be; nothing was saved.")
     with session_scope() as s:
+        _encounter(s, _user(s, username), encounter_id)  # refuse before any model work
+    rows = [_entity_row(e) for e in _entities(body, list(vocabulary or []))]
+    with session_scope() as s:
         user = _user(s, username)
         enc = _encounter(s, user, encounter_id)
         t = crud.add_transcript(session=s, encounter=enc, text=body, source="edit", created_by=username)
-        crud.replace_entities(session=s, transcript=t, entities=_entity_rows(body, list(vocabulary or [])))
+        crud.replace_entities(session=s, transcript=t, entities=rows)
         _audit(s, user, "update", "transcript", enc.id, {"version": t.version})
     return open_note(username=username, encounter_id=encounter_id)

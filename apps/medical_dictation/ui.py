@@ -9,10 +9,11 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from apps.common.transcription import signed_in_banner
+from apps.common.transcription import signed_in_banner, transcription_tab
+from apps.medical_dictation.config import APP_ID, SPEC
 from apps.medical_dictation import service
 
-TITLE = "Medical dictation"
+TITLE = SPEC.title
 SECTION_LABELS = {"subjective": "Subjective", "objective": "Objective", "assessment": "Assessment", "plan": "Plan"}
 
 
@@ -265,7 +266,5 @@ def build_demo() -> gr.Blocks:
         hist_btn.click(show_history, encounter, hist, api_name="history")
         exp_btn.click(export, [encounter, fmt], [status, exp_file], api_name="export")
         demo.load(patient_choices, search, [patient, found], api_name=False)
-        from apps.common.transcription import transcription_tab
-
-        transcription_tab("dictation")
+        transcription_tab(APP_ID)
     return demo

@@ -1,7 +1,8 @@
 """Start the Parlance suite: ``python -m apps.suite [--host H] [--port P]``.
 
-Creates/upgrades the database, and on first run creates an administrator account whose password
-is printed once (or taken from PARLANCE_ADMIN_PASSWORD).
+Sets up logging (a rotating file in the data dir, and stderr), registers the mounted apps'
+roles and migrations, creates/upgrades the database, and on first run creates an administrator
+account whose password is printed once (or taken from PARLANCE_ADMIN_PASSWORD).
 """
 from __future__ import annotations
 
@@ -23,10 +24,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
+    from apps.suite.registry import register_apps
     from apps.suite.server import build_app
     from core import accounts
     from core.db import get_engine, migrate, session_scope
+    from core.logs import configure_logging
 
+    log_path = configure_logging(settings.data_dir)
+    register_apps()
     engine = get_engine()
     migrate(engine)
     with session_scope() as s:
@@ -38,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         if not os.environ.get("PARLANCE_ADMIN_PASSWORD"):
             print(f"  password: {password}   (shown once; change it after signing in)", file=sys.stderr)
         print("=" * 64, file=sys.stderr)
-    print(f"Parlance: http://{args.host}:{args.port}/  (database: {engine.url.render_as_string(hide_password=True)})",
-          file=sys.stderr)
+    print(f"Parlance: http://{args.host}:{args.port}/  (database: {engine.url.render_as_string(hide_password=True)}; "
+          f"log: {log_path})", file=sys.stderr)
     uvicorn.run(build_app(settings), host=args.host, port=args.port, log_level="warning")
     return 0
 

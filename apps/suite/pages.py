@@ -4,16 +4,8 @@ from __future__ import annotations
 import html
 import json
 
-from core.accounts import AuditEvent, Role, User
-
-APPS = (  # (package, path, title, what it is for)
-    ("medical_dictation", "/dictation", "Medical dictation",
-     "Dictate after a visit; get a structured note to review, sign and export."),
-    ("finance_callcenter", "/callcenter", "Call-center supervisor",
-     "Calls transcribed turn by turn, intents and emotions, routing and escalations."),
-    ("english_tutor", "/tutor", "English pronunciation tutor",
-     "Read a prompt aloud; see accuracy, fluency and each word's pronunciation."),
-)
+from apps.common.app_spec import AppSpec
+from core.accounts import ADMIN, AuditEvent, User, known_roles
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f5f6f8;color:#1d2430}
@@ -53,12 +45,13 @@ def login_page(*, next_path: str = "/", error: str = "", notice: str = "") -> st
     return _page("Sign in", body)
 
 
-def landing_page(*, user: User, allowed: set[str], csrf: str, audit: list[AuditEvent],
-                 error: str = "", notice: str = "") -> str:
+def landing_page(*, user: User, apps: tuple[AppSpec, ...], allowed: set[str], csrf: str,
+                 audit: list[AuditEvent], error: str = "", notice: str = "") -> str:
     cards = []
-    for package, path, title, blurb in APPS:
-        if package in allowed:
-            link = f"<a class='open' href='{path}/'>Open</a>"
+    for spec in apps:
+        title, blurb = spec.title, spec.blurb
+        if spec.app_id in allowed:
+            link = f"<a class='open' href='{spec.path}/'>Open</a>"
             cls = "card"
         else:
             link = "<p><em>Your role cannot open this app.</em></p>"
@@ -67,14 +60,14 @@ def landing_page(*, user: User, allowed: set[str], csrf: str, audit: list[AuditE
     msg = (f"<div class='msg err'>{html.escape(error)}</div>" if error else "") + (
         f"<div class='msg ok'>{html.escape(notice)}</div>" if notice else "")
     body = f"{msg}<h2>Apps</h2><div class='cards'>{''.join(cards)}</div>"
-    if user.role == Role.ADMIN.value:
+    if user.role == ADMIN:
         body += _admin_section(csrf, audit)
     return _page("Home", body, user)
 
 
 def _admin_section(csrf: str, audit: list[AuditEvent]) -> str:
     roles = "<option value='' disabled selected>Choose a role</option>" + "".join(
-        f"<option value='{r.value}'>{r.value}</option>" for r in Role)
+        f"<option value='{html.escape(r)}'>{html.escape(r)}</option>" for r in known_roles())
     rows = "".join(
         f"<tr><td>{e.at:%Y-%m-%d %H:%M:%S}</td><td>{html.escape(e.username or '-')}</td>"
         f"<td>{html.escape(e.app)}</td><td>{html.escape(e.action)}</td>"

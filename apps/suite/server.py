@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
+from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 import gradio as gr
@@ -18,10 +20,12 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from apps.suite import pages
+from apps.suite.registry import MOUNTED, register_apps
 from core import accounts
 from core.accounts import AccountError, User
 from core.config import Settings, get_settings
 from core.db import session_scope
+from core.logs import job_context
 
 COOKIE = "parlance_session"
 
@@ -46,18 +50,34 @@ def _safe_next(path: str | None) -> str:
     return path
 
 
-def _app_builders():
-    from apps.english_tutor.ui import build_demo as tutor
-    from apps.finance_callcenter.ui import build_demo as callcenter
-    from apps.medical_dictation.ui import build_demo as dictation
+def _lifespan(specs):
+    """Background workers run while the server runs: started with it, stopped on shutdown."""
 
-    return {"medical_dictation": dictation, "finance_callcenter": callcenter, "english_tutor": tutor}
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        workers = [m for m in (spec.worker_module() for spec in specs) if m is not None]
+        for worker in workers:
+            worker.start_worker()
+        try:
+            yield
+        finally:
+            for worker in workers:
+                worker.stop_worker()
+
+    return lifespan
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="Parlance", docs_url=None, redoc_url=None, openapi_url=None)
-    mounts = {path: (package, title) for package, path, title, _ in pages.APPS}
+    specs = register_apps(MOUNTED)
+    app = FastAPI(title="Parlance", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan(specs))
+    mounts = {spec.path: (spec.app_id, spec.title) for spec in specs}
+
+    @app.middleware("http")
+    async def tag_request(request: Request, call_next):
+        """Every log line written while serving a request carries its id (``req-…``)."""
+        with job_context(f"req-{secrets.token_hex(4)}"):
+            return await call_next(request)
 
     @app.middleware("http")
     async def guard_app_pages(request: Request, call_next):
@@ -110,9 +130,9 @@ def build_app(settings: Settings | None = None) -> FastAPI:
 
     def _landing(request: Request, user: User, *, error: str = "", notice: str = "", status: int = 200):
         with session_scope() as s:
-            audit = accounts.list_audit(session=s, limit=50) if user.role == "admin" else []
-        allowed = {p for p, *_ in pages.APPS if accounts.may_open(user, p)}
-        html = pages.landing_page(user=user, allowed=allowed, csrf=_csrf(_token(request)), audit=audit,
+            audit = accounts.list_audit(session=s, limit=50) if user.role == accounts.ADMIN else []
+        allowed = {spec.app_id for spec in specs if accounts.may_open(user, spec.app_id)}
+        html = pages.landing_page(user=user, apps=specs, allowed=allowed, csrf=_csrf(_token(request)), audit=audit,
                                   error=error, notice=notice)
         return HTMLResponse(html, status_code=status)
 
@@ -129,7 +149,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         user = current_user(request)
         if user is None:
             return RedirectResponse("/login", status_code=303)
-        if user.role != "admin" or not hmac.compare_digest(csrf, _csrf(_token(request))):
+        if user.role != accounts.ADMIN or not hmac.compare_digest(csrf, _csrf(_token(request))):
             return _landing(request, user, error="Only an administrator can create accounts.", status=403)
         try:
             with session_scope() as s:
@@ -149,8 +169,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
 
         return dependency
 
-    for package, build in _app_builders().items():
-        path = next(p for pk, p, *_ in pages.APPS if pk == package)
-        gr.mount_gradio_app(app, build(), path=path, auth_dependency=auth_dependency_for(package),
+    for spec in specs:
+        gr.mount_gradio_app(app, spec.build_ui(), path=spec.path, auth_dependency=auth_dependency_for(spec.app_id),
                             max_file_size=f"{settings.max_upload_mb}mb", footer_links=[], ssr_mode=False)
     return app

@@ -14,15 +14,15 @@ names it has not seen, as at test time.
 """
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable
 
+from core.text.tokens import tagger_tokens
+
 FEATURE_TAGS = ["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease"]
 TYPES = ("Chemical", "Disease")
 MAX_WORDS = 8
-WORD = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
 RESOURCE = Path(__file__).resolve().parent / "resources" / "ner_gazetteer.tsv"
 
 
@@ -98,7 +98,12 @@ def corpus_table(rows: Iterable[dict], min_ratio: float = 0.5) -> dict[tuple[str
 
 def lexicon_table(names: Iterable[str], kind: str = "Chemical") -> dict[tuple[str, ...], str]:
     """Names (e.g. the medication lexicon) -> word-tuple keys in the corpora's tokenisation."""
-    return {tuple(w.lower() for w in WORD.findall(name)): kind for name in names if WORD.findall(name)}
+    table = {}
+    for name in names:
+        key = tuple(w.group(0).lower() for w in tagger_tokens(name))
+        if key:
+            table[key] = kind
+    return table
 
 
 def fold_features(rows: list[dict], folds: int, base: dict[tuple[str, ...], str], min_ratio: float) -> list[list[int]]:

@@ -85,3 +85,13 @@ def get_intent_classifier(path: str | None = None) -> IntentClassifier:
 
     set_threads()
     return IntentClassifier(path or project_artifact(DEFAULT_ARTIFACT))
+
+
+@lru_cache(maxsize=2)
+def intent_labels(path: str | None = None) -> tuple[str, ...]:
+    """The in-scope intent names the artifact knows, read from its config without building the
+    model (milliseconds; what validating a routing table needs)."""
+    from core.model_resolver import project_artifact
+
+    cfg = read_artifact(path or project_artifact(DEFAULT_ARTIFACT))["config"]
+    return tuple(label for label in cfg["labels"] if label != cfg["oos_label"])

@@ -10,7 +10,6 @@ dictionary features names its gazetteer (core/text/resources/), which is loaded 
 """
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,9 +18,9 @@ import torch
 from core.text.artifact import encoder_config, frozen, read_artifact, restore, set_threads
 from core.text.gazetteer import RESOURCE, Gazetteer
 from core.text.tagger import TokenTagger, bio_spans, piece_features, word_tags_from_logits
+from core.text.tokens import sentences, tagger_tokens
 
 DEFAULT_ARTIFACT = "ner/bc5cdr-ncbi-minilm-lora.pt"
-_WORD = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
 
 
 class BiomedicalNER:
@@ -79,8 +78,8 @@ class BiomedicalNER:
         the same whatever its neighbours (no padding, no batch-dependent rounding)."""
         heads = ("bc5cdr", "ncbi") if "ncbi" in self.tags else ("bc5cdr",)
         out: list[tuple[int, int, str]] = []
-        for start, end in _sentences(text):
-            words = list(_WORD.finditer(text, start, end))
+        for start, end in sentences(text):
+            words = tagger_tokens(text, start, end)
             if not words:
                 continue
             tags = self.tag_words_by_head([[w.group(0) for w in words]], heads)
@@ -119,15 +118,6 @@ class _Encode(torch.nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         return self.model.encode(input_ids, attention_mask, features if self.use_features else None)
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    bounds, start = [], 0
-    for m in re.finditer(r"(?<=[.!?;])\s+|\n+", text):
-        bounds.append((start, m.start()))
-        start = m.end()
-    bounds.append((start, len(text)))
-    return [(a, b) for a, b in bounds if text[a:b].strip()]
 
 
 @lru_cache(maxsize=2)

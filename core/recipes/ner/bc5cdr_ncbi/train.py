@@ -94,7 +94,7 @@ def splits(manifests: Path, hp: dict) -> tuple[dict[str, list[dict]], dict[str, 
 def add_features(train: dict[str, list[dict]], valid: dict[str, list[dict]], hp: dict, run_dir: Path) -> Gazetteer:
     """Dictionary features on every row: training rows from leave-their-block-out dictionaries,
     validation rows from the full one (which is also what inference uses)."""
-    from core.text.medications import default_lexicon
+    from core.clinical.medications import default_lexicon
 
     g = hp["gazetteer"]
     base = lexicon_table(m.name for m in default_lexicon().by_lower.values()) if g.get("medication_lexicon") else {}

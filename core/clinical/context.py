@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from core.text.tokens import sentences, tokens
+
 MAX_SCOPE = 8  # words a forward trigger reaches
 FORWARD = {
     "negated": ["no", "not", "denies", "denied", "deny", "without", "negative for", "free of", "absence of",
@@ -43,23 +45,30 @@ PSEUDO = ["no increase", "no change", "not only", "not necessarily", "no further
 TERMINATE = {"but", "however", "although", "though", "which", "except", "apart", "aside", "yet", "still",
              "secondary", "because", "since", "presents", "presented", "reports", "reported", "complains",
              "complaining", "notes", "states", "says", "has", "with"}
-_WORD = re.compile(r"[A-Za-z0-9/']+|\?")
-_SENT = re.compile(r"[.!;\n]+")
+_MARKS = {"?", "/"}  # marks that are part of triggers ("?" = query, "r/o", "h/o", "s/p")
+
+
+def _tokens(text: str, start: int = 0, end: int | None = None) -> list[re.Match]:
+    """Words and numbers, and the marks triggers use (the suite's tokenizer)."""
+    return [t for t in tokens(text, start, end) if t.lastgroup != "mark" or t.group(0) in _MARKS]
+
+
+def _split(phrase: str) -> list[str]:
+    return [t.group(0).lower() for t in _tokens(phrase)]
 
 
 def _phrases(table: dict[str, list[str]]) -> list[tuple[list[str], str]]:
-    return sorted(((p.split(), kind) for kind, ps in table.items() for p in ps), key=lambda x: -len(x[0]))
+    return sorted(((_split(p), kind) for kind, ps in table.items() for p in ps), key=lambda x: -len(x[0]))
 
 
-_FWD, _BWD, _PSEUDO = _phrases(FORWARD), _phrases(BACKWARD), [p.split() for p in PSEUDO]
+_FWD, _BWD, _PSEUDO = _phrases(FORWARD), _phrases(BACKWARD), [_split(p) for p in PSEUDO]
 
 
 def assertions(text: str, spans: list[tuple[int, int]]) -> list[set[str]]:
     """For each character span of ``text``: the assertions that cover it (empty set = affirmed, current, patient)."""
     out: list[set[str]] = [set() for _ in spans]
-    for sent in _sentences(text):
-        s_start, s_end = sent
-        words = [(m.group(0).lower(), s_start + m.start(), s_start + m.end()) for m in _WORD.finditer(text[s_start:s_end])]
+    for s_start, s_end in sentences(text):
+        words = [(m.group(0).lower(), m.start(), m.end()) for m in _tokens(text, s_start, s_end)]
         tokens = [w for w, _, _ in words]
         scopes = _scopes(tokens)
         for k, (a, b) in enumerate(spans):
@@ -73,15 +82,6 @@ def assertions(text: str, spans: list[tuple[int, int]]) -> list[set[str]]:
                 if lo <= first and last < hi or (lo <= last < hi):
                     out[k].add(kind)
     return out
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    bounds, start = [], 0
-    for m in _SENT.finditer(text):
-        bounds.append((start, m.start()))
-        start = m.end()
-    bounds.append((start, len(text)))
-    return [(a, b) for a, b in bounds if b > a]
 
 
 def _scopes(tokens: list[str]) -> list[tuple[str, int, int]]:

@@ -19,25 +19,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-from core.text.context import assertions
-from core.text.medications import MedicationLexicon, default_lexicon
+from core.clinical.context import assertions
+from core.clinical.medications import MedicationLexicon, default_lexicon
+from core.clinical.regimen import ROUTE, medication_attributes
+from core.text.tokens import words
 
 TERMS = Path(__file__).with_name("resources") / "clinical_terms.tsv"
-NUM = r"\d+(?:\.\d+)?(?:\s*(?:-|to)\s*\d+(?:\.\d+)?)?"
-DOSE = re.compile(rf"\b({NUM})\s*(mg/kg|mcg/kg|mg|mcg|micrograms?|milligrams?|g|grams?|ml|mL|milliliters?|"
-                  r"units?|IU|puffs?|tablets?|tabs?|capsules?|caps?|drops?|sprays?|sachets?|patch(?:es)?|%)(?![A-Za-z])",
-                  re.I)
-ROUTE = re.compile(r"\b(by mouth|orally|oral|p\.?o\.?|intravenous(?:ly)?|i\.?v\.?|intramuscular(?:ly)?|i\.?m\.?|"
-                   r"subcutaneous(?:ly)?|s\.?c\.?|sub-?cut|topical(?:ly)?|inhaled|via inhaler|nebulised|nebulized|"
-                   r"sublingual(?:ly)?|s\.?l\.?|rectal(?:ly)?|p\.?r\.?|transdermal|eye drops|nasal(?:ly)?)(?![A-Za-z])", re.I)
-FREQUENCY = re.compile(
-    r"\b(once|twice|three times|four times|1 times|2 times|3 times|4 times),?\s+(?:a|per|each)?\s*(day|daily|week|"
-    r"weekly|night|nightly|hour)|\b(once|twice),? daily\b|\b(daily|nightly|weekly|monthly|at night|at bedtime|in the morning|"
-    r"every morning|every night|every other day|as needed|as required|when required|prn|p\.r\.n\.|bid|b\.i\.d\.|"
-    r"tid|t\.d\.s\.|tds|t\.i\.d\.|qid|q\.i\.d\.|qds|q\.d\.s\.|od|o\.d\.|qd|q\.d\.|bd|b\.d\.|stat|"
-    r"q\s?\d+\s?h|every \d+(?:\s*(?:-|to)\s*\d+)? hours?)(?![A-Za-z])", re.I)
-DURATION = re.compile(rf"\b(for|x)\s+((?:{NUM}|one|two|three|four|five|six|seven|ten|fourteen|a)\s+(?:days?|weeks?|"
-                      r"months?|years?))\b|\b(ongoing|long[- ]term|until review|until finished)\b", re.I)
 ASSERTIONS = ("negated", "uncertain", "family", "historical")
 
 
@@ -83,11 +70,11 @@ def _medication_spans(text: str, lexicon: MedicationLexicon, vocabulary: list[st
     """(start, end, source, rxcui) for lexicon names in the text (1-3 word names)."""
     out = []
     custom = {v.lower() for v in vocabulary}
-    words = list(re.finditer(r"[A-Za-z][A-Za-z0-9'-]*", text))
+    found = words(text)
     i = 0
-    while i < len(words):
+    while i < len(found):
         for n in (3, 2, 1):
-            group = words[i:i + n]
+            group = found[i:i + n]
             if len(group) < n:
                 continue
             name = text[group[0].start():group[-1].end()]
@@ -99,19 +86,6 @@ def _medication_spans(text: str, lexicon: MedicationLexicon, vocabulary: list[st
                 break
         i += 1
     return out
-
-
-def medication_attributes(text: str, start: int, end: int) -> dict[str, str]:
-    """Dosage, route, frequency and duration said after the drug name (up to the next drug or sentence end)."""
-    window = text[end:]
-    stop = re.search(r"\.(?!\d)|[;\n]|\band (?:start|stop|continue|increase|reduce)", window)  # not "2.5"
-    window = window[: stop.start() if stop else 160][:160]
-    attrs = {}
-    for key, pattern in (("dosage", DOSE), ("route", ROUTE), ("frequency", FREQUENCY), ("duration", DURATION)):
-        m = pattern.search(window)
-        if m:
-            attrs[key] = " ".join(m.group(0).replace(",", " ").split())  # a recogniser's comma: "once, daily"
-    return attrs
 
 
 def extract_entities(text: str, *, tagger: Tagger | None = None, lexicon: MedicationLexicon | None = None,

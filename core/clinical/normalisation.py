@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from core.text.tokens import tokens
+
 SECTION_BREAK = "\n\n§\n\n"  # marks "next section"; the note builder splits on it
 
 # spoken form (lower case, space separated) -> written form; longest phrases are matched first
@@ -57,11 +59,10 @@ ONES = {"zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 NUMBER_WORDS = set(ONES) | set(TENS) | set(SCALES) | {"point", "and", "half", "a"}
-_TOKEN = re.compile(r"\s+|[A-Za-z]+(?:['’-][A-Za-z]+)*|\d+(?:[.,]\d+)*|.", re.S)
 
 
 def _tokens(text: str) -> list[str]:
-    return [t for t in _TOKEN.findall(text) if t]
+    return [t.group(0) for t in tokens(text, spaces=True)]
 
 
 def _words(tokens: list[str]) -> list[str]:
@@ -226,7 +227,7 @@ def _join_plain(tokens: list[str]) -> str:
 
 
 def normalise_dictation(raw: str) -> str:
-    """Spoken punctuation, then numbers and units (medication spelling repair: core.text.medications).
+    """Spoken punctuation, then numbers and units (medication spelling repair: core.clinical.repair).
     Whisper writes "two point five" as "2 .5"; that is one number, 2.5."""
     return normalise_numbers_and_units(apply_spoken_punctuation(_SPLIT_DECIMAL.sub(r"\1.\2", raw)))
 

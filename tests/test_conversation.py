@@ -1,4 +1,4 @@
-"""Diarization and call segmentation on a real two-party telephone call (pyannote.audio's MIT sample)."""
+"""Diarization and conversation segmentation on a real two-party telephone call (pyannote.audio's MIT sample)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,12 +6,17 @@ import pytest
 
 from core.asr.types import Word
 from core.audio import SilentAudioError, load_audio
-from core.call_segmentation import group_turns, segment_call
+from core.conversation import ConversationOptions, group_turns, segment_conversation
 from core.diarization import SpeakerTurn, diarization_error_rate, diarize, read_rttm
 
 from .conftest import AUDIO_FIXTURES, SR, white_noise
 
 CALL = AUDIO_FIXTURES / "two_speaker_call.flac"
+PARTIES = ConversationOptions(roles=("agent", "customer"))
+
+
+def segment_call(source, *, transcriber):
+    return segment_conversation(source, transcriber=transcriber, options=PARTIES)
 
 
 def test_der_metric_matches_hand_computed_cases():
@@ -50,6 +55,7 @@ def test_words_group_into_turns_on_speaker_change_and_long_pauses():
 def test_mono_call_gives_agent_and_customer_turns(transcriber):
     call = segment_call(CALL, transcriber=transcriber)
     assert call.layout == "mono" and not call.warnings
+    assert call.audio_by_role["agent"] is call.audio_by_role["customer"]  # both parties' times refer to the mix
     speakers = [t.speaker for t in call.turns]
     assert speakers[0] == "agent" and "customer" in speakers
     text = " ".join(t.text for t in call.turns if t.speaker == "customer").lower()
@@ -70,11 +76,17 @@ def test_stereo_call_splits_by_channel_and_flags_one_sided_calls(transcriber, sp
     call = segment_call(path, transcriber=transcriber)
     assert call.layout == "stereo"
     assert [t.speaker for t in call.turns] == ["agent", "customer"]
+    # each role's audio is its own channel: the customer's is silent while the agent speaks
+    assert np.allclose(call.audio_by_role["customer"].samples[:len(a)], 0)
+    assert np.abs(call.audio_by_role["agent"].samples[:len(a)]).max() > 0.01
     assert "plant" in call.turns[0].text.lower() and "thanked" in call.turns[1].text.lower()
     sf.write(path, np.stack([left, np.zeros_like(left)], 1), SR)
     one_sided = segment_call(path, transcriber=transcriber)
     assert any("customer channel is silent" in w for w in one_sided.warnings)
     assert {t.speaker for t in one_sided.turns} == {"agent"}
+    flipped = segment_conversation(path, transcriber=transcriber,
+                                   options=ConversationOptions(roles=("agent", "customer"), first_role_channel=1))
+    assert {t.speaker for t in flipped.turns} == {"customer"}
 
 
 def test_silent_and_noise_only_calls_are_refused(transcriber, tmp_path):

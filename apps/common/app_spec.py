@@ -1,0 +1,35 @@
+"""What an app declares to the suite: its one id, its roles, its tables' migrations, its page.
+
+Each app's ``config.py`` holds one ``AppSpec``; ``apps/suite/registry.py`` lists the apps the suite
+mounts and registers their roles and migrations with the core. The core never names an app, so
+adding an app touches only ``apps/``.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    app_id: str  # the one id of the app everywhere: audit log, role table, logs ("medical_dictation")
+    title: str  # shown on the landing page and the app's own page
+    path: str  # where the suite mounts it ("/dictation")
+    blurb: str  # one line on the landing page: what it is for
+    roles: tuple[str, ...]  # roles (besides admin, who opens everything) that may open it
+    migrations: Path | None  # its Alembic version folder (its own branch); None without tables
+    ui: str  # "module:function" returning its gr.Blocks; imported only when the suite mounts it
+    worker: str | None = None  # "module" with start_worker() / stop_worker(): runs while the server runs
+
+    def build_ui(self) -> Any:
+        return _resolve(self.ui)()
+
+    def worker_module(self) -> Any | None:
+        return importlib.import_module(self.worker) if self.worker else None
+
+
+def _resolve(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)

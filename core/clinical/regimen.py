@@ -1,0 +1,38 @@
+"""How a prescription's instructions are written: dose, route, frequency and duration patterns,
+and the attributes said after a drug name.
+
+>>> medication_attributes("metformin 500 mg by mouth twice daily for 3 months.", 0, 9)
+{'dosage': '500 mg', 'route': 'by mouth', 'frequency': 'twice daily', 'duration': 'for 3 months'}
+"""
+from __future__ import annotations
+
+import re
+
+NUM = r"\d+(?:\.\d+)?(?:\s*(?:-|to)\s*\d+(?:\.\d+)?)?"
+DOSE = re.compile(rf"\b({NUM})\s*(mg/kg|mcg/kg|mg|mcg|micrograms?|milligrams?|g|grams?|ml|mL|milliliters?|"
+                  r"units?|IU|puffs?|tablets?|tabs?|capsules?|caps?|drops?|sprays?|sachets?|patch(?:es)?|%)(?![A-Za-z])",
+                  re.I)
+ROUTE = re.compile(r"\b(by mouth|orally|oral|p\.?o\.?|intravenous(?:ly)?|i\.?v\.?|intramuscular(?:ly)?|i\.?m\.?|"
+                   r"subcutaneous(?:ly)?|s\.?c\.?|sub-?cut|topical(?:ly)?|inhaled|via inhaler|nebulised|nebulized|"
+                   r"sublingual(?:ly)?|s\.?l\.?|rectal(?:ly)?|p\.?r\.?|transdermal|eye drops|nasal(?:ly)?)(?![A-Za-z])", re.I)
+FREQUENCY = re.compile(
+    r"\b(once|twice|three times|four times|1 times|2 times|3 times|4 times),?\s+(?:a|per|each)?\s*(day|daily|week|"
+    r"weekly|night|nightly|hour)|\b(once|twice),? daily\b|\b(daily|nightly|weekly|monthly|at night|at bedtime|in the morning|"
+    r"every morning|every night|every other day|as needed|as required|when required|prn|p\.r\.n\.|bid|b\.i\.d\.|"
+    r"tid|t\.d\.s\.|tds|t\.i\.d\.|qid|q\.i\.d\.|qds|q\.d\.s\.|od|o\.d\.|qd|q\.d\.|bd|b\.d\.|stat|"
+    r"q\s?\d+\s?h|every \d+(?:\s*(?:-|to)\s*\d+)? hours?)(?![A-Za-z])", re.I)
+DURATION = re.compile(rf"\b(for|x)\s+((?:{NUM}|one|two|three|four|five|six|seven|ten|fourteen|a)\s+(?:days?|weeks?|"
+                      r"months?|years?))\b|\b(ongoing|long[- ]term|until review|until finished)\b", re.I)
+
+
+def medication_attributes(text: str, start: int, end: int) -> dict[str, str]:
+    """Dosage, route, frequency and duration said after the drug name (up to the next drug or sentence end)."""
+    window = text[end:]
+    stop = re.search(r"\.(?!\d)|[;\n]|\band (?:start|stop|continue|increase|reduce)", window)  # not "2.5"
+    window = window[: stop.start() if stop else 160][:160]
+    attrs = {}
+    for key, pattern in (("dosage", DOSE), ("route", ROUTE), ("frequency", FREQUENCY), ("duration", DURATION)):
+        m = pattern.search(window)
+        if m:
+            attrs[key] = " ".join(m.group(0).replace(",", " ").split())  # a recogniser's comma: "once, daily"
+    return attrs
