@@ -172,3 +172,35 @@ def test_encounter_labels_follow_the_note_status(db):
     service.sign_note(username="dr.a", encounter_id=enc, expected_version=version)
     assert labels()["choices"][0][0].endswith("signed")
     assert ui.refresh_encounter_labels(pid, enc, SimpleNamespace(username="dr.b"))["choices"] == []  # not theirs
+
+
+def test_the_export_reads_the_entities_stored_when_signing(db, monkeypatch):
+    """Entities are found once, when the note is signed (and when an addendum is added), outside
+    any transaction; the export reads them and runs no entity finding itself."""
+    _, enc = _encounter()
+    v = service.save_note(username="dr.a", encounter_id=enc, expected_version=0,
+                          sections={"subjective": "No chest pain.", "plan": "Start metformin 500 mg twice daily."})
+    service.sign_note(username="dr.a", encounter_id=enc, expected_version=v)
+    service.add_addendum(username="dr.a", encounter_id=enc, text="Add lisinopril 10 mg daily.")
+
+    def no_more_ner(*args, **kwargs):
+        raise AssertionError("the export ran entity finding again")
+
+    monkeypatch.setattr(service, "_entities", no_more_ner)
+    doc = service.export(username="dr.a", encounter_id=enc, fmt="fhir")
+    meds = [x["medicationCodeableConcept"]["text"] for x in doc["contained"] if "medicationCodeableConcept" in x]
+    assert meds == ["metformin", "lisinopril"]
+    assert not any(x.get("code", {}).get("text") == "chest pain" for x in doc["contained"])  # negated: no Condition
+
+
+def test_other_roles_are_refused_by_the_service_itself(db, tmp_path):
+    pid, enc = _encounter()
+    for who in ("sup", "", "ghost"):
+        for call in (lambda: service.list_patients(username=who),
+                     lambda: service.create_patient(username=who, mrn="X", name="Y"),
+                     lambda: service.open_note(username=who, encounter_id=enc),
+                     lambda: service.store_recording(username=who, encounter_id=enc, source=AUDIO_FIXTURES
+                                                     / "so762_007650078.opus"),
+                     lambda: service.export(username=who, encounter_id=enc, fmt="text")):
+            with pytest.raises(service.DictationError, match="Only a signed-in clinician"):
+                call()

@@ -109,6 +109,15 @@ def test_intent_recipe_smoke_writes_a_loadable_artifact(tmp_path):
     out = clf.predict(["my card has not arrived", ""])
     assert out[0].top[0].intent in SENTENCES and out[1].out_of_scope
     assert export.stat().st_size < 2_000_000
+    # evaluate.py scores the exported artifact on the test manifest (and leaves the run's files alone)
+    from core.recipes.intent.banking77 import evaluate
+
+    _write_jsonl(man / "test.jsonl", rows)
+    before = (run / "hparams.yaml").read_text()
+    figures = evaluate.main([hp, "data_dir=unused", f"run_dir={run}", f"artifact={export}"])
+    assert figures["in_scope_examples"] == 6 and figures["oos_examples"] == 2
+    assert 0 <= figures["in_scope_accuracy"] <= figures["accuracy"] <= 1 and 0 <= figures["oos_recall"] <= 1
+    assert (run / "hparams.yaml").read_text() == before
 
 
 @pytest.mark.slow
@@ -133,6 +142,12 @@ def test_emotion_and_ner_recipes_smoke(tmp_path):
     assert (run / "best.pt").exists()
     scores = TextEmotionClassifier(export).predict(["I am furious"])[0].scores
     assert set(scores) == {"anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"}
+    from core.recipes.text_emotion.goemotions import evaluate as emo_eval
+
+    _write_jsonl(man / "test.jsonl", rows)
+    figures = emo_eval.main([emo_recipe.__file__.replace("train.py", "hparams/minilm_lora.yaml"), "data_dir=unused",
+                             f"run_dir={run}", f"artifact={export}"])
+    assert figures["examples"] == 4 and 0 <= figures["macro_f1"] <= 1 and "surprise_f1" in figures
 
     run = tmp_path / "ner"
     man = run / "manifests"
@@ -148,6 +163,13 @@ def test_emotion_and_ner_recipes_smoke(tmp_path):
                                f"run_dir={run}", f"export={export}", "train.epochs=2", "batch_size=2",
                                "encoder.lora_rank=4"])
     assert export.exists() and "bc5cdr_f1" in summary and "ncbi_f1" in summary
+    from core.recipes.ner.bc5cdr_ncbi import evaluate as ner_eval
+
+    for name, rows_ in (("bc5cdr", bc), ("ncbi", nc)):
+        _write_jsonl(man / f"{name}_test.jsonl", rows_)
+    figures = ner_eval.main([ner_recipe.__file__.replace("train.py", "hparams/minilm_lora.yaml"), "data_dir=unused",
+                             f"run_dir={run}", f"artifact={export}", "precision=fp32"])
+    assert figures["bc5cdr_gold"] == 2 and figures["ncbi_gold"] == 1 and 0 <= figures["ncbi_f1"] <= 1
 
     # second stage: dictionary features, train + dev, started from the first stage's artifact
     import shutil

@@ -4,6 +4,8 @@ Lives in apps/common (not in any one app) so the apps stay independent of each o
 """
 from __future__ import annotations
 
+import logging
+
 import html
 import tempfile
 from pathlib import Path
@@ -16,6 +18,8 @@ from core.asr.formats import render
 from core.audio import AudioError, load_audio
 from core.config import get_settings
 from core.db import session_scope
+
+log = logging.getLogger(__name__)
 
 
 class UserFacingError(Exception):
@@ -31,7 +35,7 @@ def transcribe_upload(source, vocabulary: str = "", progress=None) -> Transcript
     s = get_settings()
     try:
         audio = load_audio(source, max_seconds=s.max_audio_seconds, min_seconds=s.min_audio_seconds)
-    except AudioError as exc:
+    except AudioError as exc:  # logged where it is caught for good (the handler below)
         raise UserFacingError(exc.message) from exc
     words = tuple(w.strip() for w in (vocabulary or "").split(",") if w.strip())
     (transcript,) = get_transcriber().transcribe_many([audio], TranscribeOptions(vocabulary=words), progress)
@@ -115,6 +119,7 @@ def _handle(app_id: str, audio, vocabulary, username: str | None, progress):
     try:
         t = transcribe_upload(audio, vocabulary, report)
     except UserFacingError as exc:
+        log.info("refused: %s", exc, exc_info=True)
         audit_transcription(username=username, app=app_id, transcript=None, error=str(exc)[:200])
         return f"**Could not transcribe:** {exc}", "", None
     audit_transcription(username=username, app=app_id, transcript=t)

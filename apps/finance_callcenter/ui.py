@@ -4,6 +4,8 @@ Handlers are module-level functions that call service.py / analytics.py; every e
 """
 from __future__ import annotations
 
+import logging
+
 import html
 import shutil
 import tempfile
@@ -16,6 +18,8 @@ from apps.common.transcription import signed_in_banner
 from apps.finance_callcenter import analytics, service, views, worker
 from apps.finance_callcenter.config import SPEC, get_callcenter_settings
 from apps.finance_callcenter.routing import RoutingTableError
+
+log = logging.getLogger(__name__)
 
 TITLE = SPEC.title
 DAYS = {"Today": 1, "Last 7 days": 7, "Last 30 days": 30, "All time": None}
@@ -31,6 +35,7 @@ def refresh_board(request: gr.Request):
     try:
         board = analytics.queue_board(username=_user(request))
     except service.CallCenterError as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return f"<p><b>{html.escape(str(exc))}</b></p>", "", ""
     return (views.board_html(board), views.waiting_html(board["waiting"]), views.processing_html(board["processing"]))
 
@@ -42,6 +47,7 @@ def upload_calls(files, agent_channel: str, request: gr.Request):
         ids = service.submit_uploads(paths, username=_user(request),
                                      agent_channel=1 if agent_channel.startswith("Right") else 0)
     except service.CallCenterError as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return f"**Not uploaded:** {exc}", *refresh_board(request)
     worker.wake()
     return (f"{len(ids)} call(s) stored and queued: " + ", ".join(f"#{i}" for i in ids)
@@ -65,6 +71,7 @@ def open_call(call_id, request: gr.Request):
     try:
         view = service.call_detail(int(call_id), username=_user(request))
     except (service.CallCenterError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return f"<p><b>{html.escape(str(exc))}</b></p>", "", empty, None
     rows = []
     for t in view.turns:
@@ -93,6 +100,7 @@ def take_call(call_id, request: gr.Request):
     try:
         service.take_call(int(call_id), username=_user(request))
     except (service.CallCenterError, TypeError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return f"**Not changed:** {exc}"
     return f"Call #{int(call_id)} marked as taken by an agent (it leaves the waiting list)."
 
@@ -101,6 +109,7 @@ def reroute(call_id, queue, reason, request: gr.Request):
     try:
         service.reroute_call(int(call_id), queue or "", username=_user(request), reason=reason or "")
     except (service.CallCenterError, TypeError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return f"**Not re-routed:** {exc}"
     return f"Call #{int(call_id)} re-routed to {queue}."
 
@@ -109,6 +118,7 @@ def retry(call_id, request: gr.Request):
     try:
         service.retry_call(int(call_id), username=_user(request))
     except (service.CallCenterError, TypeError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return f"**Not retried:** {exc}"
     worker.wake()
     return f"Call #{int(call_id)} queued again."
@@ -147,6 +157,7 @@ def save_table(document: str, note: str, request: gr.Request):
     try:
         version = service.save_table(document or "", username=_user(request), note=note or "")
     except RoutingTableError as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return f"**Not saved.** {exc}", _history(_user(request)), gr.update()
     return (f"Saved as **v{version}**; new calls are routed with it.", _history(_user(request)),
             f"Current version: **v{version}**")

@@ -2,6 +2,8 @@
 its entities, edit the SOAP draft, sign, add addenda, export. Handlers call service.py only."""
 from __future__ import annotations
 
+import logging
+
 import json
 import tempfile
 from pathlib import Path
@@ -12,6 +14,8 @@ import pandas as pd
 from apps.common.transcription import signed_in_banner, transcription_tab
 from apps.medical_dictation.config import APP_ID, SPEC
 from apps.medical_dictation import service
+
+log = logging.getLogger(__name__)
 
 TITLE = SPEC.title
 SECTION_LABELS = {"subjective": "Subjective", "objective": "Objective", "assessment": "Assessment", "plan": "Plan"}
@@ -30,6 +34,7 @@ def patient_choices(search: str, request: gr.Request):
     try:
         rows = service.list_patients(username=_user(request), search=search or "")
     except service.DictationError as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return gr.update(choices=[]), f"**{exc}**"
     return gr.update(choices=[(f"{p['name']} · MRN {p['mrn']}", p["id"]) for p in rows]), f"{len(rows)} patient(s)"
 
@@ -38,6 +43,7 @@ def add_patient(mrn: str, name: str, sex: str, request: gr.Request):
     try:
         pid = service.create_patient(username=_user(request), mrn=mrn, name=name, sex=sex)
     except service.DictationError as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return gr.update(), f"**Not added:** {exc}"
     rows = service.list_patients(username=_user(request))
     return gr.update(choices=[(f"{p['name']} · MRN {p['mrn']}", p["id"]) for p in rows], value=pid), "Patient added."
@@ -48,7 +54,8 @@ def encounter_choices(patient_id, request: gr.Request):
         return gr.update(choices=[], value=None)
     try:
         rows = service.list_encounters(username=_user(request), patient_id=int(patient_id))
-    except (service.DictationError, ValueError):
+    except (service.DictationError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return gr.update(choices=[], value=None)
     return gr.update(choices=[(f"#{e['id']} · {e['started_at']:%Y-%m-%d %H:%M} · {e['reason'] or 'visit'} · "
                                f"{e['status']}", e["id"]) for e in rows], value=rows[0]["id"] if rows else None)
@@ -66,6 +73,7 @@ def new_encounter(patient_id, reason: str, request: gr.Request):
     try:
         eid = service.start_encounter(username=_user(request), patient_id=int(patient_id or 0), reason=reason)
     except (service.DictationError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return gr.update(), f"**Not started:** {exc}"
     upd = encounter_choices(patient_id, request)
     upd["value"] = eid
@@ -84,6 +92,7 @@ def dictate(encounter_id, audio, vocabulary: str, request: gr.Request, progress=
         service.process_recording(username=_user(request), recording_id=rec, vocabulary=_words(vocabulary),
                                   progress=lambda f, m: progress(f, desc=m))
     except service.DictationError as exc:
+        log.info("refused: %s", exc, exc_info=True)
         kept = "" if "kept" in str(exc) else " The recording is kept."
         return (f"**Could not process the dictation:** {exc}{kept}", *load_note(encounter_id, request)[1:])
     return ("Dictation added to the note: review the highlighted entities and the draft, then sign.",
@@ -100,6 +109,7 @@ def load_note(encounter_id, request: gr.Request):
     try:
         v = service.open_note(username=_user(request), encounter_id=int(encounter_id))
     except (service.DictationError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return (f"**{exc}**", *_empty())
     editable = v.status != "signed"  # a signed note is read-only; changes go in addenda
     return (f"Note status: **{v.status}**" + (f" (signed by {v.signed_by})" if v.signed_by else ""),
@@ -147,9 +157,11 @@ def save(encounter_id, s, o, a, p, version, request: gr.Request):
                                 sections={"subjective": s, "objective": o, "assessment": a, "plan": p},
                                 expected_version=int(version or 0))
     except service.NoteConflict as exc:
+        log.info("refused: %s", exc, exc_info=True)
         theirs = "\n\n".join(f"**{SECTION_LABELS[k]}:** {v}" for k, v in exc.theirs.items()).replace("<", "&lt;")
         return f"**{exc}**\n\n{theirs}", version
     except (service.DictationError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return f"**Not saved:** {exc}", version
     return f"Saved (version {new}).", new
 
@@ -159,6 +171,7 @@ def sign(encounter_id, version, request: gr.Request):
         service.sign_note(username=_user(request), encounter_id=int(encounter_id or 0),
                           expected_version=int(version or 0))
     except (service.DictationError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return (f"**{exc}**", *load_note(encounter_id, request)[1:])
     return ("Signed. The note is now read-only; changes go in addenda.", *load_note(encounter_id, request)[1:])
 
@@ -167,6 +180,7 @@ def addendum(encounter_id, text: str, request: gr.Request):
     try:
         service.add_addendum(username=_user(request), encounter_id=int(encounter_id or 0), text=text)
     except (service.DictationError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return f"**{exc}**", gr.update(), gr.update()
     view = service.open_note(username=_user(request), encounter_id=int(encounter_id))
     return "Addendum added.", addenda_md(view.addenda), ""
@@ -177,6 +191,7 @@ def update_transcript(encounter_id, text: str, vocabulary: str, request: gr.Requ
         v = service.update_transcript(username=_user(request), encounter_id=int(encounter_id or 0), text=text,
                                       vocabulary=_words(vocabulary))
     except (service.DictationError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return f"**{exc}**", gr.update(), gr.update()
     return f"Transcript saved (version {v.transcript_version}).", highlighted(v.transcript, v.entities), \
         entity_table(v.entities)
@@ -185,7 +200,8 @@ def update_transcript(encounter_id, text: str, vocabulary: str, request: gr.Requ
 def show_history(encounter_id, request: gr.Request) -> pd.DataFrame:
     try:
         rows = service.history(username=_user(request), encounter_id=int(encounter_id or 0))
-    except (service.DictationError, ValueError):
+    except (service.DictationError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return pd.DataFrame()
     return pd.DataFrame([{**r, "at": f"{r['at']:%Y-%m-%d %H:%M}"} for r in rows])
 
@@ -195,6 +211,7 @@ def export(encounter_id, fmt: str, request: gr.Request):
         out = service.export(username=_user(request), encounter_id=int(encounter_id or 0),
                              fmt="fhir" if fmt.startswith("FHIR") else "text")
     except (service.DictationError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
         return f"**{exc}**", None
     folder = Path(tempfile.mkdtemp(prefix="parlance-note-"))
     path = folder / (f"note-{int(encounter_id)}.json" if isinstance(out, dict) else f"note-{int(encounter_id)}.txt")

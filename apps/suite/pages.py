@@ -1,11 +1,15 @@
 """HTML of the suite's own pages: sign-in, landing, admin. Every value is escaped."""
 from __future__ import annotations
 
+import logging
+
 import html
 import json
 
 from apps.common.app_spec import AppSpec
 from core.accounts import ADMIN, AuditEvent, User, known_roles
+
+log = logging.getLogger(__name__)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f5f6f8;color:#1d2430}
@@ -91,7 +95,8 @@ def _admin_section(csrf: str, audit: list[AuditEvent]) -> str:
 def _short(detail: str) -> str:
     try:
         data = json.loads(detail)
-    except ValueError:
+    except ValueError:  # an audit detail written before details were JSON
+        log.debug("audit detail is not JSON: %r", detail[:80], exc_info=True)
         return detail[:80]
     return ", ".join(f"{k}={v}" for k, v in data.items())[:80] if data else ""
 

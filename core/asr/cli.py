@@ -6,6 +6,8 @@ is 1 when any file failed.
 """
 from __future__ import annotations
 
+import logging
+
 import argparse
 import sys
 from pathlib import Path
@@ -17,6 +19,8 @@ from core.asr.types import TranscribeOptions
 from core.audio import AudioError, load_audio
 from core.config import get_settings
 from core.model_resolver import ModelNotFoundError
+
+log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         asr = WhisperTranscriber(args.model or settings.asr_model, compute_type=settings.asr_compute_type,
                                  cpu_threads=settings.cpu_threads, allow_download=settings.allow_model_download)
     except ModelNotFoundError as exc:
+        log.debug("model not found", exc_info=True)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     options = TranscribeOptions(
@@ -61,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             audio = load_audio(path, max_seconds=settings.max_audio_seconds, min_seconds=settings.min_audio_seconds)
             transcript = asr.transcribe(audio, options)
         except AudioError as exc:
+            log.debug("%s refused", path, exc_info=True)
             failed += 1
             tqdm.write(f"{path}: {exc.message}", file=sys.stderr)
             continue

@@ -5,8 +5,12 @@
 """
 from __future__ import annotations
 
+import logging
+
 from core.asr import get_transcriber
 from core.asr.types import Transcript
+
+log = logging.getLogger(__name__)
 
 
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "es": "Spanish", "de": "German", "it": "Italian",
@@ -25,6 +29,7 @@ def spoken_language(audio, model: str = "base") -> tuple[str, float] | None:
     try:
         transcriber = get_transcriber(model)
     except ModelNotFoundError:
+        log.warning("no multilingual Whisper model installed; the language check is skipped", exc_info=True)
         return None
     return transcriber.detect_language(audio)[0]
 

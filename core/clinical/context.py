@@ -11,9 +11,8 @@ Pseudo-triggers ("no increase", "not only", "gram negative") are skipped.
 """
 from __future__ import annotations
 
-import re
 
-from core.text.tokens import sentences, tokens
+from core.text.tokens import Token, sentences, tokens
 
 MAX_SCOPE = 8  # words a forward trigger reaches
 FORWARD = {
@@ -45,16 +44,18 @@ PSEUDO = ["no increase", "no change", "not only", "not necessarily", "no further
 TERMINATE = {"but", "however", "although", "though", "which", "except", "apart", "aside", "yet", "still",
              "secondary", "because", "since", "presents", "presented", "reports", "reported", "complains",
              "complaining", "notes", "states", "says", "has", "with"}
-_MARKS = {"?", "/"}  # marks that are part of triggers ("?" = query, "r/o", "h/o", "s/p")
+_MARKS = {"?"}  # the one mark that is a trigger by itself ("?" = query)
 
 
-def _tokens(text: str, start: int = 0, end: int | None = None) -> list[re.Match]:
-    """Words and numbers, and the marks triggers use (the suite's tokenizer)."""
-    return [t for t in tokens(text, start, end) if t.lastgroup != "mark" or t.group(0) in _MARKS]
+def _tokens(text: str, start: int = 0, end: int | None = None) -> list[Token]:
+    """Words and numbers, and the marks triggers use: the suite's tokenizer with hyphenated words
+    split ("mother-migraine", "otherwise-no fevers") and slashed ones joined ("r/o", "h/o")."""
+    return [t for t in tokens(text, start, end, split_hyphens=True, join_slashes=True)
+            if t.kind != "mark" or t.text in _MARKS]
 
 
 def _split(phrase: str) -> list[str]:
-    return [t.group(0).lower() for t in _tokens(phrase)]
+    return [t.text.lower() for t in _tokens(phrase)]
 
 
 def _phrases(table: dict[str, list[str]]) -> list[tuple[list[str], str]]:
@@ -68,7 +69,7 @@ def assertions(text: str, spans: list[tuple[int, int]]) -> list[set[str]]:
     """For each character span of ``text``: the assertions that cover it (empty set = affirmed, current, patient)."""
     out: list[set[str]] = [set() for _ in spans]
     for s_start, s_end in sentences(text):
-        words = [(m.group(0).lower(), m.start(), m.end()) for m in _tokens(text, s_start, s_end)]
+        words = [(t.text.lower(), t.start, t.end) for t in _tokens(text, s_start, s_end)]
         tokens = [w for w, _, _ in words]
         scopes = _scopes(tokens)
         for k, (a, b) in enumerate(spans):

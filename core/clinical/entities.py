@@ -77,10 +77,10 @@ def _medication_spans(text: str, lexicon: MedicationLexicon, vocabulary: list[st
             group = found[i:i + n]
             if len(group) < n:
                 continue
-            name = text[group[0].start():group[-1].end()]
+            name = text[group[0].start:group[-1].end]
             med = lexicon.lookup(name)
             if (med or name.lower() in custom) and len(name) > 2:
-                out.append((group[0].start(), group[-1].end(), "vocabulary" if name.lower() in custom else "lexicon",
+                out.append((group[0].start, group[-1].end, "vocabulary" if name.lower() in custom else "lexicon",
                             med.rxcui if med else ""))
                 i += n - 1
                 break

@@ -62,7 +62,7 @@ NUMBER_WORDS = set(ONES) | set(TENS) | set(SCALES) | {"point", "and", "half", "a
 
 
 def _tokens(text: str) -> list[str]:
-    return [t.group(0) for t in tokens(text, spaces=True)]
+    return [t.text for t in tokens(text, spaces=True)]
 
 
 def _words(tokens: list[str]) -> list[str]:

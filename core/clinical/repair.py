@@ -26,7 +26,7 @@ from difflib import SequenceMatcher
 from core.clinical.medications import Medication, MedicationLexicon, default_lexicon, is_english_word
 from core.clinical.normalisation import UNITS
 from core.clinical.regimen import FREQUENCY, ROUTE
-from core.text.tokens import tokens, words
+from core.text.tokens import Token, tokens, words
 
 GLUE = {"and", "or", "the", "a", "an", "of", "on", "in", "to", "for", "with", "at", "by", "is", "was", "be", "as",
          "mg", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twice", "daily", "per",
@@ -60,13 +60,13 @@ def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, v
         done = False
         for n in (3, 2, 1):
             group = matches[i:i + n]
-            if len(group) < n or any(text[a.end():b.start()].strip(" ,") for a, b in zip(group, group[1:])):
+            if len(group) < n or any(text[a.end:b.start].strip(" ,") for a, b in zip(group, group[1:])):
                 continue  # words of one name may be split by spaces or a recogniser's comma, nothing else
-            spoken = text[group[0].start():group[-1].end()]
-            joined = "".join(m.group(0) for m in group)
+            spoken = text[group[0].start:group[-1].end]
+            joined = "".join(m.text for m in group)
             if n == 1 and (lex.lookup(joined) or custom.lookup(joined)):
                 break  # already a medication name
-            parts = [m.group(0) for m in group]
+            parts = [m.text for m in group]
             if len(joined) < 5 or (n == 1 and is_english_word(joined)):
                 continue
             if n > 1 and (any(w.lower() in GLUE for w in parts) or all(is_english_word(w) for w in parts)):
@@ -78,10 +78,10 @@ def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, v
             else:
                 cand, score = general if general[1] >= min_similarity else (None, 0.0)
             if cand is not None and cand.name.lower() != spoken.lower():
-                out.append(text[cursor:group[0].start()])
+                out.append(text[cursor:group[0].start])
                 out.append(cand.name)
                 repairs.append(Repair(spoken, cand.name, round(score, 3)))
-                cursor = group[-1].end()
+                cursor = group[-1].end
                 i += n
                 done = True
                 break
@@ -104,14 +104,14 @@ DOSE_UNITS = {said: written for said, written in UNITS if written in ("mg", "mcg
     w: w for w in ("tablet", "tablets", "capsule", "capsules", "puffs", "drops")}
 
 
-def _is_end(token: re.Match) -> bool:
+def _is_end(token: Token) -> bool:
     """A drug's instructions end at a full stop, a semicolon or a line break."""
-    return token.group(0) in (".", ";") or "\n" in token.group(0)
+    return token.text in (".", ";") or "\n" in token.text
 
 
-def _instruction_tokens(text: str) -> list[re.Match]:
+def _instruction_tokens(text: str) -> list[Token]:
     """Words, numbers, and what ends a drug's instructions."""
-    return [t for t in tokens(text, spaces=True) if t.lastgroup in ("word", "number") or _is_end(t)]
+    return [t for t in tokens(text, spaces=True) if t.kind in ("word", "number") or _is_end(t)]
 
 
 def _instruction_threshold(words: list[str]) -> float:
@@ -130,7 +130,7 @@ def repair_instructions(text: str, lexicon: MedicationLexicon, custom: Medicatio
     targets: dict[int, tuple[int, str, float]] = {}  # first word index -> (word count, replacement, score)
 
     def is_drug(k: int) -> bool:
-        return bool(lexicon.lookup(words[k].group(0)) or custom.lookup(words[k].group(0)))
+        return bool(lexicon.lookup(words[k].text) or custom.lookup(words[k].text))
 
     i = 0
     while i < len(words):
@@ -142,8 +142,8 @@ def repair_instructions(text: str, lexicon: MedicationLexicon, custom: Medicatio
         j, last = i + 1, i
         while j < len(words) and j <= last + 12 and not _is_end(words[j]):
             last = j if is_drug(j) else last
-            said = words[j].group(0).lower()
-            if words[j - 1].group(0)[0].isdigit() and said.isalpha() and len(said) >= 4 and said not in DOSE_UNITS:
+            said = words[j].text.lower()
+            if words[j - 1].text[0].isdigit() and said.isalpha() and len(said) >= 4 and said not in DOSE_UNITS:
                 unit, score = max(((u, SequenceMatcher(None, said, u).ratio()) for u in DOSE_UNITS), key=lambda x: x[1])
                 if score >= _instruction_threshold([said]):
                     targets[j] = (1, DOSE_UNITS[unit], score)
@@ -151,10 +151,10 @@ def repair_instructions(text: str, lexicon: MedicationLexicon, custom: Medicatio
                     continue
             for n in (3, 2, 1):
                 group = words[j:j + n]
-                if (len(group) < n or not all(g.group(0).isalpha() for g in group)
-                        or any(text[a.end():b.start()].strip() for a, b in zip(group, group[1:]))):
+                if (len(group) < n or not all(g.text.isalpha() for g in group)
+                        or any(text[a.end:b.start].strip() for a, b in zip(group, group[1:]))):
                     continue  # words only, separated by nothing but spaces
-                spoken = " ".join(g.group(0).lower() for g in group)
+                spoken = " ".join(g.text.lower() for g in group)
                 if (spoken in INSTRUCTION_PHRASES or ROUTE.fullmatch(spoken) or FREQUENCY.fullmatch(spoken)
                         or any(spoken in p.split(" ") or p.startswith(spoken + " ") for p in INSTRUCTION_PHRASES)):
                     break  # already right (or the start of a phrase that is)
@@ -169,7 +169,7 @@ def repair_instructions(text: str, lexicon: MedicationLexicon, custom: Medicatio
     out, repairs, cursor = [], [], 0
     for j in sorted(targets):
         n, replacement, score = targets[j]
-        start, end = words[j].start(), words[j + n - 1].end()
+        start, end = words[j].start, words[j + n - 1].end
         out += [text[cursor:start], replacement]
         repairs.append(Repair(text[start:end], replacement, round(score, 3)))
         cursor = end

@@ -8,12 +8,16 @@ core/text/ner.py) or ``fp32``. The latency figures in benchmarks/ measure these.
 """
 from __future__ import annotations
 
+import logging
+
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from core.text.encoder import config_from_dict, load_trainable
+
+log = logging.getLogger(__name__)
 
 
 def read_artifact(path: str | Path) -> dict:
@@ -52,8 +56,8 @@ def frozen(module: nn.Module, example: tuple[torch.Tensor, ...]) -> nn.Module:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")
             return torch.jit.freeze(torch.jit.trace(module.eval(), example, check_trace=False))
-    except Exception as exc:  # noqa: BLE001 - an optimisation only; eager is always correct
-        warnings.warn(f"TorchScript freeze failed, running eager: {exc}", stacklevel=2)
+    except Exception:  # noqa: BLE001 - an optimisation only; eager is always correct
+        log.warning("TorchScript freeze failed; running the module eagerly (same output, slower)", exc_info=True)
         return module
 
 
@@ -62,6 +66,7 @@ def cpu_has_bf16() -> bool:
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
+        log.info("/proc/cpuinfo is unreadable; assuming no native bf16", exc_info=True)
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
 

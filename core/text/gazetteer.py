@@ -100,7 +100,7 @@ def lexicon_table(names: Iterable[str], kind: str = "Chemical") -> dict[tuple[st
     """Names (e.g. the medication lexicon) -> word-tuple keys in the corpora's tokenisation."""
     table = {}
     for name in names:
-        key = tuple(w.group(0).lower() for w in tagger_tokens(name))
+        key = tuple(w.text.lower() for w in tagger_tokens(name))
         if key:
             table[key] = kind
     return table

@@ -82,9 +82,9 @@ class BiomedicalNER:
             words = tagger_tokens(text, start, end)
             if not words:
                 continue
-            tags = self.tag_words_by_head([[w.group(0) for w in words]], heads)
+            tags = self.tag_words_by_head([[w.text for w in words]], heads)
             chosen = merge_heads(bio_spans(tags["bc5cdr"][0]), bio_spans(tags["ncbi"][0]) if "ncbi" in tags else set())
-            out.extend((words[a].start(), words[b - 1].end(), kind) for a, b, kind in chosen)
+            out.extend((words[a].start, words[b - 1].end, kind) for a, b, kind in chosen)
         return out
 
 

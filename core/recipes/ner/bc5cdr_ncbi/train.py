@@ -9,7 +9,6 @@ a project resource next to the artifact; ``init_from`` starts from an earlier ar
 """
 from __future__ import annotations
 
-import random
 import sys
 import time
 from pathlib import Path
@@ -18,39 +17,16 @@ import torch
 from torch import nn
 
 from core.recipes.ner.bc5cdr_ncbi.prepare import prepare
-from core.text.data import BucketBatches, read_jsonl
+from core.data import BucketBatches, MultiSourceBatches, read_jsonl, tokens_length
 from core.text.encoder import EncoderConfig, config_dict, load_trainable, trainable_state
 from core.text.gazetteer import FEATURE_TAGS, Gazetteer, corpus_table, fold_features, lexicon_table
 from core.text.artifact import read_artifact
 from core.text.tagger import BC5CDR_TAGS, NCBI_TAGS, TokenTagger, evaluate_spans, tagging_collate
-from core.recipes.common import export, load_best, start_run
+from core.recipes.common import export_artifact, load_best, start_run
 from core.training import TrainConfig, fit
 
 HEADS = {"bc5cdr": BC5CDR_TAGS, "ncbi": NCBI_TAGS}
 O_BIASES = (0.0, 0.5, 1.0, 1.5, 2.0)  # candidates for the bias on O's log-probability (tune_o_bias)
-
-
-class MultiSourceBatches:
-    """Batches from several BucketBatches (one dataset each), interleaved in a shuffled order."""
-
-    def __init__(self, sources: list[BucketBatches], seed: int):
-        self.sources, self.seed, self.epoch = sources, seed, 0
-        self.sampler = self
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-        for s in self.sources:
-            s.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return sum(len(s) for s in self.sources)
-
-    def __iter__(self):
-        order = [i for i, s in enumerate(self.sources) for _ in range(len(s))]
-        random.Random(self.seed + self.epoch).shuffle(order)
-        iters = [iter(s) for s in self.sources]
-        for i in order:
-            yield next(iters[i])
 
 
 class TaggingTask:
@@ -71,8 +47,7 @@ class TaggingTask:
 def loaders(rows: dict[str, list[dict]], tok, max_length: int, batch_size: int, seed: int, shuffle: bool):
     collate = tagging_collate(tok, max_length, HEADS)
     return MultiSourceBatches([
-        BucketBatches(rows[name], batch_size, collate, shuffle=shuffle,
-                      seed=seed, length=lambda r: sum(len(t) for t in r["tokens"]))
+        BucketBatches(rows[name], batch_size, collate, shuffle=shuffle, seed=seed, length=tokens_length)
         for name in HEADS], seed)
 
 
@@ -141,19 +116,15 @@ def main(argv: list[str]) -> dict:
     result = fit(model, TaggingTask(), train_loader, valid_loader, cfg)
     best_metrics = load_best(model, result.best_path)
     o_bias, best_metrics = tune_o_bias(model, valid_loader) if hp.get("tune_o_bias") else (0.0, best_metrics)
-    artifact = {
-        "config": {"kind": "ner", "encoder": config_dict(enc_cfg), "heads": HEADS, "dropout": hp["dropout"],
-                   "eval_max_length": hp["eval_max_length"], "o_bias": o_bias,
-                   "features": FEATURE_TAGS if use_gaz else None,
-                   "gazetteer": Path(hp["gazetteer"]["export"]).name if use_gaz else None},  # in core/text/resources
-        "state_dict": {k: v.half() for k, v in trainable_state(model).items()},
-        "metrics": {"valid": best_metrics},
-        "trained": {"steps": result.steps, "seconds": round(time.time() - started, 1), "hparams": hp,
-                    "torch": str(torch.__version__)},
-    }
     if gazetteer is not None:
         gazetteer.save(Path(hp["gazetteer"]["export"]))
-    return export(artifact, hp["export"], best_metrics)
+    return export_artifact(
+        state_dict=trainable_state(model), result=result, hp=hp, started=started, path=hp["export"],
+        config={"kind": "ner", "encoder": config_dict(enc_cfg), "heads": HEADS, "dropout": hp["dropout"],
+                "eval_max_length": hp["eval_max_length"], "o_bias": o_bias,
+                "features": FEATURE_TAGS if use_gaz else None,
+                "gazetteer": Path(hp["gazetteer"]["export"]).name if use_gaz else None},  # in core/text/resources
+        metrics=best_metrics)
 
 
 if __name__ == "__main__":
