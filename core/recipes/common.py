@@ -31,6 +31,16 @@ def start_run(argv: list[str], prepare: Callable[[dict, Path], dict]) -> tuple[d
     return hp, run_dir, manifests
 
 
+def evaluate_run(argv: list[str], prepare: Callable[[dict, Path], dict], what: str,
+                 score: Callable[[dict, Path, str, str], dict]) -> dict:
+    """What every ``evaluate.py`` does: YAML + overrides (``artifact=`` defaults to the recipe's
+    export, ``split=`` to test), manifests prepared once, ``score(hparams, manifests, split,
+    artifact)``, then the report (a table and one JSON line)."""
+    hp, _, manifests = open_run(argv, prepare)
+    artifact, split = str(hp.get("artifact") or hp["export"]), str(hp.get("split", "test"))
+    return report(f"{what} artifact {artifact} on {split}", score(hp, manifests, split, artifact))
+
+
 def report(title: str, metrics: dict) -> dict:
     """An ``evaluate.py``'s output: a readable table, then one JSON line (the last line)."""
     print(title)

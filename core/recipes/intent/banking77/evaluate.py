@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from core.data import read_jsonl
-from core.recipes.common import open_run, report
+from core.recipes.common import evaluate_run
 from core.recipes.intent.banking77.prepare import OOS, prepare
 from core.text.intent import IntentClassifier
 
@@ -31,12 +31,9 @@ def evaluate(classifier: IntentClassifier, rows: list[dict]) -> dict[str, float]
 
 
 def main(argv: list[str]) -> dict:
-    hp, _, manifests = open_run(argv, lambda h, out: prepare(Path(h["data_dir"]), out, seed=h["seed"],
-                                                             **h["prepare"]))
-    artifact = hp.get("artifact") or hp["export"]
-    split = hp.get("split", "test")
-    metrics = evaluate(IntentClassifier(artifact), read_jsonl(manifests / f"{split}.jsonl"))
-    return report(f"intent artifact {artifact} on {split}", metrics)
+    return evaluate_run(argv, lambda h, out: prepare(Path(h["data_dir"]), out, seed=h["seed"], **h["prepare"]),
+                        "intent", lambda h, manifests, split, artifact: evaluate(
+                            IntentClassifier(artifact), read_jsonl(manifests / f"{split}.jsonl")))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from core.data import read_jsonl
-from core.recipes.common import open_run, report
+from core.recipes.common import evaluate_run
 from core.recipes.ner.bc5cdr_ncbi.prepare import prepare
 from core.text.metrics import entity_prf
 from core.text.ner import BiomedicalNER
@@ -29,16 +29,17 @@ def evaluate(ner: BiomedicalNER, rows: list[dict], head: str, batch_size: int = 
     return entity_prf(gold, pred)
 
 
-def main(argv: list[str]) -> dict:
-    hp, _, manifests = open_run(argv, lambda h, out: prepare(Path(h["data_dir"]), out))
-    artifact = hp.get("artifact") or hp["export"]
-    split = hp.get("split", "test")
+def score(hp: dict, manifests: Path, split: str, artifact: str) -> dict[str, float]:
     ner = BiomedicalNER(artifact, precision=hp.get("precision", "bf16"))
     metrics: dict[str, float] = {}
     for name in DATASETS:
         scores = evaluate(ner, read_jsonl(manifests / f"{name}_{split}.jsonl"), name)
         metrics.update({f"{name}_{k}": v for k, v in scores.items()})
-    return report(f"NER artifact {artifact} on {split}", metrics)
+    return metrics
+
+
+def main(argv: list[str]) -> dict:
+    return evaluate_run(argv, lambda h, out: prepare(Path(h["data_dir"]), out), "NER", score)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from core.data import read_jsonl
-from core.recipes.common import open_run, report
+from core.recipes.common import evaluate_run
 from core.recipes.text_emotion.goemotions.prepare import prepare
 from core.text.emotion import TextEmotionClassifier
 from core.text.metrics import f1_per_label
@@ -32,11 +32,9 @@ def evaluate(classifier: TextEmotionClassifier, rows: list[dict]) -> dict[str, f
 
 
 def main(argv: list[str]) -> dict:
-    hp, _, manifests = open_run(argv, lambda h, out: prepare(Path(h["data_dir"]), out))
-    artifact = hp.get("artifact") or hp["export"]
-    split = hp.get("split", "test")
-    metrics = evaluate(TextEmotionClassifier(artifact), read_jsonl(manifests / f"{split}.jsonl"))
-    return report(f"text-emotion artifact {artifact} on {split}", metrics)
+    return evaluate_run(argv, lambda h, out: prepare(Path(h["data_dir"]), out), "text-emotion",
+                        lambda h, manifests, split, artifact: evaluate(
+                            TextEmotionClassifier(artifact), read_jsonl(manifests / f"{split}.jsonl")))
 
 
 if __name__ == "__main__":
