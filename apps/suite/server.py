@@ -83,12 +83,12 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     async def guard_app_pages(request: Request, call_next):
         """Browsers opening an app without a session go to sign-in; wrong roles get a plain page."""
         path = request.url.path
-        for prefix, (package, title) in mounts.items():
+        for prefix, (app_id, title) in mounts.items():
             if request.method == "GET" and path in (prefix, prefix + "/"):
                 user = current_user(request)
                 if user is None:
                     return RedirectResponse(f"/login?next={quote(prefix + '/')}", status_code=303)
-                if not accounts.may_open(user, package):
+                if not accounts.may_open(user, app_id):
                     return HTMLResponse(pages.forbidden_page(user=user, title=title), status_code=403)
         return await call_next(request)
 
@@ -162,10 +162,10 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             return _landing(request, user, error=str(exc), status=400)
         return _landing(request, user, notice=f"Account '{new.username}' ({new.role}) created.")
 
-    def auth_dependency_for(package: str):
+    def auth_dependency_for(app_id: str):
         def dependency(request: Request) -> str | None:
             user = current_user(request)
-            return user.username if accounts.may_open(user, package) else None
+            return user.username if accounts.may_open(user, app_id) else None
 
         return dependency
 
