@@ -170,3 +170,14 @@ def test_the_call_worker_runs_with_the_server_and_a_queued_call_moves_without_an
     finally:
         worker.stop_worker()
         get_callcenter_settings.cache_clear()
+
+
+def test_the_transcription_tab_checks_the_role_itself(app):
+    from apps.common.transcription import _handle
+
+    def progress(*args, **kwargs):
+        raise AssertionError("nothing may be transcribed")
+
+    for who in ("stud", None, "ghost"):
+        status, view, files = _handle("medical_dictation", "/etc/hostname", "", who, progress)
+        assert "Could not transcribe" in status and view == "" and files is None

@@ -110,7 +110,16 @@ def _handler(app_id: str):
     return handle
 
 
+def may_transcribe(username: str | None, app_id: str) -> bool:
+    """The caller's role may use ``app_id`` (checked here too, not only by the page guard)."""
+    with session_scope() as s:
+        return accounts.may_open(accounts.get_user(session=s, username=username) if username else None, app_id)
+
+
 def _handle(app_id: str, audio, vocabulary, username: str | None, progress):
+    if not may_transcribe(username, app_id):
+        log.info("transcription refused: %r may not use %s", username, app_id)
+        return "**Could not transcribe:** sign in with an account that may use this app.", "", None
     progress(0.0, desc="Reading the recording...")
 
     def report(done: int, total: int) -> None:
