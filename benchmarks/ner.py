@@ -9,17 +9,17 @@ features, of that same dictionary (so the peer knows exactly the names the tagge
     python benchmarks/ner.py --precision int8   # the same tagger int8-quantised (faster, lower NCBI F1)
     python benchmarks/ner.py --split holdout    # the dev sentences kept out of training (choices are made here)
 
-Also: CPU latency per sentence at batch 1 (median over the test sentences, --repeats passes) and
-the artifact size. The last line printed is one JSON object.
+Also: CPU latency per sentence at batch 1 for the tagger and the dictionary peer (benchmarks/harness.py:
+warm-up, then p50/p90/p99 of one timed loop over --latency-sentences BC5CDR test sentences; the
+tagger's p50 as a ratio to the peer's), peak RSS of each, and the artifact size. The last line
+printed is one JSON object with the figures and the machine's facts.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -28,13 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from benchmarks.harness import PeakRss, finish, ratio, time_calls  # noqa: E402
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--latency-sentences", type=int, default=300)
     ap.add_argument("--artifact", type=Path, default=None, help="default: the committed NER artifact")
     ap.add_argument("--split", choices=("test", "holdout"), default="test",
@@ -55,6 +56,7 @@ def main() -> None:
     prepare(args.data, out)
     rows = lambda n: [json.loads(x) for x in (out / n).read_text().splitlines()]  # noqa: E731
     artifact = args.artifact or project_artifact(DEFAULT_ARTIFACT)
+    mem = PeakRss().start()  # the tagger's memory: loading, tagging the test sets, the timing loop
     ner = BiomedicalNER(artifact, precision=args.precision)
     dtype = next(ner.model.parameters(), torch.zeros(0)).dtype if args.precision != "int8" else "int8"
     print(f"precision: {args.precision} (runs as {dtype})")
@@ -93,27 +95,28 @@ def main() -> None:
             figures[f"{name}_{kind.lower()}_f1"] = round(ours["f1"], 4)
             figures[f"{name}_{kind.lower()}_f1_dictionary"] = round(peer["f1"], 4)
     sentences = [r["tokens"] for r in rows("bc5cdr_test.jsonl")][: args.latency_sentences]
-    per = []
-    for _ in range(args.repeats):
-        one = []
-        for s in sentences:
-            t = time.perf_counter()
-            ner.tag_words([s], "bc5cdr")
-            one.append(1000 * (time.perf_counter() - t))
-        per.append(statistics.median(one))
-    figures["latency_ms_p50_b1"] = round(statistics.median(per), 2)
+    lat = time_calls(lambda s: ner.tag_words([s], "bc5cdr"), sentences)
+    mem.stop()
+    lookup = ner.gazetteer or Gazetteer(corpus_table(rows("bc5cdr_train.jsonl"), min_ratio=0.0))
+    peer = time_calls(lookup.matches, sentences)
+    figures.update({"latency_ms_p50_b1": lat.p50_ms, "latency_ms_p90_b1": lat.p90_ms, "latency_ms_p99_b1": lat.p99_ms,
+                    "latency_ms_p50_b1_dictionary": peer.p50_ms,
+                    "latency_ms_p50_b1_ratio_vs_dictionary": ratio(lat.p50_ms, peer.p50_ms),
+                    "peak_rss_mb": mem.peak_mb})
     size = Path(artifact).stat().st_size
     if ner.gazetteer is not None:
         size += ner.gazetteer_path.stat().st_size
     figures["artifact_mb"] = round(size / 1e6, 2)
     figures["precision"] = args.precision
     figures["split"] = args.split
-    print(f"\nlatency per sentence, batch 1, {args.threads} threads, {args.precision}: p50 {figures['latency_ms_p50_b1']:.2f} ms "
-          f"(BC5CDR test sentences, mean {statistics.mean(len(s) for s in sentences):.0f} words); "
-          f"artifact {figures['artifact_mb']:.2f} MB (adapter + heads + dictionary; "
+    figures["threads"] = args.threads
+    print(f"\nlatency per sentence, batch 1, {args.threads} threads, {args.precision}, {lat.n} BC5CDR test sentences "
+          f"(mean {sum(len(s) for s in sentences) / len(sentences):.0f} words) after {lat.warmup} warm-up calls: "
+          f"p50 {lat.p50_ms:.2f} / p90 {lat.p90_ms:.2f} / p99 {lat.p99_ms:.2f} ms; dictionary peer p50 "
+          f"{peer.p50_ms:.3f} ms ({figures['latency_ms_p50_b1_ratio_vs_dictionary']:.0f}x); peak RSS "
+          f"{figures['peak_rss_mb']:.0f} MB; artifact {figures['artifact_mb']:.2f} MB (adapter + heads + dictionary; "
           f"+ the 22.7M-parameter encoder from its wheel)")
-    print(json.dumps(figures))
-
+    finish(figures)
 
 if __name__ == "__main__":
     main()
