@@ -9,7 +9,6 @@ core/text/ner.py) or ``fp32``. The latency figures in benchmarks/ measure these.
 from __future__ import annotations
 
 import logging
-
 from pathlib import Path
 
 import torch
