@@ -6,6 +6,7 @@ warm-up calls that pay one-off costs (weight packing, allocator growth), all tim
 
     python benchmarks/int8_kernels.py --sentences 200
 
+The app pins fbgemm (core/text/encoder.py: QUANTIZED_ENGINE); this script overrides it per set-up.
 The last line printed is one JSON object: p50 per set-up and the int8 speed-up over fp32.
 """
 from __future__ import annotations
@@ -39,6 +40,7 @@ def main() -> None:
     ap.add_argument("--sentences", type=int, default=200)
     args = ap.parse_args()
     from core.model_resolver import project_artifact
+    from core.text import encoder
     from core.text.intent import DEFAULT_ARTIFACT, IntentClassifier
 
     texts = sentences(args.data, args.sentences)
@@ -50,7 +52,7 @@ def main() -> None:
         setups = [("fp32", "fp32", None), ("bf16", "bf16", None)] + [(f"int8 {e}", "int8", e) for e in engines]
         for name, precision, engine in setups:
             if engine:
-                torch.backends.quantized.engine = engine  # the engine quantize_dynamic packs weights for
+                encoder.QUANTIZED_ENGINE = engine  # the engine quantize_for_cpu packs the weights for
             clf = IntentClassifier(project_artifact(DEFAULT_ARTIFACT), precision=precision)
             t = time.perf_counter()
             clf.probabilities([texts[0]])
@@ -64,7 +66,6 @@ def main() -> None:
         for e in engines:
             figures[f"int8_{e}_speedup_vs_fp32_t{threads}"] = ratio(figures[f"fp32_t{threads}_p50_ms"],
                                                                     figures[f"int8_{e}_t{threads}_p50_ms"])
-    torch.backends.quantized.engine = engines[0]
     print(json.dumps({k: v for k, v in figures.items() if "speedup" in k}))
     finish(figures)
 
