@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     max_upload_mb: int = 500
     # sign-in sessions last this long (hours)
     session_hours: float = 12.0
+    # mark the session cookie Secure (only sent over HTTPS): set true behind a TLS proxy
+    cookie_secure: bool = False
 
     @property
     def resolved_database_url(self) -> str:

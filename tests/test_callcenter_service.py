@@ -185,5 +185,18 @@ def test_a_pipeline_crash_is_logged_with_its_traceback_and_the_call_keeps_a_plai
 
 
 def test_csv_cells_cannot_smuggle_formulas():
-    assert analytics._safe_cell("=HYPERLINK(\"x\")").startswith("'=")
+    for bad in ("=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\t=cmd", "\r=cmd"):
+        assert analytics._safe_cell(bad) == "'" + bad
     assert analytics._safe_cell("hello") == "hello"
+
+
+def test_every_string_cell_of_the_export_is_guarded(db, tmp_path):
+    """A file name (or queue, intent, reason) is as dangerous in a spreadsheet as turn text."""
+    evil = tmp_path / "=HYPERLINK(x).flac"
+    shutil.copyfile(CALL, evil)
+    call_id = service.store_upload(evil, username="sup", filename="\t=HYPERLINK(\"http://x\").flac")
+    worker.process_pending()
+    rows = list(csv.reader(analytics.export_csv(username="sup").open(encoding="utf-8")))
+    cells = [c for row in rows[1:] for c in row]
+    assert rows[1][0] == str(call_id) and rows[1][1] == "'\t=HYPERLINK(\"http://x\").flac"
+    assert not any(c.startswith(("=", "+", "@", "\t", "\r")) for c in cells)

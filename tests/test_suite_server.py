@@ -181,3 +181,25 @@ def test_the_transcription_tab_checks_the_role_itself(app):
     for who in ("stud", None, "ghost"):
         status, view, files = _handle("medical_dictation", "/etc/hostname", "", who, progress)
         assert "Could not transcribe" in status and view == "" and files is None
+
+
+def test_other_sites_cannot_use_the_session_or_frame_the_pages(app):
+    """Issue 11, item 4: same origin only, SameSite=Strict cookies, no framing, strict CSP on the suite's pages."""
+    client = signed_in(app, "clin")
+    evil = {"Origin": "http://127.0.0.1:9999"}  # another local site
+    r = client.post("/login", data={"username": "clin", "password": PASSWORDS["clin"]}, headers=evil,
+                    follow_redirects=False)
+    assert r.status_code == 403  # a cross-site form post (CSRF) is refused before anything happens
+    assert client.options("/dictation/gradio_api/info", headers={**evil, "Access-Control-Request-Method": "POST"}
+                          ).status_code == 403
+    r = client.get("/dictation/config", headers={**evil, "Access-Control-Request-Method": "GET"})
+    assert "access-control-allow-origin" not in r.headers and "access-control-allow-credentials" not in r.headers
+    same = client.get("/dictation/config", headers={"Origin": "http://testserver"})
+    assert same.status_code == 200
+    page = client.get("/")
+    assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in page.headers[
+        "content-security-policy"] and "default-src 'self'" in page.headers["content-security-policy"]
+    assert client.get("/dictation/").headers["x-frame-options"] == "DENY"
+    cookie = TestClient(app).post("/login", data={"username": "clin", "password": PASSWORDS["clin"]},
+                                  follow_redirects=False).headers["set-cookie"].lower()
+    assert "samesite=strict" in cookie and "httponly" in cookie and "secure" not in cookie  # Secure: PARLANCE_COOKIE_SECURE

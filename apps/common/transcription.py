@@ -12,6 +12,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from apps.common.uploads import UploadRefused, checked_upload
 from core import accounts
 from core.asr import TranscribeOptions, Transcript, get_transcriber
 from core.asr.formats import render
@@ -32,6 +33,11 @@ def transcribe_upload(source, vocabulary: str = "", progress=None) -> Transcript
     progress: optional callable(done_chunks, total_chunks)."""
     if source is None or (isinstance(source, str) and not source):
         raise UserFacingError("Please record or upload audio first.")
+    if not isinstance(source, tuple):  # a file path from the client: only this server's uploads
+        try:
+            source = checked_upload(source)
+        except UploadRefused as exc:
+            raise UserFacingError(str(exc)) from exc
     s = get_settings()
     try:
         audio = load_audio(source, max_seconds=s.max_audio_seconds, min_seconds=s.min_audio_seconds)

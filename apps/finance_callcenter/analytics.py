@@ -120,15 +120,19 @@ def export_csv(*, username: str, days: int | None = None, queue: str | None = No
                             c["duration_s"], c["layout"], c["queue_key"], c["escalated"], c["primary_intent"] or "",
                             c["peak_distress"]]
                     turn = ["", "", "", "", "", "", "", "", "", ""] if t is None else [
-                        t.index, t.speaker, t.start_s, t.end_s, _safe_cell(t.text), t.intent or "",
+                        t.index, t.speaker, t.start_s, t.end_s, t.text, t.intent or "",
                         t.intent_probability if t.intent_probability is not None else "", t.out_of_scope, t.emotion,
                         t.distress]
-                    w.writerow(base + turn + [reasons[c["id"]]])
+                    w.writerow([_safe_cell(v) if isinstance(v, str) else v for v in base + turn + [reasons[c["id"]]]])
         audit(s, username, "export", "calls", "", {"calls": len(calls), "days": days, "queue": queue,
                                                      "intent": intent})
     return out
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as a formula (OWASP CSV injection)
+
+
 def _safe_cell(text: str) -> str:
-    """Spreadsheet formula injection guard: a cell starting with = + - @ is prefixed with '."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """Spreadsheet formula guard for every string cell (file names, queue names, intents, turn text,
+    reasons): one starting with = + - @, a tab or a carriage return is prefixed with '."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

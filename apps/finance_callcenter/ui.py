@@ -15,6 +15,7 @@ import gradio as gr
 import pandas as pd
 
 from apps.common.transcription import signed_in_banner
+from apps.common.uploads import UploadRefused, checked_upload
 from apps.finance_callcenter import analytics, service, views, worker
 from apps.finance_callcenter.config import SPEC, get_callcenter_settings
 from apps.finance_callcenter.routing import RoutingTableError
@@ -42,7 +43,10 @@ def refresh_board(request: gr.Request):
 
 # --- upload -----------------------------------------------------------------------------------------
 def upload_calls(files, agent_channel: str, request: gr.Request):
-    paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
+    try:
+        paths = [str(checked_upload(f)) for f in (files or [])]  # only this server's uploads, before any read
+    except UploadRefused as exc:
+        return f"**Not uploaded:** {exc}", *refresh_board(request)
     try:
         ids = service.submit_uploads(paths, username=_user(request),
                                      agent_channel=1 if agent_channel.startswith("Right") else 0)

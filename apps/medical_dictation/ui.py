@@ -12,6 +12,7 @@ import gradio as gr
 import pandas as pd
 
 from apps.common.transcription import signed_in_banner, transcription_tab
+from apps.common.uploads import UploadRefused, checked_upload
 from apps.medical_dictation.config import APP_ID, SPEC
 from apps.medical_dictation import service
 
@@ -87,10 +88,13 @@ def dictate(encounter_id, audio, vocabulary: str, request: gr.Request, progress=
     if not audio:
         return ("**Please record or upload a dictation first.**", *load_note(encounter_id, request)[1:])
     try:
-        rec = service.store_recording(username=_user(request), encounter_id=int(encounter_id), source=audio,
-                                      filename=Path(audio).name)
+        upload = checked_upload(audio)  # before anything reads it: only this server's uploads
+        rec = service.store_recording(username=_user(request), encounter_id=int(encounter_id), source=upload,
+                                      filename=upload.name)
         service.process_recording(username=_user(request), recording_id=rec, vocabulary=_words(vocabulary),
                                   progress=lambda f, m: progress(f, desc=m))
+    except UploadRefused as exc:
+        return (f"**Could not process the dictation:** {exc}", *load_note(encounter_id, request)[1:])
     except service.DictationError as exc:
         log.info("refused: %s", exc, exc_info=True)
         kept = "" if "kept" in str(exc) else " The recording is kept."

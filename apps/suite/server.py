@@ -19,7 +19,7 @@ import gradio as gr
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from apps.suite import pages
+from apps.suite import pages, security
 from apps.suite.registry import MOUNTED, register_apps
 from core import accounts
 from core.accounts import AccountError, User
@@ -92,6 +92,8 @@ def build_app(settings: Settings | None = None) -> FastAPI:
                     return HTMLResponse(pages.forbidden_page(user=user, title=title), status_code=403)
         return await call_next(request)
 
+    security.install(app, suite_paths=("/", "/login", "/admin/users"))
+
     @app.get("/healthz")
     def healthz() -> JSONResponse:
         return JSONResponse({"ok": True})
@@ -114,7 +116,8 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             token = accounts.start_session(session=s, user=user, hours=settings.session_hours)
             accounts.record_audit(session=s, user=user, app="suite", action="login")
         response = RedirectResponse(_safe_next(next), status_code=303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=int(settings.session_hours * 3600))
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=settings.cookie_secure,
+                            max_age=int(settings.session_hours * 3600))
         return response
 
     @app.get("/logout")
