@@ -1,8 +1,11 @@
 """Call-center persistence (SQLite and PostgreSQL): the durable processing queue and results."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from apps.finance_callcenter import crud
 from apps.finance_callcenter.models import RoutingDecisionRow, Turn
+from core.db import utcnow
 
 
 def _call(session, name="a.wav"):
@@ -26,10 +29,10 @@ def test_failure_keeps_the_call_and_retry_requeues_it(session):
     crud.fail_call(session=session, call_id=call.id, error="The file is empty.")
     session.refresh(call)
     assert call.status == "failed" and call.error == "The file is empty." and call.audio_path
-    assert crud.requeue_call(session=session, call_id=call.id)
+    assert crud.requeue_call(session=session, call_id=call.id, stale_before=utcnow() - timedelta(minutes=1))
     session.refresh(call)
     assert call.status == "queued" and call.error == ""
-    assert not crud.requeue_call(session=session, call_id=call.id)  # already queued
+    assert not crud.requeue_call(session=session, call_id=call.id, stale_before=utcnow() - timedelta(minutes=1))  # already queued
 
 
 def test_results_are_stored_with_turns_and_decision(session):
@@ -61,3 +64,17 @@ def test_routing_table_versions_increase(session):
     assert (a.version, b.version) == (1, 2)
     assert crud.latest_table(session=session).document == "b"
     assert [t.version for t in crud.list_tables(session=session)] == [2, 1]
+
+
+def test_a_call_with_a_stale_heartbeat_is_queued_again(session):
+    """Processing that stopped without an outcome (its worker died or could not write) is not lost."""
+    alive, stuck = _call(session, "alive.wav"), _call(session, "stuck.wav")
+    crud.claim_next_call(session=session)
+    crud.claim_next_call(session=session)
+    now = utcnow()
+    crud.beat(session=session, call_id=alive.id)
+    session.execute(crud.update(crud.Call).where(crud.Call.id == stuck.id).values(heartbeat_at=now - timedelta(minutes=5)))
+    assert crud.requeue_stale(session=session, older_than=now - timedelta(minutes=1)) == [stuck.id]
+    session.refresh(alive)
+    session.refresh(stuck)
+    assert (alive.status, stuck.status) == ("processing", "queued") and stuck.heartbeat_at.tzinfo is not None

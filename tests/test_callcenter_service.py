@@ -200,3 +200,65 @@ def test_every_string_cell_of_the_export_is_guarded(db, tmp_path):
     cells = [c for row in rows[1:] for c in row]
     assert rows[1][0] == str(call_id) and rows[1][1] == "'\t=HYPERLINK(\"http://x\").flac"
     assert not any(c.startswith(("=", "+", "@", "\t", "\r")) for c in cells)
+
+
+def test_a_database_error_leaves_no_call_stuck_in_processing(db, monkeypatch, caplog):
+    """Issue 11, item 9: when even recording the failure fails, the call used to stay 'processing'
+    forever with nothing logged, and Retry refused it. Now: logged, heartbeat goes stale, queued
+    again (or reset by Retry), and failed for good after MAX_ATTEMPTS claims."""
+    import logging
+    from datetime import timedelta
+
+    from sqlalchemy.exc import OperationalError
+
+    from apps.finance_callcenter import pipeline
+
+    monkeypatch.setattr(pipeline, "analyse_call", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("model down")))
+    real_fail = crud.fail_call
+
+    def locked(**kwargs):
+        raise OperationalError("UPDATE cc_calls ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(crud, "fail_call", locked)
+    call_id = service.store_upload(CALL, username="sup")
+    with caplog.at_level(logging.ERROR, logger="apps.finance_callcenter.worker"):
+        worker.process_pending()
+    assert _status(call_id)["status"] == "processing"
+    assert any("could not be recorded" in r.getMessage() and r.exc_info for r in caplog.records)
+    assert worker.requeue_stale() == []  # its heartbeat is fresh: maybe still being worked on
+    with pytest.raises(service.CallCenterError, match="cannot be retried now"):
+        service.retry_call(call_id, username="sup")
+    monkeypatch.setattr(service, "STALE_AFTER", timedelta(seconds=-1))  # ... and now it is stale
+    service.retry_call(call_id, username="sup")  # Retry resets a stuck call
+    assert _status(call_id)["status"] == "queued"
+    worker.process_pending()
+    monkeypatch.setattr(worker, "STALE_AFTER", timedelta(seconds=-1))
+    assert worker.requeue_stale() == [call_id]  # the worker's own sweep finds it too
+    worker.process_pending()  # third claim
+    worker.requeue_stale()
+    monkeypatch.setattr(crud, "fail_call", real_fail)
+    worker.process_pending()  # fourth claim: over MAX_ATTEMPTS, failed with a plain message
+    row = _status(call_id)
+    assert row["status"] == "failed" and "interrupted 3 times" in row["error"] and row["attempts"] == 4
+
+
+def test_the_heartbeat_is_written_while_a_call_is_processed(db, monkeypatch):
+    import time
+
+    from apps.finance_callcenter import pipeline
+
+    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.05)
+    beats = []
+
+    def slow(path, table, **kwargs):
+        with session_scope() as s:
+            beats.append(crud.get_call(session=s, call_id=call_id).heartbeat_at)
+        time.sleep(0.3)
+        with session_scope() as s:
+            beats.append(crud.get_call(session=s, call_id=call_id).heartbeat_at)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(pipeline, "analyse_call", slow)
+    call_id = service.store_upload(CALL, username="sup")
+    worker.process_pending()
+    assert beats[0] is not None and beats[1] > beats[0]

@@ -203,3 +203,27 @@ def test_other_sites_cannot_use_the_session_or_frame_the_pages(app):
     cookie = TestClient(app).post("/login", data={"username": "clin", "password": PASSWORDS["clin"]},
                                   follow_redirects=False).headers["set-cookie"].lower()
     assert "samesite=strict" in cookie and "httponly" in cookie and "secure" not in cookie  # Secure: PARLANCE_COOKIE_SECURE
+
+
+def test_database_errors_reach_people_as_a_plain_sentence(app, monkeypatch):
+    """Issue 11, item 10: a locked database used to answer sign-in with a 500 and pages with raw SQL."""
+    import gradio as gr
+    from sqlalchemy.exc import OperationalError
+
+    from apps.common.errors import DATABASE_BUSY
+    from apps.medical_dictation import service, ui
+
+    locked = OperationalError("INSERT INTO audit_log ...", {}, Exception("database is locked"))
+
+    def boom(**kwargs):
+        raise locked
+
+    monkeypatch.setattr(A, "authenticate", boom)
+    r = TestClient(app).post("/login", data={"username": "clin", "password": PASSWORDS["clin"]})
+    assert r.status_code == 503 and "busy" in r.text and "INSERT" not in r.text and "sqlite" not in r.text.lower()
+    monkeypatch.setattr(service, "list_patients", boom)
+    from types import SimpleNamespace
+
+    with pytest.raises(gr.Error) as err:
+        ui.patient_choices("", SimpleNamespace(username="clin"))
+    assert err.value.message == DATABASE_BUSY

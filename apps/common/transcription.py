@@ -12,6 +12,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from apps.common.errors import plain_errors
 from apps.common.uploads import UploadRefused, checked_upload
 from core import accounts
 from core.asr import TranscribeOptions, Transcript, get_transcriber
@@ -110,6 +111,7 @@ def transcription_tab(app_id: str) -> None:
 
 
 def _handler(app_id: str):
+    @plain_errors
     def handle(audio, vocabulary, request: gr.Request, progress=gr.Progress()):
         return _handle(app_id, audio, vocabulary, getattr(request, "username", None), progress)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from apps.finance_callcenter.models import Agent, Call, CallQueue, RoutingDecisionRow, RoutingTableVersion, Turn
@@ -77,7 +77,7 @@ def claim_next_call(*, session: Session) -> Call | None:
         return None
     claimed = session.execute(update(Call).where(Call.id == call.id, Call.status == "queued")
                               .values(status="processing", progress=0.0, progress_note="starting",
-                                      attempts=Call.attempts + 1))
+                                      attempts=Call.attempts + 1, heartbeat_at=utcnow()))
     if claimed.rowcount != 1:
         return None
     session.refresh(call)
@@ -91,8 +91,29 @@ def requeue_interrupted(*, session: Session) -> int:
     return result.rowcount or 0
 
 
+def requeue_stale(*, session: Session, older_than: datetime) -> list[int]:
+    """Calls 'processing' whose worker gave no sign of life since ``older_than`` (it died, or could
+    not record the outcome) go back to the queue; returns their ids."""
+    stale = _stale_processing(older_than)
+    ids = list(session.scalars(select(Call.id).where(stale)))
+    if ids:
+        session.execute(update(Call).where(Call.id.in_(ids), stale)
+                        .values(status="queued", progress=0.0, progress_note="re-queued: its processing stopped"))
+    return ids
+
+
+def _stale_processing(older_than: datetime):
+    return and_(Call.status == "processing", or_(Call.heartbeat_at.is_(None), Call.heartbeat_at < older_than))
+
+
+def beat(*, session: Session, call_id: int) -> None:
+    """The worker is still on this call."""
+    session.execute(update(Call).where(Call.id == call_id, Call.status == "processing").values(heartbeat_at=utcnow()))
+
+
 def set_progress(*, session: Session, call_id: int, progress: float, note: str) -> None:
-    session.execute(update(Call).where(Call.id == call_id).values(progress=progress, progress_note=note[:200]))
+    session.execute(update(Call).where(Call.id == call_id)
+                    .values(progress=progress, progress_note=note[:200], heartbeat_at=utcnow()))
 
 
 def fail_call(*, session: Session, call_id: int, error: str) -> None:
@@ -100,8 +121,11 @@ def fail_call(*, session: Session, call_id: int, error: str) -> None:
                                                                   progress_note=""))
 
 
-def requeue_call(*, session: Session, call_id: int) -> bool:
-    result = session.execute(update(Call).where(Call.id == call_id, Call.status.in_(["failed", "done"]))
+def requeue_call(*, session: Session, call_id: int, stale_before: datetime) -> bool:
+    """Queue a failed or finished call again, or one stuck 'processing' with no heartbeat since
+    ``stale_before``; False when it is queued or being worked on."""
+    result = session.execute(update(Call).where(Call.id == call_id, or_(Call.status.in_(["failed", "done"]),
+                                                                        _stale_processing(stale_before)))
                              .values(status="queued", error="", progress=0.0, progress_note="queued for retry"))
     return bool(result.rowcount)
 

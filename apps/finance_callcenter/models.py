@@ -54,6 +54,7 @@ class Call(Base):
     progress_note: Mapped[str] = mapped_column(String(200), default="")
     error: Mapped[str] = mapped_column(Text, default="")  # plain-language reason when failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)  # last sign of life while processing
     uploaded_by: Mapped[str] = mapped_column(String(64), default="")
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     processed_at: Mapped[datetime | None] = mapped_column(default=None, index=True)  # routed: starts waiting

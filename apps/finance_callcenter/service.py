@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from apps.finance_callcenter import crud
@@ -18,9 +19,10 @@ from apps.finance_callcenter.models import Call, RoutingDecisionRow
 from apps.finance_callcenter.routing import RoutingTable, default_table_text, parse_table
 from core import accounts
 from core.archive import archive_file
-from core.db import session_scope
+from core.db import session_scope, utcnow
 
 log = logging.getLogger(__name__)
+STALE_AFTER = timedelta(seconds=60)  # a call 'processing' with no heartbeat this long is stuck: re-queued
 
 
 class CallCenterError(ValueError):
@@ -126,7 +128,7 @@ def retry_call(call_id: int, *, username: str) -> None:
     """Queue a failed (or finished) call again (the caller wakes the worker)."""
     with session_scope() as s:
         require_supervisor(s, username)
-        if not crud.requeue_call(session=s, call_id=call_id):
+        if not crud.requeue_call(session=s, call_id=call_id, stale_before=utcnow() - STALE_AFTER):
             raise CallCenterError(f"Call {call_id} cannot be retried now (it is queued or being processed).")
         audit(s, username, "retry", "call", call_id)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from apps.common.errors import plain_errors
 from apps.common.transcription import signed_in_banner
 from apps.common.uploads import UploadRefused, checked_upload
 from apps.finance_callcenter import analytics, service, views, worker
@@ -32,6 +33,7 @@ def _user(request: gr.Request | None) -> str:
 
 
 # --- live board -------------------------------------------------------------------------------------
+@plain_errors
 def refresh_board(request: gr.Request):
     try:
         board = analytics.queue_board(username=_user(request))
@@ -42,6 +44,7 @@ def refresh_board(request: gr.Request):
 
 
 # --- upload -----------------------------------------------------------------------------------------
+@plain_errors
 def upload_calls(files, agent_channel: str, request: gr.Request):
     try:
         paths = [str(checked_upload(f)) for f in (files or [])]  # only this server's uploads, before any read
@@ -64,10 +67,12 @@ def recent_call_choices(username: str) -> list[tuple[str, int]]:
              c["id"]) for c in service.list_call_dicts(username=username, limit=200)]
 
 
+@plain_errors
 def list_calls(request: gr.Request):
     return gr.update(choices=recent_call_choices(_user(request)))
 
 
+@plain_errors
 def open_call(call_id, request: gr.Request):
     empty = pd.DataFrame({"time_s": [], "probability": [], "emotion": []})
     if call_id in (None, ""):
@@ -100,6 +105,7 @@ def _playable(path: str) -> str | None:
     return str(out)
 
 
+@plain_errors
 def take_call(call_id, request: gr.Request):
     try:
         service.take_call(int(call_id), username=_user(request))
@@ -109,6 +115,7 @@ def take_call(call_id, request: gr.Request):
     return f"Call #{int(call_id)} marked as taken by an agent (it leaves the waiting list)."
 
 
+@plain_errors
 def reroute(call_id, queue, reason, request: gr.Request):
     try:
         service.reroute_call(int(call_id), queue or "", username=_user(request), reason=reason or "")
@@ -118,6 +125,7 @@ def reroute(call_id, queue, reason, request: gr.Request):
     return f"Call #{int(call_id)} re-routed to {queue}."
 
 
+@plain_errors
 def retry(call_id, request: gr.Request):
     try:
         service.retry_call(int(call_id), username=_user(request))
@@ -134,6 +142,7 @@ def _filters(days: str, queue: str, intent: str) -> dict:
             "intent": None if intent in (None, "", ALL) else intent}
 
 
+@plain_errors
 def show_analytics(days: str, queue: str, intent: str, request: gr.Request):
     agg = analytics.aggregates(username=_user(request), **_filters(days, queue, intent))
     summary = (f"**{agg['calls']}** processed call(s) · escalation rate **{agg['escalation_rate']:.0%}**"
@@ -141,11 +150,13 @@ def show_analytics(days: str, queue: str, intent: str, request: gr.Request):
     return summary, agg["intents"], agg["escalations"], agg["emotions"], agg["emotions"]
 
 
+@plain_errors
 def export(days: str, queue: str, intent: str, request: gr.Request):
     return str(analytics.export_csv(username=_user(request), **_filters(days, queue, intent)))
 
 
 # --- routing table ----------------------------------------------------------------------------------
+@plain_errors
 def load_table(request: gr.Request):
     version, document, _ = service.current_table(username=_user(request))
     return document, f"Current version: **v{version}**", _history(_user(request))
@@ -157,6 +168,7 @@ def _history(username: str) -> pd.DataFrame:
                           "note": r["note"]} for r in rows])
 
 
+@plain_errors
 def save_table(document: str, note: str, request: gr.Request):
     try:
         version = service.save_table(document or "", username=_user(request), note=note or "")
@@ -172,6 +184,7 @@ def queue_choices(username: str) -> list[str]:
     return list(table.queues)
 
 
+@plain_errors
 def filter_choices(request: gr.Request):
     intents = [ALL] + sorted(service.known_intents_or_empty())
     queues = queue_choices(_user(request))

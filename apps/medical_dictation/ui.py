@@ -11,6 +11,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from apps.common.errors import plain_errors
 from apps.common.transcription import signed_in_banner, transcription_tab
 from apps.common.uploads import UploadRefused, checked_upload
 from apps.medical_dictation.config import APP_ID, SPEC
@@ -31,6 +32,7 @@ def _words(vocabulary: str) -> list[str]:
 
 
 # --- patients and encounters --------------------------------------------------------------------------
+@plain_errors
 def patient_choices(search: str, request: gr.Request):
     try:
         rows = service.list_patients(username=_user(request), search=search or "")
@@ -40,6 +42,7 @@ def patient_choices(search: str, request: gr.Request):
     return gr.update(choices=[(f"{p['name']} · MRN {p['mrn']}", p["id"]) for p in rows]), f"{len(rows)} patient(s)"
 
 
+@plain_errors
 def add_patient(mrn: str, name: str, sex: str, request: gr.Request):
     try:
         pid = service.create_patient(username=_user(request), mrn=mrn, name=name, sex=sex)
@@ -50,6 +53,7 @@ def add_patient(mrn: str, name: str, sex: str, request: gr.Request):
     return gr.update(choices=[(f"{p['name']} · MRN {p['mrn']}", p["id"]) for p in rows], value=pid), "Patient added."
 
 
+@plain_errors
 def encounter_choices(patient_id, request: gr.Request):
     if patient_id in (None, ""):
         return gr.update(choices=[], value=None)
@@ -62,6 +66,7 @@ def encounter_choices(patient_id, request: gr.Request):
                                f"{e['status']}", e["id"]) for e in rows], value=rows[0]["id"] if rows else None)
 
 
+@plain_errors
 def refresh_encounter_labels(patient_id, encounter_id, request: gr.Request):
     """The encounter list again (its labels show the note status), keeping the open encounter."""
     upd = encounter_choices(patient_id, request)
@@ -70,6 +75,7 @@ def refresh_encounter_labels(patient_id, encounter_id, request: gr.Request):
     return upd
 
 
+@plain_errors
 def new_encounter(patient_id, reason: str, request: gr.Request):
     try:
         eid = service.start_encounter(username=_user(request), patient_id=int(patient_id or 0), reason=reason)
@@ -82,6 +88,7 @@ def new_encounter(patient_id, reason: str, request: gr.Request):
 
 
 # --- dictation and the note ----------------------------------------------------------------------------
+@plain_errors
 def dictate(encounter_id, audio, vocabulary: str, request: gr.Request, progress=gr.Progress()):
     if encounter_id in (None, ""):
         return ("**Choose or start an encounter first.**", *_empty())
@@ -107,6 +114,7 @@ def _empty():
     return ("", [], entity_table([]), "", "", "", "", 0, "", "")
 
 
+@plain_errors
 def load_note(encounter_id, request: gr.Request):
     if encounter_id in (None, ""):
         return ("", *_empty())
@@ -155,6 +163,7 @@ def repairs_md(repairs: list) -> str:
     return "Medication names corrected: " + "; ".join(f"“{a}” → **{b}**" for a, b, _ in repairs)
 
 
+@plain_errors
 def save(encounter_id, s, o, a, p, version, request: gr.Request):
     try:
         new = service.save_note(username=_user(request), encounter_id=int(encounter_id or 0),
@@ -170,6 +179,7 @@ def save(encounter_id, s, o, a, p, version, request: gr.Request):
     return f"Saved (version {new}).", new
 
 
+@plain_errors
 def sign(encounter_id, version, request: gr.Request):
     try:
         service.sign_note(username=_user(request), encounter_id=int(encounter_id or 0),
@@ -180,6 +190,7 @@ def sign(encounter_id, version, request: gr.Request):
     return ("Signed. The note is now read-only; changes go in addenda.", *load_note(encounter_id, request)[1:])
 
 
+@plain_errors
 def addendum(encounter_id, text: str, request: gr.Request):
     try:
         service.add_addendum(username=_user(request), encounter_id=int(encounter_id or 0), text=text)
@@ -190,6 +201,7 @@ def addendum(encounter_id, text: str, request: gr.Request):
     return "Addendum added.", addenda_md(view.addenda), ""
 
 
+@plain_errors
 def update_transcript(encounter_id, text: str, vocabulary: str, request: gr.Request):
     try:
         v = service.update_transcript(username=_user(request), encounter_id=int(encounter_id or 0), text=text,
@@ -201,6 +213,7 @@ def update_transcript(encounter_id, text: str, vocabulary: str, request: gr.Requ
         entity_table(v.entities)
 
 
+@plain_errors
 def show_history(encounter_id, request: gr.Request) -> pd.DataFrame:
     try:
         rows = service.history(username=_user(request), encounter_id=int(encounter_id or 0))
@@ -210,6 +223,7 @@ def show_history(encounter_id, request: gr.Request) -> pd.DataFrame:
     return pd.DataFrame([{**r, "at": f"{r['at']:%Y-%m-%d %H:%M}"} for r in rows])
 
 
+@plain_errors
 def export(encounter_id, fmt: str, request: gr.Request):
     try:
         out = service.export(username=_user(request), encounter_id=int(encounter_id or 0),

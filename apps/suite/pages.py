@@ -101,6 +101,11 @@ def _short(detail: str) -> str:
     return ", ".join(f"{k}={v}" for k, v in data.items())[:80] if data else ""
 
 
+def message_page(title: str, message: str) -> str:
+    """A page with one plain sentence (errors the person can do nothing about but wait)."""
+    return _page(title, f"<div class='msg err'>{html.escape(message)}</div><a href='/'>Back</a>")
+
+
 def forbidden_page(*, user: User, title: str) -> str:
     body = (f"<div class='msg err'>Your role ({html.escape(user.role)}) cannot open "
             f"{html.escape(title)}. Ask an administrator if you need access.</div><a href='/'>Back</a>")

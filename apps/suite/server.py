@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 import gradio as gr
 from fastapi import FastAPI, Form, Request
+from sqlalchemy.exc import SQLAlchemyError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from apps.common.errors import DATABASE_BUSY
 from apps.suite import pages, security
 from apps.suite.registry import MOUNTED, register_apps
 from core import accounts
@@ -28,6 +31,7 @@ from core.db import session_scope
 from core.logs import job_context
 
 COOKIE = "parlance_session"
+log = logging.getLogger(__name__)
 
 
 def _token(request: Request) -> str | None:
@@ -93,6 +97,13 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         return await call_next(request)
 
     security.install(app, suite_paths=("/", "/login", "/admin/users"))
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_trouble(request: Request, exc: SQLAlchemyError):
+        """A locked or unreachable database: a plain page (never raw SQL), the traceback in the log."""
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return HTMLResponse(pages.message_page("The database is busy", DATABASE_BUSY), status_code=503,
+                            headers={"Retry-After": "5"})
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
