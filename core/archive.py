@@ -1,4 +1,5 @@
-"""Keep an uploaded file before anything reads it: a content-addressed copy (sha256 name)."""
+"""Keep an uploaded file before anything reads it: a content-addressed copy (sha256 name), readable
+by the server's own account only (folders 0700, files 0600)."""
 from __future__ import annotations
 
 import hashlib
@@ -15,10 +16,11 @@ def archive_file(src: str | Path, folder: Path) -> tuple[Path, str, int]:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     sha = digest.hexdigest()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     target = folder / f"{sha}{src.suffix.lower()[:8]}"
     if not target.exists():
         tmp = target.with_suffix(target.suffix + ".part")
         shutil.copyfile(src, tmp)
+        tmp.chmod(0o600)  # the recording is for this server's account only, whatever the umask
         tmp.replace(target)
     return target, sha, target.stat().st_size

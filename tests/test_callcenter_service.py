@@ -137,11 +137,11 @@ def test_supervisor_reroutes_takes_and_exports(db, tmp_path):
     assert analytics.queue_board(username="sup")["waiting"] == []
     agg = analytics.aggregates(username="sup", days=1)
     assert agg["calls"] == 1 and not agg["intents"].empty and not agg["emotions"].empty
-    path = analytics.export_csv(username="sup", days=7, queue="cards")
-    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    text = analytics.export_csv(username="sup", days=7, queue="cards")
+    rows = list(csv.DictReader(text.splitlines()))
     assert rows and rows[0]["call_id"] == str(call_id) and rows[0]["queue"] == "cards"
     assert {r["speaker"] for r in rows} == {"agent", "customer"}
-    assert analytics.export_csv(username="sup", queue="loans").read_text().count("\n") == 1  # header only
+    assert analytics.export_csv(username="sup", queue="loans").count("\n") == 1  # header only
 
 
 def test_every_service_function_refuses_other_roles(db):
@@ -196,7 +196,7 @@ def test_every_string_cell_of_the_export_is_guarded(db, tmp_path):
     shutil.copyfile(CALL, evil)
     call_id = service.store_upload(evil, username="sup", filename="\t=HYPERLINK(\"http://x\").flac")
     worker.process_pending()
-    rows = list(csv.reader(analytics.export_csv(username="sup").open(encoding="utf-8")))
+    rows = list(csv.reader(analytics.export_csv(username="sup").splitlines()))
     cells = [c for row in rows[1:] for c in row]
     assert rows[1][0] == str(call_id) and rows[1][1] == "'\t=HYPERLINK(\"http://x\").flac"
     assert not any(c.startswith(("=", "+", "@", "\t", "\r")) for c in cells)

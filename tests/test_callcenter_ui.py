@@ -42,9 +42,16 @@ def test_supervisor_uploads_watches_opens_edits_and_exports(server, tmp_path):
     assert "two_speaker_call.flac" in waiting and "Human triage" in board
     choices = str(client.predict(api_name="/list_calls"))
     assert "#1 · two_speaker_call.flac · done" in choices and "#2 · broken.wav · failed" in choices
-    summary, transcript, plot, audio = client.predict(1, api_name="/call_detail")
+    summary, transcript, plot, player = client.predict(1, api_name="/call_detail")
     assert "Routing decisions" in summary and "No banking intent" in summary
-    assert "Customer" in transcript and "Agent" in transcript and audio
+    assert "Customer" in transcript and "Agent" in transcript and 'src="/callcenter/files/audio/1"' in player
+    import httpx
+
+    base, cookie = f"http://127.0.0.1:{port}", {"parlance_session": token}
+    audio = httpx.get(f"{base}/callcenter/files/audio/1", cookies=cookie)
+    assert audio.status_code == 200 and audio.content[:4] == b"fLaC" and audio.headers["cache-control"] == "no-store"
+    assert httpx.get(f"{base}/callcenter/files/audio/1").status_code == 401  # no session, no recording
+    assert httpx.get(f"{base}/callcenter/files/audio/99", cookies=cookie).status_code == 404
     assert "Not re-routed" in client.predict(1, "nowhere", "test", api_name="/reroute")
     assert "re-routed to cards" in client.predict(1, "cards", "customer asked about cards", api_name="/reroute")
     bad_table = "queues: {a: {name: A, sla_minutes: 5}}\nroutes: {b: [card_arrival]}\ndefault_queue: a\n" \
@@ -53,7 +60,10 @@ def test_supervisor_uploads_watches_opens_edits_and_exports(server, tmp_path):
     assert "Not saved" in status and "'b'" in status
     totals, *_ = client.predict("Today", "(all)", "(all)", api_name="/analytics")
     assert "1** processed call" in totals
-    csv_path = client.predict("All time", "(all)", "(all)", api_name="/export_csv")
-    assert open(csv_path, encoding="utf-8").readline().startswith("call_id,")
+    link = client.predict("All time", "(all)", "(all)", api_name="/export_csv")
+    assert 'href="/callcenter/files/calls.csv"' in link
+    exported = httpx.get(f"{base}/callcenter/files/calls.csv", cookies=cookie)
+    assert exported.status_code == 200 and exported.text.startswith("call_id,") and "two_speaker_call.flac" in exported.text
+    assert httpx.get(f"{base}/callcenter/files/calls.csv").status_code == 401
     assert "taken" in client.predict(1, api_name="/take_call")
     assert "queued again" in client.predict(2, api_name="/retry_call")

@@ -1,7 +1,6 @@
 """The dictation page driven through the running suite with gradio_client (as a browser would)."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
@@ -38,8 +37,16 @@ def test_clinician_dictates_edits_signs_and_exports(server):
     signed = c.predict(1, 2, api_name="/sign_note")
     assert signed[0].startswith("Signed.")
     assert "Addendum added" in c.predict(1, "Results normal.", api_name="/add_addendum")[0]
-    msg, path = c.predict(1, "FHIR R4 DocumentReference (JSON)", api_name="/export")
-    doc = json.load(open(path, encoding="utf-8"))
+    msg, link = c.predict(1, "FHIR R4 DocumentReference (JSON)", api_name="/export")
+    assert 'href="/dictation/files/note-1.json"' in link  # served by the suite, which checks the clinician
+    import httpx
+
+    url = f"http://127.0.0.1:{port}/dictation/files/note-1.json"
+    got = httpx.get(url, cookies={"parlance_session": token})
+    assert got.status_code == 200 and got.headers["cache-control"] == "no-store"
+    doc = got.json()
+    assert httpx.get(url).status_code == 401  # no session: nothing
+    assert httpx.get(url.replace("note-1", "note-2"), cookies={"parlance_session": token}).status_code == 404
     assert doc["resourceType"] == "DocumentReference"
     assert any(x.get("medicationCodeableConcept", {}).get("text") == "metformin" for x in doc["contained"])
     hist = c.predict(1, api_name="/history")

@@ -127,7 +127,8 @@ def test_gradio_client_smoke_against_the_running_suite(app, speech_clips, tmp_pa
                         verbose=False)
         path = next(p for p in speech_clips if "007650078" in p.name)
         status, view, files = client.predict(handle_file(str(path)), "", api_name="/transcribe")
-        assert "words from" in status and "plant" in view.lower() and len(files) == 2
+        assert "words from" in status and "plant" in view.lower()
+        assert files.count('href="data:') == 2 and 'download="transcript.srt"' in files  # nothing written to disk
         status, view, files = client.predict(None, "", api_name="/transcribe")
         assert "Please record or upload audio first" in status
         bogus = tmp_path / "not_audio.wav"
@@ -180,7 +181,7 @@ def test_the_transcription_tab_checks_the_role_itself(app):
 
     for who in ("stud", None, "ghost"):
         status, view, files = _handle("medical_dictation", "/etc/hostname", "", who, progress)
-        assert "Could not transcribe" in status and view == "" and files is None
+        assert "Could not transcribe" in status and view == "" and files == ""
 
 
 def test_other_sites_cannot_use_the_session_or_frame_the_pages(app):
@@ -227,3 +228,26 @@ def test_database_errors_reach_people_as_a_plain_sentence(app, monkeypatch):
     with pytest.raises(gr.Error) as err:
         ui.patient_choices("", SimpleNamespace(username="clin"))
     assert err.value.message == DATABASE_BUSY
+
+
+def test_the_server_keeps_its_files_private(tmp_path):
+    """Issue 11, item 2: data dir 0700, files 0600 (umask 077), archived recordings 0600."""
+    import os
+
+    from apps.suite.__main__ import private_files
+    from core.archive import archive_file
+
+    before = os.umask(0o022)
+    try:
+        data = tmp_path / "data"
+        data.mkdir(mode=0o755)
+        private_files(data)
+        assert data.stat().st_mode & 0o777 == 0o700
+        (data / "x.log").write_text("x")
+        assert (data / "x.log").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(before)
+    src = tmp_path / "r.wav"
+    src.write_bytes(b"RIFF")
+    stored, _, _ = archive_file(src, tmp_path / "audio")
+    assert stored.stat().st_mode & 0o777 == 0o600 and (tmp_path / "audio").stat().st_mode & 0o777 == 0o700

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -22,9 +22,14 @@ class AppSpec:
     migrations: Path | None  # its Alembic version folder (its own branch); None without tables
     ui: str  # "module:function" returning its gr.Blocks; imported only when the suite mounts it
     worker: str | None = None  # "module" with start_worker() / stop_worker(): runs while the server runs
+    files: str | None = None  # "module:function"(user_of) -> APIRouter: downloads the suite serves at {path}/files,
+    #   each checking the signed-in person (user_of(request) -> username or None) owns what it asks for
 
     def build_ui(self) -> Any:
         return _resolve(self.ui)()
+
+    def file_routes(self, user_of: Callable[[Any], str | None]) -> Any | None:
+        return _resolve(self.files)(user_of) if self.files else None
 
     def worker_module(self) -> Any | None:
         return importlib.import_module(self.worker) if self.worker else None

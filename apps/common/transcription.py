@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import logging
 
+import base64
 import html
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 
@@ -59,6 +58,17 @@ def audit_transcription(*, username: str | None, app: str, transcript: Transcrip
                               detail=detail)
 
 
+def download_links(t: Transcript) -> str:
+    """SRT and JSON downloads carried inside the page (data: links): no copy of the transcript is
+    written to the server's disk, so none can be fetched by URL or left behind."""
+    links = []
+    for fmt, media in (("srt", "application/x-subrip"), ("json", "application/json")):
+        payload = base64.b64encode(render(t, fmt).encode("utf-8")).decode("ascii")
+        links.append(f'<a download="transcript.{fmt}" href="data:{media};charset=utf-8;base64,{payload}">'
+                     f"Download transcript.{fmt}</a>")
+    return " · ".join(links)
+
+
 def transcript_html(t: Transcript) -> str:
     """Words coloured by confidence, one line per segment with its time."""
     if not t.segments:
@@ -106,7 +116,7 @@ def transcription_tab(app_id: str) -> None:
             with gr.Column():
                 status = gr.Markdown()
                 view = gr.HTML(label="Transcript")
-                srt = gr.File(label="Download (SRT / JSON)", file_count="multiple")
+                srt = gr.HTML()
         go.click(_handler(app_id), [audio, vocab], [status, view, srt], api_name="transcribe")
 
 
@@ -127,7 +137,7 @@ def may_transcribe(username: str | None, app_id: str) -> bool:
 def _handle(app_id: str, audio, vocabulary, username: str | None, progress):
     if not may_transcribe(username, app_id):
         log.info("transcription refused: %r may not use %s", username, app_id)
-        return "**Could not transcribe:** sign in with an account that may use this app.", "", None
+        return "**Could not transcribe:** sign in with an account that may use this app.", "", ""
     progress(0.0, desc="Reading the recording...")
 
     def report(done: int, total: int) -> None:
@@ -138,14 +148,9 @@ def _handle(app_id: str, audio, vocabulary, username: str | None, progress):
     except UserFacingError as exc:
         log.info("refused: %s", exc, exc_info=True)
         audit_transcription(username=username, app=app_id, transcript=None, error=str(exc)[:200])
-        return f"**Could not transcribe:** {exc}", "", None
+        return f"**Could not transcribe:** {exc}", "", ""
     audit_transcription(username=username, app=app_id, transcript=t)
-    out = Path(tempfile.mkdtemp(prefix="parlance-"))
-    files = []
-    for fmt in ("srt", "json"):
-        path = out / f"transcript.{fmt}"
-        path.write_text(render(t, fmt), encoding="utf-8")
-        files.append(str(path))
+    files = download_links(t)
     rtf = t.timings.total_s / max(t.duration, 1e-6)
     status = (f"{len(t.words)} words from {t.duration:.1f} s of audio in {t.timings.total_s:.2f} s "
               f"({rtf:.2f}× real time).")

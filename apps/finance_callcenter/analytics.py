@@ -3,10 +3,9 @@ checks the caller's role itself (``service.require_supervisor``)."""
 from __future__ import annotations
 
 import csv
-import tempfile
+import io
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 
@@ -99,10 +98,11 @@ CSV_COLUMNS = ["call_id", "file", "uploaded_at", "processed_at", "duration_s", "
                "intent_probability", "out_of_scope", "emotion", "distress", "routing_reasons"]
 
 
-def export_csv(*, username: str, days: int | None = None, queue: str | None = None, intent: str | None = None) -> Path:
-    """One row per turn of every matching call (with the call's routing), for spreadsheets."""
+def export_csv(*, username: str, days: int | None = None, queue: str | None = None, intent: str | None = None) -> str:
+    """One row per turn of every matching call (with the call's routing), for spreadsheets: the CSV
+    text (served by the suite as a download; nothing is written to disk)."""
     calls = filtered_calls(username=username, days=days, queue=queue, intent=intent)
-    out = Path(tempfile.mkdtemp(prefix="parlance-cc-")) / "calls.csv"
+    out = io.StringIO()
     with session_scope() as s:
         turns = crud.list_turns(session=s, call_ids=[c["id"] for c in calls])
         by_call: dict[int, list] = {}
@@ -111,22 +111,21 @@ def export_csv(*, username: str, days: int | None = None, queue: str | None = No
         reasons = {c["id"]: " | ".join(d.reasons[0] if d.reasons else "" for d in
                                        crud.get_call(session=s, call_id=c["id"], with_turns=True).decisions)
                    for c in calls}
-        with out.open("w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(CSV_COLUMNS)
-            for c in calls:
-                for t in by_call.get(c["id"], []) or [None]:
-                    base = [c["id"], c["filename"], c["uploaded_at"].isoformat(), c["processed_at"].isoformat(),
-                            c["duration_s"], c["layout"], c["queue_key"], c["escalated"], c["primary_intent"] or "",
-                            c["peak_distress"]]
-                    turn = ["", "", "", "", "", "", "", "", "", ""] if t is None else [
-                        t.index, t.speaker, t.start_s, t.end_s, t.text, t.intent or "",
-                        t.intent_probability if t.intent_probability is not None else "", t.out_of_scope, t.emotion,
-                        t.distress]
-                    w.writerow([_safe_cell(v) if isinstance(v, str) else v for v in base + turn + [reasons[c["id"]]]])
+        w = csv.writer(out)
+        w.writerow(CSV_COLUMNS)
+        for c in calls:
+            for t in by_call.get(c["id"], []) or [None]:
+                base = [c["id"], c["filename"], c["uploaded_at"].isoformat(), c["processed_at"].isoformat(),
+                        c["duration_s"], c["layout"], c["queue_key"], c["escalated"], c["primary_intent"] or "",
+                        c["peak_distress"]]
+                turn = ["", "", "", "", "", "", "", "", "", ""] if t is None else [
+                    t.index, t.speaker, t.start_s, t.end_s, t.text, t.intent or "",
+                    t.intent_probability if t.intent_probability is not None else "", t.out_of_scope, t.emotion,
+                    t.distress]
+                w.writerow([_safe_cell(v) if isinstance(v, str) else v for v in base + turn + [reasons[c["id"]]]])
         audit(s, username, "export", "calls", "", {"calls": len(calls), "days": days, "queue": queue,
                                                      "intent": intent})
-    return out
+    return out.getvalue()
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as a formula (OWASP CSV injection)

@@ -14,7 +14,8 @@ ROLES = ("supervisor",)
 SPEC = AppSpec(app_id=APP_ID, title="Call-center supervisor", path="/callcenter", roles=ROLES,
                blurb="Calls transcribed turn by turn, intents and emotions, routing and escalations.",
                migrations=Path(__file__).resolve().parent / "migrations" / "versions",
-               ui="apps.finance_callcenter.ui:build_demo", worker="apps.finance_callcenter.worker")
+               ui="apps.finance_callcenter.ui:build_demo", worker="apps.finance_callcenter.worker",
+               files="apps.finance_callcenter.files:build_router")
 # the two parties of a call, as call segmentation names them (stereo: agent on ``agent_channel``)
 AGENT, CUSTOMER = "agent", "customer"
 

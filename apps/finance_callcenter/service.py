@@ -169,6 +169,17 @@ class CallView:
     decisions: list[dict]
 
 
+def call_recording(call_id: int, *, username: str) -> tuple[Path, str]:
+    """(archived file, the name it was uploaded as) for playback; audited."""
+    with session_scope() as s:
+        require_supervisor(s, username)
+        call = crud.get_call(session=s, call_id=call_id)
+        if call is None or not Path(call.audio_path).is_file():
+            raise CallCenterError(f"There is no recording for call {call_id}.")
+        audit(s, username, "play", "call", call_id)
+        return Path(call.audio_path), call.filename
+
+
 def call_detail(call_id: int, *, username: str) -> CallView:
     with session_scope() as s:
         require_supervisor(s, username)

@@ -7,9 +7,6 @@ from __future__ import annotations
 import logging
 
 import html
-import shutil
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -19,6 +16,7 @@ from apps.common.transcription import signed_in_banner
 from apps.common.uploads import UploadRefused, checked_upload
 from apps.finance_callcenter import analytics, service, views, worker
 from apps.finance_callcenter.config import SPEC, get_callcenter_settings
+from apps.finance_callcenter.files import audio_url, csv_url
 from apps.finance_callcenter.routing import RoutingTableError
 
 log = logging.getLogger(__name__)
@@ -76,12 +74,12 @@ def list_calls(request: gr.Request):
 def open_call(call_id, request: gr.Request):
     empty = pd.DataFrame({"time_s": [], "probability": [], "emotion": []})
     if call_id in (None, ""):
-        return "<p>Choose a call.</p>", "", empty, None
+        return "<p>Choose a call.</p>", "", empty, ""
     try:
         view = service.call_detail(int(call_id), username=_user(request))
     except (service.CallCenterError, ValueError) as exc:
         log.info("refused: %s", exc, exc_info=True)
-        return f"<p><b>{html.escape(str(exc))}</b></p>", "", empty, None
+        return f"<p><b>{html.escape(str(exc))}</b></p>", "", empty, ""
     rows = []
     for t in view.turns:
         if t["speaker"] != "customer":
@@ -91,18 +89,8 @@ def open_call(call_id, request: gr.Request):
             rows.append({"time_s": round(mid, 1), "probability": t["emotion_scores"].get(label, 0.0), "emotion": label})
         rows.append({"time_s": round(mid, 1), "probability": t["distress"], "emotion": "distress"})
     plot = pd.DataFrame(rows) if rows else empty
-    audio = _playable(view.call["audio_path"])
-    return views.decisions_html(view.call, view.decisions), views.transcript_html(view.turns), plot, audio
-
-
-def _playable(path: str) -> str | None:
-    """A copy in the temp folder, which Gradio serves (the archive itself is not exposed)."""
-    src = Path(path)
-    if not src.exists():
-        return None
-    out = Path(tempfile.mkdtemp(prefix="parlance-cc-play-")) / src.name
-    shutil.copyfile(src, out)
-    return str(out)
+    player = f'<audio controls preload="none" src="{html.escape(audio_url(SPEC.path, view.call["id"]))}"></audio>'
+    return views.decisions_html(view.call, view.decisions), views.transcript_html(view.turns), plot, player
 
 
 @plain_errors
@@ -152,7 +140,10 @@ def show_analytics(days: str, queue: str, intent: str, request: gr.Request):
 
 @plain_errors
 def export(days: str, queue: str, intent: str, request: gr.Request):
-    return str(analytics.export_csv(username=_user(request), **_filters(days, queue, intent)))
+    """A download link served by the suite (apps/finance_callcenter/files.py), which checks the role
+    again on every download; no copy is written to disk."""
+    url = csv_url(SPEC.path, **_filters(days, queue, intent))
+    return f'<a href="{html.escape(url)}" download="calls.csv">Download calls.csv (one row per turn)</a>'
 
 
 # --- routing table ----------------------------------------------------------------------------------
@@ -224,7 +215,7 @@ def build_demo() -> gr.Blocks:
                 reload_calls = gr.Button("Refresh list", scale=1)
                 open_btn = gr.Button("Open", variant="primary", scale=1)
             summary = gr.HTML()
-            player = gr.Audio(label="Recording", type="filepath", interactive=False)
+            player = gr.HTML(label="Recording")
             plot = gr.LinePlot(x="time_s", y="probability", color="emotion", title="Customer emotion over the call",
                                x_title="seconds", y_title="probability", y_lim=[0, 1], height=260,
                                color_map={**views.EMOTION_COLOURS, "distress": "#000000"})
@@ -259,7 +250,7 @@ def build_demo() -> gr.Blocks:
                                   title="Customer emotion mix per day (choose a queue above for one queue)",
                                   y_lim=[0, None])
             csv_btn = gr.Button("Export CSV (one row per turn)")
-            csv_file = gr.File(label="CSV")
+            csv_file = gr.HTML()
             refresh.click(show_analytics, [days, f_queue, f_intent],
                           [totals, intents_plot, esc_plot, emo_plot, emo_days], api_name="analytics")
             csv_btn.click(export, [days, f_queue, f_intent], csv_file, api_name="export_csv")

@@ -14,7 +14,7 @@ ROLES = ("clinician",)
 SPEC = AppSpec(app_id=APP_ID, title="Medical dictation", path="/dictation", roles=ROLES,
                blurb="Dictate after a visit; get a structured note to review, sign and export.",
                migrations=Path(__file__).resolve().parent / "migrations" / "versions",
-               ui="apps.medical_dictation.ui:build_demo")
+               ui="apps.medical_dictation.ui:build_demo", files="apps.medical_dictation.files:build_router")
 
 
 class DictationSettings(BaseSettings):

@@ -2,11 +2,8 @@
 its entities, edit the SOAP draft, sign, add addenda, export. Handlers call service.py only."""
 from __future__ import annotations
 
+import html
 import logging
-
-import json
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -15,6 +12,7 @@ from apps.common.errors import plain_errors
 from apps.common.transcription import signed_in_banner, transcription_tab
 from apps.common.uploads import UploadRefused, checked_upload
 from apps.medical_dictation.config import APP_ID, SPEC
+from apps.medical_dictation.files import note_url
 from apps.medical_dictation import service
 
 log = logging.getLogger(__name__)
@@ -225,16 +223,19 @@ def show_history(encounter_id, request: gr.Request) -> pd.DataFrame:
 
 @plain_errors
 def export(encounter_id, fmt: str, request: gr.Request):
+    """A download link served by the suite (apps/medical_dictation/files.py), which checks the
+    clinician again on every download; no copy of the note is written to disk."""
     try:
-        out = service.export(username=_user(request), encounter_id=int(encounter_id or 0),
-                             fmt="fhir" if fmt.startswith("FHIR") else "text")
+        view = service.open_note(username=_user(request), encounter_id=int(encounter_id or 0))
     except (service.DictationError, ValueError) as exc:
         log.info("refused: %s", exc, exc_info=True)
-        return f"**{exc}**", None
-    folder = Path(tempfile.mkdtemp(prefix="parlance-note-"))
-    path = folder / (f"note-{int(encounter_id)}.json" if isinstance(out, dict) else f"note-{int(encounter_id)}.txt")
-    path.write_text(json.dumps(out, indent=2) if isinstance(out, dict) else out, encoding="utf-8")
-    return "Exported.", str(path)
+        return f"**{exc}**", ""
+    if view.status != "signed":
+        return "**Only a signed note can be exported; sign it first.**", ""
+    url = note_url(SPEC.path, view.encounter_id, "fhir" if fmt.startswith("FHIR") else "text")
+    name = url.rsplit("/", 1)[1]
+    return "Ready: download the signed note below.", f'<a href="{html.escape(url)}" download="{name}">Download {name}</a>'
+
 
 
 def build_demo() -> gr.Blocks:
@@ -282,7 +283,7 @@ def build_demo() -> gr.Blocks:
             hist = gr.Dataframe(interactive=False)
             fmt = gr.Radio(["Text", "FHIR R4 DocumentReference (JSON)"], value="Text", label="Format")
             exp_btn = gr.Button("Export signed note")
-            exp_file = gr.File(label="Export")
+            exp_file = gr.HTML()
         note_outputs = [status, transcript, marked, table, s_box, o_box, a_box, p_box, version, addenda, repairs]
         search.submit(patient_choices, search, [patient, found], api_name="find_patients")
         add.click(add_patient, [mrn, name, sex], [patient, found], api_name="add_patient")

@@ -11,6 +11,14 @@ import os
 import sys
 
 
+def private_files(data_dir) -> None:
+    """Everything the server writes (database, recordings, logs, Gradio's uploads) is readable by its
+    own account only: umask 077, and the data dir 0700 (an existing one is tightened)."""
+    os.umask(0o077)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data_dir.chmod(0o700)
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -30,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.db import get_engine, migrate, session_scope
     from core.logs import configure_logging
 
+    private_files(settings.data_dir)
     log_path = configure_logging(settings.data_dir)
     register_apps()
     engine = get_engine()

@@ -183,6 +183,14 @@ def build_app(settings: Settings | None = None) -> FastAPI:
 
         return dependency
 
+    def username_of(request: Request) -> str | None:
+        user = current_user(request)
+        return user.username if user is not None else None
+
+    for spec in specs:  # each app's own download routes, before its page is mounted at the same prefix
+        router = spec.file_routes(username_of)
+        if router is not None:
+            app.include_router(router, prefix=f"{spec.path}/files")
     for spec in specs:
         gr.mount_gradio_app(app, spec.build_ui(), path=spec.path, auth_dependency=auth_dependency_for(spec.app_id),
                             max_file_size=f"{settings.max_upload_mb}mb", footer_links=[], ssr_mode=False)
