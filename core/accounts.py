@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from contextlib import contextmanager
 import json
 import secrets
 from datetime import datetime, timedelta
@@ -20,13 +21,15 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import ForeignKey, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core import throttle
 from core.db import Base, utcnow
 
 MIN_PASSWORD_LENGTH = 10
-MAX_FAILED_LOGINS = 5  # then the account is locked for LOCKOUT
-LOCKOUT = timedelta(minutes=15)
+HASH_SLOTS = 2  # password hashes computed at once (one per core); more wait
+HASH_WAIT_S = 10.0  # a sign-in waits this long for a slot, then is told to try again
 _hasher = PasswordHasher()  # argon2id, 64 MiB, 3 passes: OWASP-recommended parameters
 _DUMMY_HASH = _hasher.hash("parlance-timing-equaliser")
+_hash_slots = threading.BoundedSemaphore(HASH_SLOTS)
 
 
 ADMIN = "admin"  # the one role the core knows: may open every app and manage accounts
@@ -36,6 +39,19 @@ _registry_lock = threading.Lock()
 
 class AccountError(ValueError):
     """A plain-language problem with an account request."""
+
+
+class SignInThrottled(AccountError):
+    """Too many failed sign-ins for this account name or from this address: wait ``seconds``."""
+
+    def __init__(self, seconds: float):
+        self.seconds = max(1, round(seconds))
+        super().__init__(f"Too many failed sign-ins for this account or from this address; "
+                         f"please wait {self.seconds} seconds and try again.")
+
+
+class SignInBusy(AccountError):
+    """Every password-check slot is taken; try again shortly."""
 
 
 class User(Base):
@@ -48,7 +64,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)  # unused since core.throttle (kept for old rows)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -102,8 +118,9 @@ def create_user(
     check_password_strength(password)
     if session.scalar(select(User).where(User.username == name)) is not None:
         raise AccountError(f"The username '{name}' is taken.")
-    user = User(username=name, display_name=display_name.strip() or name,
-                password_hash=_hasher.hash(password), role=role)
+    with _hash_slot():
+        hashed = _hasher.hash(password)
+    user = User(username=name, display_name=display_name.strip() or name, password_hash=hashed, role=role)
     session.add(user)
     session.flush()
     return user
@@ -119,42 +136,70 @@ def count_users(*, session: Session) -> int:
 
 def set_password(*, session: Session, user: User, password: str) -> None:
     check_password_strength(password)
-    user.password_hash = _hasher.hash(password)
+    with _hash_slot():
+        user.password_hash = _hasher.hash(password)
     session.flush()
 
 
-def authenticate(*, session: Session, username: str, password: str) -> User | None:
-    """The user when the password matches an active, unlocked account; else None.
+def authenticate(*, session: Session, username: str, password: str, address: str = "") -> User | None:
+    """The user when the password matches an active account; else None. Raises ``SignInThrottled``
+    while this account name or this address must wait (core.throttle: growing delays, no hard
+    lock), and ``SignInBusy`` when too many passwords are being checked at once.
 
-    Unknown usernames cost the same hash work as known ones (no user enumeration by timing).
+    Every attempt that is not throttled runs the full password check, for unknown, inactive and
+    known accounts alike, so the answer's timing says nothing about which usernames exist.
     """
+    wait = throttle.wait_seconds(session=session, username=username, address=address)
+    if wait > 0:
+        raise SignInThrottled(wait)
     user = get_user(session=session, username=username)
-    if user is None:
+    with _hash_slot():
         try:
-            _hasher.verify(_DUMMY_HASH, password or "")
-        except VerificationError:
-            pass
+            _hasher.verify(user.password_hash if user is not None else _DUMMY_HASH, password or "")
+            matched = user is not None
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            matched = False
+        if matched and _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hasher.hash(password)
+    if not matched or not user.is_active:
+        throttle.record_failure(session=session, username=username, address=address)
+        if user is not None:
+            user.failed_logins += 1
+            session.flush()
         return None
-    now = utcnow()
-    locked_until = user.locked_until
-    if not user.is_active or (locked_until and locked_until > now):
-        return None
-    try:
-        _hasher.verify(user.password_hash, password or "")
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-        session.flush()
-        return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    for key in throttle.keys(username, address):
+        throttle.clear(session=session, key=key)
     user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    user.last_login_at = utcnow()
     session.flush()
     return user
+
+
+def unlock(*, session: Session, username: str = "", address: str = "") -> bool:
+    """An administrator lifts the sign-in delay of an account name and/or an address."""
+    done = False
+    if username:
+        done |= throttle.clear(session=session, key=next(iter(throttle.keys(username, ""))))
+        user = get_user(session=session, username=username)
+        if user is not None:
+            user.failed_logins = 0
+            done = True
+    if address:
+        done |= throttle.clear(session=session, key=f"ip:{address[:100]}")
+    session.flush()
+    return done
+
+
+@contextmanager
+def _hash_slot():
+    """At most HASH_SLOTS password hashes at once (Argon2id takes 64 MiB and ~0.1 s each: 30 parallel
+    sign-ins used to take the server from 1.8 to 2.7 GB and stall it)."""
+    if not _hash_slots.acquire(timeout=HASH_WAIT_S):
+        raise SignInBusy("Too many sign-ins at once; please try again in a few seconds.")
+    try:
+        yield
+    finally:
+        _hash_slots.release()
 
 
 def bootstrap_admin(*, session: Session, password: str | None = None, username: str = "admin") -> str | None:

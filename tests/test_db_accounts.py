@@ -70,13 +70,46 @@ def test_duplicate_username_rejected(session):
         A.create_user(session=session, username="Carol", password="another password", role="teacher")
 
 
-def test_lockout_after_repeated_failures(session):
+def test_failures_bring_growing_delays_not_a_lock(session):
+    """Issue 11, item 3: five wrong passwords no longer lock an account for 15 minutes (anyone could
+    lock out anyone, the admin included); further failures wait 2 s, 4 s, ... (at most 30 s for an
+    account name, 15 min for an address), unknown names exactly like known ones, and a success or
+    an administrator's unlock clears the delay."""
+    from core import throttle
+
     A.create_user(session=session, username="dave", password="daves password", role="supervisor")
-    for _ in range(A.MAX_FAILED_LOGINS):
-        assert A.authenticate(session=session, username="dave", password="guess guess") is None
-    assert A.authenticate(session=session, username="dave", password="daves password") is None  # locked
-    A.get_user(session=session, username="dave").locked_until = utcnow() - timedelta(seconds=1)
-    assert A.authenticate(session=session, username="dave", password="daves password") is not None
+    free = throttle.FREE_FAILURES
+    for k in range(free):  # free failures: no delay, and the right password still works after them
+        assert A.authenticate(session=session, username="dave", password="guess guess", address=f"10.0.1.{k}") is None
+    for who in ("dave", "ghost"):  # one more failure: a known and an unknown name are held back alike
+        for k in range(free + 1 if who == "ghost" else 1):
+            assert A.authenticate(session=session, username=who, password="guess guess", address=f"10.0.2.{k}") is None
+        with pytest.raises(A.SignInThrottled) as held:
+            A.authenticate(session=session, username=who, password="daves password", address="10.0.3.1")
+        assert held.value.seconds == 2
+    for k in range(free + 1):  # one address trying many names
+        assert A.authenticate(session=session, username=f"user{k}", password="guess guess", address="10.9.9.9") is None
+    with pytest.raises(A.SignInThrottled):
+        A.authenticate(session=session, username="dave", password="daves password", address="10.9.9.9")
+    row = session.get(throttle.ThrottleRow, "user:dave")
+    assert row.blocked_until - utcnow() <= timedelta(seconds=throttle.USER_MAX_DELAY_S)
+    assert A.unlock(session=session, username="dave")  # the administrator's command
+    assert A.authenticate(session=session, username="dave", password="daves password", address="10.0.3.1")
+    assert session.get(throttle.ThrottleRow, "user:dave") is None  # a success clears the name's failures
+    assert throttle.delay_after(free + 20, cap=throttle.ADDRESS_MAX_DELAY_S) == 900
+
+
+def test_password_hashing_is_bounded(monkeypatch):
+    """At most HASH_SLOTS hashes at once; a sign-in that cannot get a slot is told to retry."""
+    monkeypatch.setattr(A, "HASH_WAIT_S", 0.05)
+    held = [A._hash_slots.acquire() for _ in range(A.HASH_SLOTS)]
+    try:
+        with pytest.raises(A.SignInBusy):
+            with A._hash_slot():
+                pass
+    finally:
+        for _ in held:
+            A._hash_slots.release()
 
 
 def test_first_run_admin_bootstrap_happens_once(session):

@@ -251,3 +251,19 @@ def test_the_server_keeps_its_files_private(tmp_path):
     src.write_bytes(b"RIFF")
     stored, _, _ = archive_file(src, tmp_path / "audio")
     assert stored.stat().st_mode & 0o777 == 0o600 and (tmp_path / "audio").stat().st_mode & 0o777 == 0o700
+
+
+def test_repeated_wrong_passwords_are_slowed_down_and_an_admin_can_lift_it(app, capsys):
+    """Issue 11, item 3 through the server: 429 with Retry-After, no hard lock; `python -m apps.suite unlock`."""
+    from apps.suite.__main__ import main
+    from core import throttle
+
+    client = TestClient(app)
+    codes = [client.post("/login", data={"username": "stud", "password": "wrong password 9"}).status_code
+             for _ in range(throttle.FREE_FAILURES + 2)]
+    assert codes[:throttle.FREE_FAILURES + 1] == [401] * (throttle.FREE_FAILURES + 1) and codes[-1] == 429
+    r = client.post("/login", data={"username": "stud", "password": PASSWORDS["stud"]}, follow_redirects=False)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1 and "please wait" in r.text
+    assert main(["unlock", "stud", "--address", "testclient"]) == 0 and "Unlocked." in capsys.readouterr().out
+    r = client.post("/login", data={"username": "stud", "password": PASSWORDS["stud"]}, follow_redirects=False)
+    assert r.status_code == 303

@@ -1,4 +1,5 @@
-"""Start the Parlance suite: ``python -m apps.suite [--host H] [--port P]``.
+"""Start the Parlance suite: ``python -m apps.suite [--host H] [--port P]``; lift a sign-in delay:
+``python -m apps.suite unlock USERNAME [--address IP]``.
 
 Sets up logging (a rotating file in the data dir, and stderr), registers the mounted apps'
 roles and migrations, creates/upgrades the database, and on first run creates an administrator
@@ -19,7 +20,33 @@ def private_files(data_dir) -> None:
     data_dir.chmod(0o700)
 
 
+def unlock(argv: list[str]) -> int:
+    """``python -m apps.suite unlock [USERNAME] [--address IP]``: lift a sign-in delay."""
+    ap = argparse.ArgumentParser(prog="python -m apps.suite unlock",
+                                 description="Lift the sign-in delay of an account and/or a network address.")
+    ap.add_argument("username", nargs="?", default="")
+    ap.add_argument("--address", default="", help="a network address whose sign-ins are held back")
+    args = ap.parse_args(argv)
+    if not args.username and not args.address:
+        ap.error("name an account, an address, or both")
+    from apps.suite.registry import register_apps
+    from core import accounts
+    from core.db import migrate, session_scope
+
+    register_apps()
+    migrate()
+    with session_scope() as s:
+        done = accounts.unlock(session=s, username=args.username, address=args.address)
+        accounts.record_audit(session=s, user=None, app="suite", action="unlock", object_type="user",
+                              object_id=args.username or args.address, detail={"address": args.address})
+    print("Unlocked." if done else "Nothing was held back for that account or address.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["unlock"]:
+        return unlock(argv[1:])
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from core.config import get_settings

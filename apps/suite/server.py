@@ -115,15 +115,24 @@ def build_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/login")
     def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):  # noqa: A002
+        address = request.client.host if request.client else ""
+        try:
+            with session_scope() as s:
+                user = accounts.authenticate(session=s, username=username, password=password, address=address)
+                if user is None:
+                    accounts.record_audit(session=s, user=None, app="suite", action="login_failed",
+                                          object_type="user", object_id=username[:64], detail={"ip": address})
+        except (accounts.SignInThrottled, accounts.SignInBusy) as exc:
+            log.info("sign-in for %r from %s held back: %s", username[:64], address, exc)
+            wait = str(exc.seconds) if isinstance(exc, accounts.SignInThrottled) else "5"
+            html = pages.login_page(next_path=_safe_next(next), error=str(exc))
+            status = 429 if isinstance(exc, accounts.SignInThrottled) else 503
+            return HTMLResponse(html, status_code=status, headers={"Retry-After": wait})
+        if user is None:
+            html = pages.login_page(next_path=_safe_next(next), error="Wrong username or password.")
+            return HTMLResponse(html, status_code=401)
         with session_scope() as s:
-            user = accounts.authenticate(session=s, username=username, password=password)
-            if user is None:
-                accounts.record_audit(session=s, user=None, app="suite", action="login_failed",
-                                      object_type="user", object_id=username[:64],
-                                      detail={"ip": request.client.host if request.client else ""})
-                html = pages.login_page(next_path=_safe_next(next),
-                                        error="Wrong username or password (or the account is locked for 15 minutes).")
-                return HTMLResponse(html, status_code=401)
+            user = s.get(User, user.id)
             token = accounts.start_session(session=s, user=user, hours=settings.session_hours)
             accounts.record_audit(session=s, user=user, app="suite", action="login")
         response = RedirectResponse(_safe_next(next), status_code=303)
