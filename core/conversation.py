@@ -84,6 +84,9 @@ def segment_conversation(source: AudioSource | list[Audio], *, transcriber: Tran
     duration = max(c.duration for c in channels)
     warnings: list[str] = []
     vad = get_vad()
+    if len(channels) > 2:  # one party per channel: only the first two can be told apart
+        warnings.append(f"This recording has {len(channels)} channels; only the first two are used "
+                        f"({first} and {second}), the other {len(channels) - 2} are left out.")
     if len(channels) >= 2 and not _is_dual_mono(channels, opt.stereo_min_difference):
         layout = "stereo"
         own = channels[opt.first_role_channel]

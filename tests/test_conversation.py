@@ -122,3 +122,15 @@ def test_a_three_hour_call_is_processed_in_bounded_memory(transcriber, tmp_path)
     assert seg.duration > 3 * 3600 - 10 and seg.layout == "mono"
     assert sum("yankee" in t.text.lower() for t in seg.turns) == 3  # each copy is found and transcribed
     assert grown_mb < 3000, grown_mb
+
+
+@pytest.mark.slow
+def test_channels_beyond_the_two_parties_are_reported_not_silently_dropped(transcriber, speech_clips, tmp_path):
+    import soundfile as sf
+
+    a = load_audio(next(p for p in speech_clips if "007650078" in p.name)).samples
+    silence = np.zeros_like(a)
+    path = tmp_path / "six.wav"
+    sf.write(path, np.stack([a, silence, silence, silence, silence, silence], 1), SR)
+    conv = segment_call(path, transcriber=transcriber)
+    assert any("6 channels; only the first two are used" in w for w in conv.warnings)

@@ -204,3 +204,22 @@ def test_other_roles_are_refused_by_the_service_itself(db, tmp_path):
                      lambda: service.export(username=who, encounter_id=enc, fmt="text")):
             with pytest.raises(service.DictationError, match="Only a signed-in clinician"):
                 call()
+
+
+def test_a_recording_a_crash_interrupted_is_listed_and_can_be_processed_again(db):
+    """Issue 11, item 11: a recording left 'stored' (the server died before processing it) used to
+    stay so forever; it is listed on the encounter and Reprocess turns it into the note."""
+    _, enc = _encounter()
+    rec = service.store_recording(username="dr.a", encounter_id=enc, source=AUDIO_FIXTURES / "so762_007650078.opus",
+                                  filename="visit.opus")  # ... and then the process was killed
+    listed = service.list_recordings(username="dr.a", encounter_id=enc)
+    assert [(r["id"], r["file"], r["status"]) for r in listed] == [(rec, "visit.opus", "stored")]
+    view = service.reprocess_recording(username="dr.a", recording_id=rec)
+    assert view.status == "draft" and "year later" in view.transcript.lower()
+    assert service.list_recordings(username="dr.a", encounter_id=enc)[0]["status"] == "done"
+    with pytest.raises(service.DictationError, match="already in the note"):
+        service.reprocess_recording(username="dr.a", recording_id=rec)
+    with pytest.raises(service.DictationError, match="belongs to another clinician"):
+        service.reprocess_recording(username="dr.b", recording_id=rec)
+    with pytest.raises(service.DictationError):
+        service.list_recordings(username="dr.b", encounter_id=enc)

@@ -151,6 +151,32 @@ def store_recording(*, username: str, encounter_id: int, source: str | Path, fil
         return rec.id
 
 
+REPROCESSABLE = ("stored", "failed")  # a crash left it unprocessed, or processing failed
+
+
+def list_recordings(*, username: str, encounter_id: int) -> list[dict]:
+    """The encounter's recordings, oldest first, with their status and any error."""
+    with session_scope() as s:
+        enc = _encounter(s, _user(s, username), encounter_id)
+        return [{"id": r.id, "file": r.filename, "status": r.status, "error": r.error, "seconds": r.duration_s,
+                 "stored_at": r.created_at} for r in crud.list_recordings(session=s, encounter_id=enc.id)]
+
+
+def reprocess_recording(*, username: str, recording_id: int, vocabulary: list[str] | None = None,
+                        progress: Callable[[float, str], None] | None = None) -> NoteView:
+    """Process a stored recording again: one a crash interrupted ("stored") or one that failed."""
+    with session_scope() as s:
+        user = _user(s, username)
+        rec = crud.get_recording(session=s, clinician_id=user.id, recording_id=int(recording_id))
+        if rec is None:
+            raise DictationError("That recording does not exist or belongs to another clinician.")
+        if rec.status not in REPROCESSABLE:
+            raise DictationError("That recording is already in the note; only stored or failed recordings can be "
+                                 "processed again.")
+        _audit(s, user, "reprocess", "recording", rec.id)
+    return process_recording(username=username, recording_id=recording_id, vocabulary=vocabulary, progress=progress)
+
+
 def process_recording(*, username: str, recording_id: int, vocabulary: list[str] | None = None,
                       progress: Callable[[float, str], None] | None = None) -> NoteView:
     """Transcribe a stored recording and fold it into the encounter's note (draft sections are

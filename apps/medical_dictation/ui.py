@@ -18,6 +18,7 @@ from apps.medical_dictation import service
 log = logging.getLogger(__name__)
 
 TITLE = SPEC.title
+DICTATIONS_AT_ONCE = 4  # dictations processed side by side (Gradio's default is one at a time per event)
 SECTION_LABELS = {"subjective": "Subjective", "objective": "Objective", "assessment": "Assessment", "plan": "Plan"}
 
 
@@ -106,6 +107,37 @@ def dictate(encounter_id, audio, vocabulary: str, request: gr.Request, progress=
         return (f"**Could not process the dictation:** {exc}{kept}", *load_note(encounter_id, request)[1:])
     return ("Dictation added to the note: review the highlighted entities and the draft, then sign.",
             *load_note(encounter_id, request)[1:])
+
+
+@plain_errors
+def recordings(encounter_id, request: gr.Request):
+    """The encounter's recordings and the ones that can be processed again."""
+    empty = pd.DataFrame({"id": [], "file": [], "status": [], "error": []})
+    if encounter_id in (None, ""):
+        return empty, gr.update(choices=[], value=None)
+    try:
+        rows = service.list_recordings(username=_user(request), encounter_id=int(encounter_id))
+    except (service.DictationError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
+        return empty, gr.update(choices=[], value=None)
+    table = pd.DataFrame([{"id": r["id"], "file": r["file"], "status": r["status"], "error": r["error"],
+                           "stored at": f"{r['stored_at']:%Y-%m-%d %H:%M}"} for r in rows]) if rows else empty
+    again = [(f"#{r['id']} · {r['file']} · {r['status']}", r["id"]) for r in rows
+             if r["status"] in service.REPROCESSABLE]
+    return table, gr.update(choices=again, value=again[0][1] if again else None)
+
+
+@plain_errors
+def reprocess(encounter_id, recording_id, vocabulary: str, request: gr.Request, progress=gr.Progress()):
+    if recording_id in (None, ""):
+        return ("**Choose a stored or failed recording first.**", *load_note(encounter_id, request)[1:])
+    try:
+        service.reprocess_recording(username=_user(request), recording_id=int(recording_id),
+                                    vocabulary=_words(vocabulary), progress=lambda f, m: progress(f, desc=m))
+    except (service.DictationError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
+        return (f"**Could not process the recording:** {exc}", *load_note(encounter_id, request)[1:])
+    return ("Recording processed and added to the note.", *load_note(encounter_id, request)[1:])
 
 
 def _empty():
@@ -278,6 +310,11 @@ def build_demo() -> gr.Blocks:
             addenda = gr.Markdown()
             add_text = gr.Textbox(label="Addendum (signed notes)")
             add_btn = gr.Button("Add addendum")
+        with gr.Tab("Recordings"):
+            rec_table = gr.Dataframe(label="Recordings of this encounter", interactive=False)
+            with gr.Row():
+                rec_pick = gr.Dropdown(label="Stored or failed recording", choices=[], allow_custom_value=True)
+                rec_again = gr.Button("Process again")
         with gr.Tab("History and export"):
             hist_btn = gr.Button("Show versions")
             hist = gr.Dataframe(interactive=False)
@@ -289,9 +326,16 @@ def build_demo() -> gr.Blocks:
         add.click(add_patient, [mrn, name, sex], [patient, found], api_name="add_patient")
         patient.change(encounter_choices, patient, encounter, api_name="encounters")
         start.click(new_encounter, [patient, reason], [encounter, found], api_name="start_encounter")
-        encounter.change(load_note, encounter, note_outputs, api_name="open_note")
-        go.click(dictate, [encounter, audio, vocab], note_outputs, api_name="dictate").then(
-            refresh_encounter_labels, [patient, encounter], encounter, api_name=False)
+        encounter.change(load_note, encounter, note_outputs, api_name="open_note").then(
+            recordings, encounter, [rec_table, rec_pick], api_name=False)
+        # several clinicians' dictations run side by side: a 5 s one is not queued behind a 4-minute one
+        go.click(dictate, [encounter, audio, vocab], note_outputs, api_name="dictate",
+                 concurrency_limit=DICTATIONS_AT_ONCE).then(
+            refresh_encounter_labels, [patient, encounter], encounter, api_name=False).then(
+            recordings, encounter, [rec_table, rec_pick], api_name=False)
+        rec_again.click(reprocess, [encounter, rec_pick, vocab], note_outputs, api_name="reprocess",
+                        concurrency_limit=DICTATIONS_AT_ONCE).then(
+            recordings, encounter, [rec_table, rec_pick], api_name="recordings")
         fix.click(update_transcript, [encounter, transcript, vocab], [status, marked, table],
                   api_name="update_transcript")
         save_btn.click(save, [encounter, s_box, o_box, a_box, p_box, version], [status, version],
