@@ -31,6 +31,7 @@ SILENCE_PEAK = 10 ** (-60 / 20)  # peak below -60 dBFS: nothing audible was reco
 CLIP_LEVEL = 0.999  # |x| at or above this counts as a clipped sample
 CLIP_WARN_FRACTION = 0.001  # warn when more than 0.1 % of samples are clipped
 DECODE_BLOCK_FRAMES = 1 << 20  # decode long files in blocks so stereo 48 kHz never sits in memory
+WAV_HEADER_BYTES = 1 << 16  # read to sniff the format and find a WAV file's "data" chunk
 
 AudioSource = Union[str, Path, bytes, tuple, np.ndarray]
 
@@ -127,8 +128,9 @@ def load_audio(
     is already 16 kHz. Channels are averaged; ``load_channels`` keeps them apart (stereo calls).
     """
     data, rate, fmt = _decode(source, max_seconds=max_seconds)
-    n_channels = data.shape[1]
-    mono = data.mean(axis=1, dtype=np.float64).astype(np.float32) if n_channels > 1 else data[:, 0]
+    n_channels = data.shape[0]
+    mono = _channel_mean(data) if n_channels > 1 else data[0]
+    del data
     return _finish(mono, rate, n_channels, fmt, min_seconds, max_seconds, allow_silent)
 
 
@@ -140,10 +142,15 @@ def load_channels(
 ) -> list[Audio]:
     """Each channel as its own validated Audio (silent channels allowed), e.g. agent/customer."""
     data, rate, fmt = _decode(source, max_seconds=max_seconds)
-    return [
-        _finish(np.ascontiguousarray(data[:, c]), rate, data.shape[1], fmt, min_seconds, max_seconds, True)
-        for c in range(data.shape[1])
-    ]
+    return [_finish(data[c], rate, data.shape[0], fmt, min_seconds, max_seconds, True) for c in range(data.shape[0])]
+
+
+def _channel_mean(data: np.ndarray) -> np.ndarray:
+    """[C, T] -> [T] average, a block at a time (no float64 copy of the whole recording)."""
+    out = np.empty(data.shape[1], np.float32)
+    for a in range(0, data.shape[1], DECODE_BLOCK_FRAMES):
+        out[a:a + DECODE_BLOCK_FRAMES] = data[:, a:a + DECODE_BLOCK_FRAMES].mean(axis=0, dtype=np.float64)
+    return out
 
 
 def _finish(
@@ -152,7 +159,8 @@ def _finish(
 ) -> Audio:
     if mono.size == 0:
         raise EmptyAudioError("The recording is empty: it contains no sound at all.")
-    if not np.isfinite(mono).all():
+    blocks = [mono[a:a + DECODE_BLOCK_FRAMES] for a in range(0, mono.size, DECODE_BLOCK_FRAMES)]
+    if not all(np.isfinite(b).all() for b in blocks):  # block by block: no temporaries as long as the recording
         raise InvalidSamplesError(
             "The recording contains invalid samples (NaN or infinity); it may be damaged. "
             "Please export it again or record a new one."
@@ -165,12 +173,14 @@ def _finish(
     if duration > max_seconds:
         raise TooLongError(_too_long_message(duration, max_seconds))
     warnings: list[str] = []
-    peak = float(np.abs(mono).max())
+    peak = max(float(np.abs(b).max()) for b in blocks)
     if peak > 1.0:  # float files may exceed full scale; bring them back without changing shape
         mono = mono / peak
         warnings.append("The recording was louder than full scale and has been scaled down.")
         peak = 1.0
-    clipped = float(np.mean(np.abs(mono) >= CLIP_LEVEL)) if peak >= CLIP_LEVEL else 0.0
+        blocks = [mono[a:a + DECODE_BLOCK_FRAMES] for a in range(0, mono.size, DECODE_BLOCK_FRAMES)]
+    clipped = (sum(int(np.count_nonzero(np.abs(b) >= CLIP_LEVEL)) for b in blocks) / mono.size
+               if peak >= CLIP_LEVEL else 0.0)
     if clipped > CLIP_WARN_FRACTION:
         warnings.append(
             f"The recording is clipped ({clipped:.1%} of samples at full scale): it was recorded "
@@ -202,40 +212,48 @@ def _hms(seconds: float) -> str:
 
 
 def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
-    """[T] float32 at ``rate`` -> [T'] float32 at ``target`` (polyphase, anti-aliased)."""
+    """[T] float32 at ``rate`` -> [T'] float32 at ``target`` (polyphase, anti-aliased). Works on the
+    samples as they are (no float32 copy of a float32 recording) and clips in place."""
     if rate == target:
         return np.ascontiguousarray(samples, dtype=np.float32)
     g = math.gcd(rate, target)
-    out = resample_poly(samples.astype(np.float32), target // g, rate // g)
-    return np.clip(out, -1.0, 1.0).astype(np.float32)
+    out = resample_poly(samples.astype(np.float32, copy=False), target // g, rate // g)
+    if out.dtype != np.float32:
+        out = out.astype(np.float32)
+    return np.clip(out, -1.0, 1.0, out=out)
 
 
 def _decode(source: AudioSource, *, max_seconds: float) -> tuple[np.ndarray, int, str]:
-    """-> (samples [T, C] float32, sample rate, format name)."""
+    """-> (samples [C, T] float32, one contiguous row per channel, sample rate, format name). A file is decoded from disk in
+    blocks into one preallocated array: neither its bytes nor a second copy of its samples are
+    ever held (a 2-hour upload used to cost the whole file in memory on top of its samples)."""
     if isinstance(source, tuple):
         return _from_array_tuple(source)
     if isinstance(source, np.ndarray):
         return _from_array_tuple((SAMPLE_RATE, source))
     if isinstance(source, (bytes, bytearray, memoryview)):
         raw = bytes(source)
-        name = "upload"
+        name, size, head, opened = "upload", len(raw), raw[:WAV_HEADER_BYTES], io.BytesIO(raw)
     elif isinstance(source, (str, Path)):
         path = Path(source)
         if not path.exists():
             raise AudioFileNotFoundError(f"The file '{path.name}' could not be found.")
         if path.is_dir():
             raise NotAudioError(f"'{path.name}' is a folder, not an audio file.")
-        raw = path.read_bytes()
-        name = path.name
+        name, size = path.name, path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(WAV_HEADER_BYTES)
+        opened = path
     else:
         raise NotAudioError(f"Cannot read audio from a {type(source).__name__}.")
-    if len(raw) == 0:
+    if size == 0:
         raise EmptyAudioError(f"The file '{name}' is empty (0 bytes).")
-    fmt = sniff_format(raw[:16])
+    fmt = sniff_format(head[:16])
     if fmt in _FFMPEG_ONLY:
-        return _decode_with_ffmpeg(raw, name, fmt, max_seconds)
+        data = opened.getvalue() if isinstance(opened, io.BytesIO) else Path(opened).read_bytes()
+        return _decode_with_ffmpeg(data, name, fmt, max_seconds)
     try:
-        return _decode_with_soundfile(raw, name, max_seconds)
+        return _decode_with_soundfile(opened, name, max_seconds, head=head, size=size)
     except (sf.LibsndfileError, RuntimeError, EOFError) as exc:
         if fmt is None:
             raise NotAudioError(
@@ -247,24 +265,35 @@ def _decode(source: AudioSource, *, max_seconds: float) -> tuple[np.ndarray, int
         ) from exc
 
 
-def _decode_with_soundfile(raw: bytes, name: str, max_seconds: float) -> tuple[np.ndarray, int, str]:
-    with sf.SoundFile(io.BytesIO(raw)) as f:
+def _decode_with_soundfile(source: Path | io.BytesIO, name: str, max_seconds: float, *, head: bytes,
+                           size: int) -> tuple[np.ndarray, int, str]:
+    with sf.SoundFile(source) as f:
         rate, channels, fmt = int(f.samplerate), int(f.channels), f.format.lower()
         _check_stream(rate, channels, name)
         if f.frames > 0 and f.frames / rate > max_seconds:  # refuse before decoding hours of audio
             raise TooLongError(_too_long_message(f.frames / rate, max_seconds))
-        blocks = []
-        total = 0
-        while True:
-            block = f.read(DECODE_BLOCK_FRAMES, dtype="float32", always_2d=True)
-            if block.shape[0] == 0:
-                break
-            blocks.append(block)
-            total += block.shape[0]
-            if total / rate > max_seconds:
-                raise TooLongError(_too_long_message(total / rate, max_seconds))
-    data = np.concatenate(blocks) if blocks else np.zeros((0, channels), np.float32)
-    if fmt == "wav" and _wav_declares_more(raw):
+        if f.frames > 0:  # the length is known: decode straight into one [C, T] array, block by block
+            data = np.empty((channels, f.frames), np.float32)
+            pos = 0
+            while pos < f.frames:
+                block = f.read(min(DECODE_BLOCK_FRAMES, f.frames - pos), dtype="float32", always_2d=True)
+                if block.shape[0] == 0:
+                    break
+                data[:, pos:pos + block.shape[0]] = block.T
+                pos += block.shape[0]
+            data = data[:, :pos]
+        else:  # a stream of unknown length (some OGG/MP3): gather blocks, checking the limit as it grows
+            blocks, total = [], 0
+            while True:
+                block = f.read(DECODE_BLOCK_FRAMES, dtype="float32", always_2d=True)
+                if block.shape[0] == 0:
+                    break
+                blocks.append(block)
+                total += block.shape[0]
+                if total / rate > max_seconds:
+                    raise TooLongError(_too_long_message(total / rate, max_seconds))
+            data = np.concatenate(blocks).T.copy() if blocks else np.zeros((channels, 0), np.float32)
+    if fmt == "wav" and _wav_declares_more(head, size):
         raise CorruptAudioError(
             f"'{name}' is truncated: the file ends before the audio it declares. "
             "The upload or recording may have been cut off; please try again."
@@ -272,16 +301,22 @@ def _decode_with_soundfile(raw: bytes, name: str, max_seconds: float) -> tuple[n
     return data, rate, {"vorbis": "ogg"}.get(fmt, fmt)
 
 
-def _wav_declares_more(raw: bytes) -> bool:
-    """True when a RIFF/WAVE header promises noticeably more data than the file holds."""
-    pos = raw.find(b"data", 12)
-    if pos < 0 or pos + 8 > len(raw):
+def _wav_declares_more(head: bytes, size: int) -> bool:
+    """True when a RIFF/WAVE header (in the file's first bytes) promises noticeably more data than
+    the file's ``size`` holds."""
+    pos = head.find(b"data", 12)
+    if pos < 0 or pos + 8 > len(head):
         return False
-    declared = int.from_bytes(raw[pos + 4 : pos + 8], "little")
+    declared = int.from_bytes(head[pos + 4 : pos + 8], "little")
     if declared in (0, 0xFFFFFFFF):  # streaming writers leave these; not a truncation sign
         return False
-    available = len(raw) - (pos + 8)
+    available = size - (pos + 8)
     return available + 1 < declared
+
+
+def is_silent(samples: np.ndarray) -> bool:
+    """Nothing above -60 dBFS: no need to look for speech in it."""
+    return samples.size == 0 or float(np.abs(samples).max()) < SILENCE_PEAK
 
 
 def _check_stream(rate: int, channels: int, name: str) -> None:
@@ -308,7 +343,7 @@ def _decode_with_ffmpeg(raw: bytes, name: str, fmt: str, max_seconds: float) -> 
     if proc.returncode != 0 or not proc.stdout:
         raise CorruptAudioError(f"'{name}' looks like {fmt.upper()} audio but could not be decoded.")
     data = np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32)
-    return data[:, None], SAMPLE_RATE, fmt
+    return data[None, :], SAMPLE_RATE, fmt
 
 
 def _from_array_tuple(value: tuple) -> tuple[np.ndarray, int, str]:
@@ -330,7 +365,7 @@ def _from_array_tuple(value: tuple) -> tuple[np.ndarray, int, str]:
     if data.ndim == 1:
         data = data[:, None]
     _check_stream(rate, data.shape[1], "the recording")
-    return _to_float(data), rate, "numpy"
+    return np.ascontiguousarray(_to_float(data).T), rate, "numpy"
 
 
 def _to_float(data: np.ndarray) -> np.ndarray:

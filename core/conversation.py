@@ -22,7 +22,7 @@ import numpy as np
 
 from core.asr.base import Transcriber
 from core.asr.types import TranscribeOptions, Word
-from core.audio import Audio, AudioSource, SilentAudioError, load_channels
+from core.audio import Audio, AudioSource, SilentAudioError, is_silent, load_channels
 from core.diarization import SpeakerTurn, diarize
 from core.vad import VadOptions, get_vad
 
@@ -93,7 +93,8 @@ def segment_conversation(source: AudioSource | list[Audio], *, transcriber: Tran
         other = channels[1 - opt.first_role_channel] if opt.first_role_channel in (0, 1) else channels[1]
         roles = [(first, own), (second, other)]
         audio_by_role = dict(roles)
-        speech = {role: vad.speech_seconds(a.samples) for role, a in roles}
+        # a silent channel (no sound above -60 dBFS) needs no voice detection
+        speech = {role: 0.0 if is_silent(a.samples) else vad.speech_seconds(a.samples) for role, a in roles}
         if not any(speech.values()):
             raise SilentAudioError("No one speaks in this recording: both channels are silent.")
         for role, seconds in speech.items():
@@ -113,6 +114,8 @@ def segment_conversation(source: AudioSource | list[Audio], *, transcriber: Tran
             source_sample_rate=channels[0].source_sample_rate, source_channels=len(channels),
             source_format=channels[0].source_format, warnings=channels[0].warnings)
         audio_by_role = {first: mix, second: mix}
+        if is_silent(mix.samples):  # hours of silence: refused before voice detection runs over them
+            raise SilentAudioError("No speech found in this recording: it is silent.")
         segments = vad.segments(mix.samples, VadOptions(min_silence_ms=150, speech_pad_ms=30, max_segment_s=600.0))
         if not segments:
             raise SilentAudioError("No speech found in this recording.")
