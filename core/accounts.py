@@ -15,6 +15,8 @@ from contextlib import contextmanager
 import json
 import secrets
 from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -101,11 +103,31 @@ def _clean_username(username: str) -> str:
     return name
 
 
-def check_password_strength(password: str) -> None:
+COMMON_PASSWORDS = Path(__file__).with_name("resources") / "common_passwords.txt"
+_SEQUENCES = ("01234567890", "abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm")  # runs, either way
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def check_password_strength(password: str, *, username: str = "") -> None:
+    """A password must have MIN_PASSWORD_LENGTH characters, 4 different ones, and not be (or be
+    built on) a common password, the account's name or a keyboard/alphabet run."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise AccountError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
     if password.strip() != password or len(set(password)) < 4:
         raise AccountError("The password is too simple (no leading/trailing spaces, at least 4 different characters).")
+    low = password.lower()
+    forms = {low, low.strip("0123456789!@#$%^&*()_+-=.,?~ ")} - {""}  # as typed, and its stem without decorations
+    name = (username or "").strip().lower()
+    if forms & _common_passwords() or (len(name) >= 4 and name in low):
+        raise AccountError("That password is one of the first that guessing tools try (or contains the "
+                           "username); choose another, e.g. a few unrelated words.")
+    if any(len(f) >= 6 and (f in run or f in run[::-1]) for f in forms for run in _SEQUENCES):
+        raise AccountError("That password is a run of keys or letters; choose another, e.g. a few unrelated words.")
 
 
 def create_user(
@@ -115,7 +137,7 @@ def create_user(
     role = str(role or "").strip().lower()
     if role not in known_roles():
         raise AccountError(f"Unknown role '{role}'. Roles: {', '.join(known_roles())}.")
-    check_password_strength(password)
+    check_password_strength(password, username=name)
     if session.scalar(select(User).where(User.username == name)) is not None:
         raise AccountError(f"The username '{name}' is taken.")
     with _hash_slot():
@@ -135,7 +157,7 @@ def count_users(*, session: Session) -> int:
 
 
 def set_password(*, session: Session, user: User, password: str) -> None:
-    check_password_strength(password)
+    check_password_strength(password, username=user.username)
     with _hash_slot():
         user.password_hash = _hasher.hash(password)
     session.flush()

@@ -25,3 +25,4 @@ def create_user(page: Page, url: str, admin_password: str, username: str, displa
     page.fill("form[action='/admin/users'] input[name=password]", password)
     page.click("form[action='/admin/users'] button")
     page.goto(f"{url}/logout")
+    page.click("form[action='/logout'] button")  # signing out is a POST with the session's token

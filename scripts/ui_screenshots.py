@@ -46,6 +46,7 @@ def main() -> None:
         page.click("form[action='/admin/users'] button")
         page.screenshot(path=args.out / "03_admin_landing.png", full_page=True)
         page.goto(f"{args.url}/logout")
+        page.click("form[action='/logout'] button")  # signing out is a POST with the session's token
         page.fill("input[name=username]", "dr.lee")
         page.fill("input[name=password]", "clinician password 1")
         page.click("button[type=submit]")

@@ -99,6 +99,16 @@ def session(engine):
         yield s
 
 
+def login_form(client, username: str, password: str, next_path: str = "/") -> dict:
+    """The sign-in form as a browser sends it: GET /login first (its anti-forgery cookie), then the
+    fields with the hidden token."""
+    import re
+
+    page = client.get("/login").text
+    token = re.search(r"name='csrf' value='([^']*)'", page).group(1)
+    return {"username": username, "password": password, "next": next_path, "csrf": token}
+
+
 def run_suite_signed_in(db_path: Path, username: str, password: str, role: str):
     """Start the whole suite (uvicorn, own SQLite file) in a thread with one account signed in;
     yields (port, session cookie) and stops the server afterwards. For gradio_client UI tests."""
@@ -131,7 +141,7 @@ def run_suite_signed_in(db_path: Path, username: str, password: str, role: str):
             break
         time.sleep(0.1)
     client = TestClient(app)
-    r = client.post("/login", data={"username": username, "password": password, "next": "/"}, follow_redirects=False)
+    r = client.post("/login", data=login_form(client, username, password), follow_redirects=False)
     assert r.status_code == 303
     try:
         yield port, client.cookies.get("parlance_session")

@@ -65,7 +65,7 @@ def test_account_validation(session, username, password, role, message):
 
 
 def test_duplicate_username_rejected(session):
-    A.create_user(session=session, username="carol", password="carols password", role="teacher")
+    A.create_user(session=session, username="carol", password="blue kettle 42", role="teacher")
     with pytest.raises(A.AccountError, match="taken"):
         A.create_user(session=session, username="Carol", password="another password", role="teacher")
 
@@ -77,7 +77,7 @@ def test_failures_bring_growing_delays_not_a_lock(session):
     an administrator's unlock clears the delay."""
     from core import throttle
 
-    A.create_user(session=session, username="dave", password="daves password", role="supervisor")
+    A.create_user(session=session, username="dave", password="green lantern 7", role="supervisor")
     free = throttle.FREE_FAILURES
     for k in range(free):  # free failures: no delay, and the right password still works after them
         assert A.authenticate(session=session, username="dave", password="guess guess", address=f"10.0.1.{k}") is None
@@ -85,16 +85,16 @@ def test_failures_bring_growing_delays_not_a_lock(session):
         for k in range(free + 1 if who == "ghost" else 1):
             assert A.authenticate(session=session, username=who, password="guess guess", address=f"10.0.2.{k}") is None
         with pytest.raises(A.SignInThrottled) as held:
-            A.authenticate(session=session, username=who, password="daves password", address="10.0.3.1")
+            A.authenticate(session=session, username=who, password="green lantern 7", address="10.0.3.1")
         assert held.value.seconds == 2
     for k in range(free + 1):  # one address trying many names
         assert A.authenticate(session=session, username=f"user{k}", password="guess guess", address="10.9.9.9") is None
     with pytest.raises(A.SignInThrottled):
-        A.authenticate(session=session, username="dave", password="daves password", address="10.9.9.9")
+        A.authenticate(session=session, username="dave", password="green lantern 7", address="10.9.9.9")
     row = session.get(throttle.ThrottleRow, "user:dave")
     assert row.blocked_until - utcnow() <= timedelta(seconds=throttle.USER_MAX_DELAY_S)
     assert A.unlock(session=session, username="dave")  # the administrator's command
-    assert A.authenticate(session=session, username="dave", password="daves password", address="10.0.3.1")
+    assert A.authenticate(session=session, username="dave", password="green lantern 7", address="10.0.3.1")
     assert session.get(throttle.ThrottleRow, "user:dave") is None  # a success clears the name's failures
     assert throttle.delay_after(free + 20, cap=throttle.ADDRESS_MAX_DELAY_S) == 900
 
@@ -120,7 +120,7 @@ def test_first_run_admin_bootstrap_happens_once(session):
 
 
 def test_sessions_expire_and_revoke(session):
-    user = A.create_user(session=session, username="erin", password="erins password", role="student")
+    user = A.create_user(session=session, username="erin", password="amber meadow 5", role="student")
     token = A.start_session(session=session, user=user, hours=1)
     assert A.user_for_token(session=session, token=token).id == user.id
     assert A.user_for_token(session=session, token="forged") is None
@@ -133,7 +133,7 @@ def test_sessions_expire_and_revoke(session):
 
 
 def test_audit_log_records_and_lists(session):
-    user = A.create_user(session=session, username="frank", password="franks password", role="clinician")
+    user = A.create_user(session=session, username="frank", password="quiet harbour 3", role="clinician")
     A.record_audit(session=session, user=user, app="medical_dictation", action="read", object_type="note",
                    object_id=7, detail={"version": 2})
     A.record_audit(session=session, user=None, app="suite", action="login_failed")
@@ -175,7 +175,7 @@ def test_only_roles_some_app_declares_can_be_given(session):
 def test_rollback_on_error_keeps_nothing(engine):
     with pytest.raises(RuntimeError):
         with session_scope(engine) as s:
-            A.create_user(session=s, username="ghost", password="ghost password", role="student")
+            A.create_user(session=s, username="ghost", password="silver canoe 88", role="student")
             raise RuntimeError("boom")
     with session_scope(engine) as s:
         assert A.get_user(session=s, username="ghost") is None
@@ -195,3 +195,12 @@ def test_migrations_match_the_models(engine):
     relevant = [d for d in diff if d[0] in ("add_table", "remove_table", "add_column", "remove_column")
                 and not (d[0] == "remove_table" and d[1].name == "alembic_version")]
     assert relevant == []
+
+
+@pytest.mark.parametrize("password", ["password123", "Password2024!", "qwertyuiop", "1234567890", "iloveyou99",
+                                      "0987654321", "zyxwvutsrq", "welcome2026", "hellohello1", "danielle-2026"])
+def test_common_and_guessable_passwords_are_refused(session, password):
+    """Issue 11, item 7: a blocklist of the passwords guessing tools try first, runs, and the username."""
+    with pytest.raises(A.AccountError, match="guessing tools try|run of keys"):
+        A.create_user(session=session, username="danielle", password=password, role="student")
+    assert A.create_user(session=session, username="danielle", password="kettle harbour 9", role="student")

@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 from core import accounts as A
 from core.db import make_engine, migrate, session_scope, set_engine
 
-PASSWORDS = {"admin": "admin password 1", "clin": "clinician pass 1", "stud": "student pass 12"}
+from .conftest import login_form
+
+PASSWORDS = {"admin": "orchard lamp 41", "clin": "harbor violet 3", "stud": "maple cinder 12"}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ def app(tmp_path_factory):
 
 def signed_in(app, who: str) -> TestClient:
     client = TestClient(app)
-    r = client.post("/login", data={"username": who, "password": PASSWORDS[who], "next": "/"}, follow_redirects=False)
+    r = client.post("/login", data=login_form(client, who, PASSWORDS[who]), follow_redirects=False)
     assert r.status_code == 303, r.text
     return client
 
@@ -44,7 +46,8 @@ def test_anonymous_visitors_are_sent_to_sign_in(app):
 
 
 def test_wrong_password_is_refused_and_audited(app):
-    r = TestClient(app).post("/login", data={"username": "clin", "password": "nope nope nope"})
+    client = TestClient(app)
+    r = client.post("/login", data=login_form(client, "clin", "nope nope nope"))
     assert r.status_code == 401 and "Wrong username or password" in r.text
     with session_scope() as s:
         assert any(e.action == "login_failed" for e in A.list_audit(session=s))
@@ -52,7 +55,7 @@ def test_wrong_password_is_refused_and_audited(app):
 
 def test_open_redirects_are_refused(app):
     client = TestClient(app)
-    r = client.post("/login", data={"username": "clin", "password": PASSWORDS["clin"], "next": "//evil.example"},
+    r = client.post("/login", data=login_form(client, "clin", PASSWORDS["clin"], "//evil.example"),
                     follow_redirects=False)
     assert r.headers["location"] == "/"
 
@@ -96,10 +99,28 @@ def test_non_admin_cannot_create_accounts(app):
     assert r.status_code == 403
 
 
-def test_logout_ends_the_session(app):
+def test_logout_is_a_post_with_the_sessions_token(app):
+    """Issue 11, item 7: a link (GET) or a forged form cannot sign anyone out; the page's button can."""
+    import re
+
     client = signed_in(app, "stud")
-    client.get("/logout")
+    page = client.get("/logout")
+    assert page.status_code == 200 and "method='post' action='/logout'" in page.text
+    assert client.get("/", follow_redirects=False).status_code == 200  # a GET signed nobody out
+    client.post("/logout", data={"csrf": "forged"}, follow_redirects=False)
+    assert client.get("/", follow_redirects=False).status_code == 200
+    token = re.search(r"name='csrf' value='([^']*)'", page.text).group(1)
+    assert client.post("/logout", data={"csrf": token}, follow_redirects=False).headers["location"] == "/login"
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_the_sign_in_form_needs_its_token(app):
+    client = TestClient(app)
+    r = client.post("/login", data={"username": "clin", "password": PASSWORDS["clin"]}, follow_redirects=False)
+    assert r.status_code == 400 and "expired" in r.text  # no token: a forged cross-site sign-in
+    form = login_form(client, "clin", PASSWORDS["clin"])
+    assert client.post("/login", data={**form, "csrf": "x" + form["csrf"]}).status_code == 400
+    assert client.post("/login", data=form, follow_redirects=False).status_code == 303
 
 
 def _free_port() -> int:
@@ -188,7 +209,7 @@ def test_other_sites_cannot_use_the_session_or_frame_the_pages(app):
     """Issue 11, item 4: same origin only, SameSite=Strict cookies, no framing, strict CSP on the suite's pages."""
     client = signed_in(app, "clin")
     evil = {"Origin": "http://127.0.0.1:9999"}  # another local site
-    r = client.post("/login", data={"username": "clin", "password": PASSWORDS["clin"]}, headers=evil,
+    r = client.post("/login", data=login_form(client, "clin", PASSWORDS["clin"]), headers=evil,
                     follow_redirects=False)
     assert r.status_code == 403  # a cross-site form post (CSRF) is refused before anything happens
     assert client.options("/dictation/gradio_api/info", headers={**evil, "Access-Control-Request-Method": "POST"}
@@ -201,7 +222,8 @@ def test_other_sites_cannot_use_the_session_or_frame_the_pages(app):
     assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in page.headers[
         "content-security-policy"] and "default-src 'self'" in page.headers["content-security-policy"]
     assert client.get("/dictation/").headers["x-frame-options"] == "DENY"
-    cookie = TestClient(app).post("/login", data={"username": "clin", "password": PASSWORDS["clin"]},
+    fresh = TestClient(app)
+    cookie = fresh.post("/login", data=login_form(fresh, "clin", PASSWORDS["clin"]),
                                   follow_redirects=False).headers["set-cookie"].lower()
     assert "samesite=strict" in cookie and "httponly" in cookie and "secure" not in cookie  # Secure: PARLANCE_COOKIE_SECURE
 
@@ -220,7 +242,8 @@ def test_database_errors_reach_people_as_a_plain_sentence(app, monkeypatch):
         raise locked
 
     monkeypatch.setattr(A, "authenticate", boom)
-    r = TestClient(app).post("/login", data={"username": "clin", "password": PASSWORDS["clin"]})
+    fresh = TestClient(app)
+    r = fresh.post("/login", data=login_form(fresh, "clin", PASSWORDS["clin"]))
     assert r.status_code == 503 and "busy" in r.text and "INSERT" not in r.text and "sqlite" not in r.text.lower()
     monkeypatch.setattr(service, "list_patients", boom)
     from types import SimpleNamespace
@@ -259,11 +282,11 @@ def test_repeated_wrong_passwords_are_slowed_down_and_an_admin_can_lift_it(app, 
     from core import throttle
 
     client = TestClient(app)
-    codes = [client.post("/login", data={"username": "stud", "password": "wrong password 9"}).status_code
+    codes = [client.post("/login", data=login_form(client, "stud", "wrong password 9")).status_code
              for _ in range(throttle.FREE_FAILURES + 2)]
     assert codes[:throttle.FREE_FAILURES + 1] == [401] * (throttle.FREE_FAILURES + 1) and codes[-1] == 429
-    r = client.post("/login", data={"username": "stud", "password": PASSWORDS["stud"]}, follow_redirects=False)
+    r = client.post("/login", data=login_form(client, "stud", PASSWORDS["stud"]), follow_redirects=False)
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1 and "please wait" in r.text
     assert main(["unlock", "stud", "--address", "testclient"]) == 0 and "Unlocked." in capsys.readouterr().out
-    r = client.post("/login", data={"username": "stud", "password": PASSWORDS["stud"]}, follow_redirects=False)
+    r = client.post("/login", data=login_form(client, "stud", PASSWORDS["stud"]), follow_redirects=False)
     assert r.status_code == 303

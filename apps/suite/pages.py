@@ -38,11 +38,12 @@ def _page(title: str, body: str, user: User | None = None) -> str:
             f"<header><strong>Parlance</strong>{who}</header><main>{body}</main></body></html>")
 
 
-def login_page(*, next_path: str = "/", error: str = "", notice: str = "") -> str:
+def login_page(*, next_path: str = "/", error: str = "", notice: str = "", csrf: str = "") -> str:
     msg = (f"<div class='msg err'>{html.escape(error)}</div>" if error else "") + (
         f"<div class='msg ok'>{html.escape(notice)}</div>" if notice else "")
     body = (f"<form class='login' method='post' action='/login'><h2>Sign in</h2>{msg}"
             f"<input type='hidden' name='next' value='{html.escape(next_path, quote=True)}'>"
+            f"<input type='hidden' name='csrf' value='{html.escape(csrf, quote=True)}'>"
             "<label>Username<input name='username' autocomplete='username' required autofocus></label>"
             "<label>Password<input name='password' type='password' autocomplete='current-password' required></label>"
             "<button type='submit'>Sign in</button></form>")
@@ -104,6 +105,14 @@ def _short(detail: str) -> str:
 def message_page(title: str, message: str) -> str:
     """A page with one plain sentence (errors the person can do nothing about but wait)."""
     return _page(title, f"<div class='msg err'>{html.escape(message)}</div><a href='/'>Back</a>")
+
+
+def logout_page(*, user: User, csrf: str) -> str:
+    body = ("<form class='login' method='post' action='/logout'><h2>Sign out</h2>"
+            f"<p>Signed in as {html.escape(user.display_name)}.</p>"
+            f"<input type='hidden' name='csrf' value='{html.escape(csrf, quote=True)}'>"
+            "<button type='submit'>Sign out</button> <a href='/'>Back</a></form>")
+    return _page("Sign out", body, user)
 
 
 def forbidden_page(*, user: User, title: str) -> str:

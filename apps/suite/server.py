@@ -31,6 +31,7 @@ from core.db import session_scope
 from core.logs import job_context
 
 COOKIE = "parlance_session"
+LOGIN_COOKIE = "parlance_login"  # the sign-in form's anti-forgery token (double submit: cookie + field)
 log = logging.getLogger(__name__)
 
 
@@ -96,7 +97,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
                     return HTMLResponse(pages.forbidden_page(user=user, title=title), status_code=403)
         return await call_next(request)
 
-    security.install(app, suite_paths=("/", "/login", "/admin/users"))
+    security.install(app, suite_paths=("/", "/login", "/logout", "/admin/users"))
 
     @app.exception_handler(SQLAlchemyError)
     async def database_trouble(request: Request, exc: SQLAlchemyError):
@@ -109,13 +110,28 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> JSONResponse:
         return JSONResponse({"ok": True})
 
+    def login_page(request: Request, *, next_path: str, error: str = "", status: int = 200,
+                   headers: dict | None = None) -> HTMLResponse:
+        """The sign-in form with its anti-forgery token (kept in a cookie; the form sends it back)."""
+        token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+        response = HTMLResponse(pages.login_page(next_path=next_path, error=error, csrf=token), status_code=status,
+                                headers=headers)
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=settings.cookie_secure)
+        return response
+
     @app.get("/login", response_class=HTMLResponse)
-    def login_form(next: str = "/") -> str:  # noqa: A002
-        return pages.login_page(next_path=_safe_next(next))
+    def login_form(request: Request, next: str = "/"):  # noqa: A002
+        return login_page(request, next_path=_safe_next(next))
 
     @app.post("/login")
-    def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):  # noqa: A002
+    def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/"),  # noqa: A002
+              csrf: str = Form("")):
         address = request.client.host if request.client else ""
+        expected = request.cookies.get(LOGIN_COOKIE) or ""
+        if not expected or not hmac.compare_digest(csrf, expected):
+            log.info("sign-in form without a valid token from %s", address)
+            return login_page(request, next_path=_safe_next(next), status=400,
+                              error="The sign-in form had expired; please sign in again.")
         try:
             with session_scope() as s:
                 user = accounts.authenticate(session=s, username=username, password=password, address=address)
@@ -125,12 +141,11 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         except (accounts.SignInThrottled, accounts.SignInBusy) as exc:
             log.info("sign-in for %r from %s held back: %s", username[:64], address, exc)
             wait = str(exc.seconds) if isinstance(exc, accounts.SignInThrottled) else "5"
-            html = pages.login_page(next_path=_safe_next(next), error=str(exc))
             status = 429 if isinstance(exc, accounts.SignInThrottled) else 503
-            return HTMLResponse(html, status_code=status, headers={"Retry-After": wait})
+            return login_page(request, next_path=_safe_next(next), error=str(exc), status=status,
+                              headers={"Retry-After": wait})
         if user is None:
-            html = pages.login_page(next_path=_safe_next(next), error="Wrong username or password.")
-            return HTMLResponse(html, status_code=401)
+            return login_page(request, next_path=_safe_next(next), error="Wrong username or password.", status=401)
         with session_scope() as s:
             user = s.get(User, user.id)
             token = accounts.start_session(session=s, user=user, hours=settings.session_hours)
@@ -138,10 +153,22 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         response = RedirectResponse(_safe_next(next), status_code=303)
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=settings.cookie_secure,
                             max_age=int(settings.session_hours * 3600))
+        response.delete_cookie(LOGIN_COOKIE)
         return response
 
     @app.get("/logout")
-    def logout(request: Request):
+    def logout_form(request: Request):
+        """Signing out changes state, so it is a POST with the session's token (a link from another
+        site cannot sign anyone out); this page holds the button."""
+        user = current_user(request)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        return HTMLResponse(pages.logout_page(user=user, csrf=_csrf(_token(request))))
+
+    @app.post("/logout")
+    def logout(request: Request, csrf: str = Form("")):
+        if not hmac.compare_digest(csrf, _csrf(_token(request))):
+            return RedirectResponse("/logout", status_code=303)
         with session_scope() as s:
             user = accounts.user_for_token(session=s, token=_token(request))
             accounts.end_session(session=s, token=_token(request))
