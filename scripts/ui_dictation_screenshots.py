@@ -120,7 +120,13 @@ def main() -> None:
         page.wait_for_timeout(1500)
         page.get_by_label("FHIR R4 DocumentReference (JSON)").check()
         page.get_by_role("button", name="Export signed note").click()
-        page.wait_for_selector("text=Exported.", timeout=30000)
+        page.wait_for_selector("text=Ready: download the signed note", timeout=30000)
+        with page.expect_download() as download:  # served by the suite's own route, which checks the clinician
+            page.get_by_text("Download note-").click()
+        saved = out / download.value.suggested_filename
+        download.value.save_as(saved)
+        assert saved.read_text(encoding="utf-8").lstrip().startswith("{"), "the FHIR export did not download"
+        saved.unlink()
         page.screenshot(path=out / "07_history_export.png", full_page=True)
 
         page.get_by_role("tab", name="Transcript and entities").click()
