@@ -284,11 +284,69 @@ def record_audit(
     return event
 
 
-def list_audit(*, session: Session, app: str | None = None, limit: int = 100) -> list[AuditEvent]:
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+def list_audit(*, session: Session, app: str | None = None, action: str | None = None, username: str | None = None,
+               offset: int = 0, limit: int = 100) -> list[AuditEvent]:
+    """Newest first, filtered by app, action and/or username, a page at a time."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).offset(max(0, offset)).limit(limit)
     if app:
         query = query.where(AuditEvent.app == app)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if username:
+        query = query.where(AuditEvent.username == username.strip().lower())
     return list(session.scalars(query))
+
+
+UNKNOWN_FAILURES_WINDOW = timedelta(hours=1)
+
+
+def record_failed_sign_in(*, session: Session, username: str, address: str) -> AuditEvent:
+    """A failed sign-in in the audit log. For an existing account: one row each (someone is trying
+    that account). For names no account has: one row per address and hour, counting them, so a
+    guessing script cannot flood the log."""
+    user = get_user(session=session, username=username)
+    if user is not None:
+        return record_audit(session=session, user=None, app="suite", action="login_failed", object_type="user",
+                            object_id=user.username, detail={"ip": address})
+    since = utcnow() - UNKNOWN_FAILURES_WINDOW
+    row = session.scalar(select(AuditEvent).where(AuditEvent.action == "login_failed_unknown",
+                                                  AuditEvent.object_id == address[:64], AuditEvent.at >= since)
+                         .order_by(AuditEvent.id.desc()).limit(1))
+    if row is None:
+        return record_audit(session=session, user=None, app="suite", action="login_failed_unknown",
+                            object_type="address", object_id=address[:64], detail={"attempts": 1})
+    detail = json.loads(row.detail or "{}")
+    row.detail = json.dumps({"attempts": int(detail.get("attempts", 0)) + 1})
+    session.flush()
+    return row
+
+
+# -- administration ----------------------------------------------------------------------------------
+def end_all_sessions(*, session: Session, user: User) -> int:
+    """Sign the user out everywhere; returns how many sessions were open."""
+    rows = list(session.scalars(select(AuthSession).where(AuthSession.user_id == user.id,
+                                                          AuthSession.revoked.is_(False))))
+    for row in rows:
+        row.revoked = True
+    session.flush()
+    return len(rows)
+
+
+def set_active(*, session: Session, user: User, active: bool) -> None:
+    """Deactivate (signed out everywhere, cannot sign in) or reactivate an account."""
+    user.is_active = active
+    if not active:
+        end_all_sessions(session=session, user=user)
+    session.flush()
+
+
+def set_role(*, session: Session, user: User, role: str) -> None:
+    role = str(role or "").strip().lower()
+    if role not in known_roles():
+        raise AccountError(f"Unknown role '{role}'. Roles: {', '.join(known_roles())}.")
+    user.role = role
+    end_all_sessions(session=session, user=user)  # the new role applies from the next sign-in
+    session.flush()
 
 
 # -- roles and apps ------------------------------------------------------------------------------

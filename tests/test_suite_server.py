@@ -290,3 +290,57 @@ def test_repeated_wrong_passwords_are_slowed_down_and_an_admin_can_lift_it(app, 
     assert main(["unlock", "stud", "--address", "testclient"]) == 0 and "Unlocked." in capsys.readouterr().out
     r = client.post("/login", data=login_form(client, "stud", PASSWORDS["stud"]), follow_redirects=False)
     assert r.status_code == 303
+
+
+def test_the_admin_manages_accounts_and_reads_a_filtered_paged_audit_log(app):
+    """Issue 11, item 7: deactivate (signed out everywhere), reactivate, end sessions, change role,
+    reset password; no self-lockout; other roles refused; audit filters and paging."""
+    import re
+
+    admin = signed_in(app, "admin")
+    token = re.search(r"name='csrf' value='([^']*)'", admin.get("/").text).group(1)
+    with session_scope() as s:
+        A.create_user(session=s, username="temp.nurse", password="lilac station 4", role="clinician")
+    nurse = TestClient(app)
+    nurse.post("/login", data=login_form(nurse, "temp.nurse", "lilac station 4"))
+    assert nurse.get("/dictation/", follow_redirects=False).status_code == 200
+
+    def manage(action, **extra):
+        return admin.post("/admin/accounts", data={"username": "temp.nurse", "action": action, "csrf": token, **extra})
+
+    assert manage("deactivate").status_code == 200
+    assert nurse.get("/", follow_redirects=False).status_code == 303  # signed out everywhere
+    fresh = TestClient(app)
+    assert fresh.post("/login", data=login_form(fresh, "temp.nurse", "lilac station 4")).status_code == 401
+    assert "can sign in again" in manage("activate").text
+    r = manage("role", role="student")
+    assert "now student" in r.text
+    assert "New password set" in manage("reset_password", password="copper window 8").text
+    fresh = TestClient(app)
+    assert fresh.post("/login", data=login_form(fresh, "temp.nurse", "copper window 8"),
+                      follow_redirects=False).status_code == 303
+    assert fresh.get("/tutor/", follow_redirects=False).status_code == 200  # the new role's app
+    assert "Ended 1 session" in manage("end_sessions").text
+    weak = manage("reset_password", password="password123")
+    assert weak.status_code == 400 and "guessing tools" in weak.text
+    r = admin.post("/admin/accounts", data={"username": "admin", "action": "deactivate", "csrf": token})
+    assert r.status_code == 400 and "your own account" in r.text
+    clin = signed_in(app, "clin")
+    r = clin.post("/admin/accounts", data={"username": "temp.nurse", "action": "deactivate", "csrf": token})
+    assert r.status_code == 403
+    page = admin.get("/", params={"audit_action": "deactivate", "audit_app": "suite"}).text
+    assert page.count("<td>deactivate</td>") == 1 and "<td>role</td>" not in page
+    assert "page 1" in page and "Older" not in page
+
+
+def test_failed_sign_ins_on_unknown_names_are_one_audit_row_per_address(app):
+    client = TestClient(app)
+    for k in range(4):
+        client.post("/login", data=login_form(client, f"nobody{k}", "wrong guess 123"))
+    from core.accounts import list_audit
+
+    with session_scope() as s:
+        rows = list_audit(session=s, action="login_failed_unknown")
+        assert len(rows) == 1 and '"attempts": 4' in rows[0].detail and rows[0].object_id == "testclient"
+    with session_scope() as s:
+        A.unlock(session=s, address="testclient")

@@ -5,6 +5,8 @@ import logging
 
 import html
 import json
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from apps.common.app_spec import AppSpec
 from core.accounts import ADMIN, AuditEvent, User, known_roles
@@ -50,8 +52,17 @@ def login_page(*, next_path: str = "/", error: str = "", notice: str = "", csrf:
     return _page("Sign in", body)
 
 
+@dataclass(frozen=True)
+class AuditFilters:
+    app: str = ""  # only this app's events ("" = all)
+    action: str = ""  # only this action ("login_failed", "export", ...)
+    username: str = ""  # only this person's events
+    page: int = 1  # 1-based
+
+
 def landing_page(*, user: User, apps: tuple[AppSpec, ...], allowed: set[str], csrf: str,
-                 audit: list[AuditEvent], error: str = "", notice: str = "") -> str:
+                 audit: list[AuditEvent], error: str = "", notice: str = "",
+                 filters: AuditFilters = AuditFilters(), page_size: int = 50) -> str:
     cards = []
     for spec in apps:
         title, blurb = spec.title, spec.blurb
@@ -66,11 +77,11 @@ def landing_page(*, user: User, apps: tuple[AppSpec, ...], allowed: set[str], cs
         f"<div class='msg ok'>{html.escape(notice)}</div>" if notice else "")
     body = f"{msg}<h2>Apps</h2><div class='cards'>{''.join(cards)}</div>"
     if user.role == ADMIN:
-        body += _admin_section(csrf, audit)
+        body += _admin_section(csrf, audit, filters, page_size)
     return _page("Home", body, user)
 
 
-def _admin_section(csrf: str, audit: list[AuditEvent]) -> str:
+def _admin_section(csrf: str, audit: list[AuditEvent], filters: AuditFilters, page_size: int) -> str:
     roles = "<option value='' disabled selected>Choose a role</option>" + "".join(
         f"<option value='{html.escape(r)}'>{html.escape(r)}</option>" for r in known_roles())
     rows = "".join(
@@ -88,9 +99,42 @@ def _admin_section(csrf: str, audit: list[AuditEvent]) -> str:
         f"<label>Role<select name='role' required>{roles}</select></label>"
         "<label>Password (at least 10 characters)<input name='password' type='password' required></label>"
         "<button type='submit'>Create account</button></form></div>"
-        "<h2>Audit log (latest 50)</h2><table><tr><th>When (UTC)</th><th>Who</th><th>App</th>"
-        f"<th>Action</th><th>Object</th><th>Detail</th></tr>{rows}</table>"
+        "<h2>Manage an account</h2><div class='card'><form method='post' action='/admin/accounts'>"
+        f"<input type='hidden' name='csrf' value='{html.escape(csrf)}'>"
+        "<label>Username<input name='username' required></label>"
+        "<label>Action<select name='action' required><option value='' disabled selected>Choose</option>"
+        "<option value='deactivate'>Deactivate (and sign out everywhere)</option>"
+        "<option value='activate'>Reactivate</option><option value='end_sessions'>End all sessions</option>"
+        "<option value='role'>Change role to ...</option><option value='reset_password'>Reset password to ...</option>"
+        f"</select></label><label>New role<select name='role'>{roles}</select></label>"
+        "<label>New password<input name='password' type='password'></label>"
+        "<button type='submit'>Apply</button></form>"
+        "<p>A sign-in delay after repeated wrong passwords lifts by itself; to lift it at once: "
+        "<code>python -m apps.suite unlock USERNAME [--address IP]</code>.</p></div>"
+        f"<h2>Audit log</h2>{_audit_filters(filters)}<table><tr><th>When (UTC)</th><th>Who</th><th>App</th>"
+        f"<th>Action</th><th>Object</th><th>Detail</th></tr>{rows}</table>{_audit_pages(filters, len(audit), page_size)}"
     )
+
+
+def _audit_filters(f: AuditFilters) -> str:
+    field = lambda name, label, value: (f"<label>{label}<input name='{name}' "  # noqa: E731
+                                        f"value='{html.escape(value, quote=True)}'></label>")
+    return ("<form method='get' action='/' class='card'>" + field("audit_app", "App", f.app)
+            + field("audit_action", "Action (e.g. login_failed)", f.action) + field("audit_user", "Who", f.username)
+            + "<button type='submit'>Filter</button></form>")
+
+
+def _audit_pages(f: AuditFilters, shown: int, page_size: int) -> str:
+    def link(page: int, text: str) -> str:
+        query = urlencode({k: v for k, v in (("audit_app", f.app), ("audit_action", f.action),
+                                             ("audit_user", f.username), ("page", page)) if v})
+        return f"<a href='/?{html.escape(query, quote=True)}'>{text}</a>"
+
+    parts = [link(f.page - 1, "Newer")] if f.page > 1 else []
+    parts.append(f"page {f.page}")
+    if shown == page_size:
+        parts.append(link(f.page + 1, "Older"))
+    return "<p>" + " · ".join(parts) + "</p>"
 
 
 def _short(detail: str) -> str:

@@ -31,6 +31,7 @@ from core.db import session_scope
 from core.logs import job_context
 
 COOKIE = "parlance_session"
+AUDIT_PAGE = 50  # audit rows per page on the admin's landing page
 LOGIN_COOKIE = "parlance_login"  # the sign-in form's anti-forgery token (double submit: cookie + field)
 log = logging.getLogger(__name__)
 
@@ -136,8 +137,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             with session_scope() as s:
                 user = accounts.authenticate(session=s, username=username, password=password, address=address)
                 if user is None:
-                    accounts.record_audit(session=s, user=None, app="suite", action="login_failed",
-                                          object_type="user", object_id=username[:64], detail={"ip": address})
+                    accounts.record_failed_sign_in(session=s, username=username[:64], address=address)
         except (accounts.SignInThrottled, accounts.SignInBusy) as exc:
             log.info("sign-in for %r from %s held back: %s", username[:64], address, exc)
             wait = str(exc.seconds) if isinstance(exc, accounts.SignInThrottled) else "5"
@@ -179,11 +179,18 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     def _landing(request: Request, user: User, *, error: str = "", notice: str = "", status: int = 200):
+        q = request.query_params
+        page = q.get("page", "1")
+        filters = pages.AuditFilters(app=q.get("audit_app", "")[:32], action=q.get("audit_action", "")[:32],
+                                     username=q.get("audit_user", "")[:64],
+                                     page=int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1)
         with session_scope() as s:
-            audit = accounts.list_audit(session=s, limit=50) if user.role == accounts.ADMIN else []
+            audit = accounts.list_audit(session=s, app=filters.app or None, action=filters.action or None,
+                                        username=filters.username or None, offset=(filters.page - 1) * AUDIT_PAGE,
+                                        limit=AUDIT_PAGE) if user.role == accounts.ADMIN else []
         allowed = {spec.app_id for spec in specs if accounts.may_open(user, spec.app_id)}
         html = pages.landing_page(user=user, apps=specs, allowed=allowed, csrf=_csrf(_token(request)), audit=audit,
-                                  error=error, notice=notice)
+                                  error=error, notice=notice, filters=filters, page_size=AUDIT_PAGE)
         return HTMLResponse(html, status_code=status)
 
     @app.get("/", response_class=HTMLResponse)
@@ -211,6 +218,49 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         except AccountError as exc:
             return _landing(request, user, error=str(exc), status=400)
         return _landing(request, user, notice=f"Account '{new.username}' ({new.role}) created.")
+
+    @app.post("/admin/accounts")
+    def manage_account(request: Request, username: str = Form(""), action: str = Form(""), role: str = Form(""),
+                       password: str = Form(""), csrf: str = Form("")):
+        """The administrator deactivates or reactivates an account, ends its sessions, changes its role
+        or resets its password (each audited; an administrator cannot lock themselves out)."""
+        user = current_user(request)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        if user.role != accounts.ADMIN or not hmac.compare_digest(csrf, _csrf(_token(request))):
+            return _landing(request, user, error="Only an administrator can manage accounts.", status=403)
+        try:
+            with session_scope() as s:
+                target = accounts.get_user(session=s, username=username)
+                if target is None:
+                    raise AccountError(f"There is no account '{username.strip().lower()}'.")
+                if target.id == user.id and action in ("deactivate", "role"):
+                    raise AccountError("You cannot deactivate your own account or change your own role.")
+                if action == "deactivate":
+                    accounts.set_active(session=s, user=target, active=False)
+                    notice = f"'{target.username}' is deactivated and signed out everywhere."
+                elif action == "activate":
+                    accounts.set_active(session=s, user=target, active=True)
+                    notice = f"'{target.username}' can sign in again."
+                elif action == "end_sessions":
+                    n = accounts.end_all_sessions(session=s, user=target)
+                    notice = f"Ended {n} session(s) of '{target.username}'."
+                elif action == "role":
+                    accounts.set_role(session=s, user=target, role=role)
+                    notice = f"'{target.username}' is now {target.role} (from their next sign-in)."
+                elif action == "reset_password":
+                    accounts.set_password(session=s, user=target, password=password)
+                    accounts.end_all_sessions(session=s, user=target)
+                    accounts.unlock(session=s, username=target.username)
+                    notice = f"New password set for '{target.username}'; they are signed out everywhere."
+                else:
+                    raise AccountError("Choose what to do with the account.")
+                accounts.record_audit(session=s, user=s.get(User, user.id), app="suite", action=action[:32],
+                                      object_type="user", object_id=target.username,
+                                      detail={"role": target.role} if action == "role" else {})
+        except AccountError as exc:
+            return _landing(request, user, error=str(exc), status=400)
+        return _landing(request, user, notice=notice)
 
     def auth_dependency_for(app_id: str):
         def dependency(request: Request) -> str | None:
