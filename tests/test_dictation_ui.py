@@ -55,3 +55,12 @@ def test_clinician_dictates_edits_signs_and_exports(server):
     # 1: the dictated draft, 2: the saved edit, 3: signed (the stale tab's save made no version)
     assert [(v["version"], v["status"]) for v in versions] == [(1, "draft"), (2, "draft"), (3, "signed")]
     assert versions[1]["subjective"] == "Cough for a week." and versions[2]["by"] == "dr.ui"
+
+
+def test_dictations_of_several_clinicians_run_side_by_side():
+    """Issue 11, item 11: Gradio runs an event one call at a time by default, so a 5 s dictation
+    waited behind a 4-minute one (9.5 s); dictating and reprocessing now run up to 4 at once."""
+    from apps.medical_dictation import ui
+
+    limits = {fn.api_name: fn.concurrency_limit for fn in ui.build_demo().fns.values()}
+    assert limits["dictate"] == limits["reprocess"] == ui.DICTATIONS_AT_ONCE >= 2
