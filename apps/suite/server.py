@@ -200,14 +200,22 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             return RedirectResponse("/login", status_code=303)
         return _landing(request, user)
 
+    def _admin_form(request: Request, csrf: str):
+        """(the signed-in administrator, None), or (the person, the response refusing them): not signed
+        in, not an administrator, or a form without this session's token."""
+        user = current_user(request)
+        if user is None:
+            return None, RedirectResponse("/login", status_code=303)
+        if user.role != accounts.ADMIN or not hmac.compare_digest(csrf, _csrf(_token(request))):
+            return user, _landing(request, user, error="Only an administrator can manage accounts.", status=403)
+        return user, None
+
     @app.post("/admin/users")
     def create_account(request: Request, username: str = Form(""), password: str = Form(""),
                        role: str = Form(""), display_name: str = Form(""), csrf: str = Form("")):
-        user = current_user(request)
-        if user is None:
-            return RedirectResponse("/login", status_code=303)
-        if user.role != accounts.ADMIN or not hmac.compare_digest(csrf, _csrf(_token(request))):
-            return _landing(request, user, error="Only an administrator can create accounts.", status=403)
+        user, refusal = _admin_form(request, csrf)
+        if refusal is not None:
+            return refusal
         try:
             with session_scope() as s:
                 new = accounts.create_user(session=s, username=username, password=password, role=role,
@@ -224,11 +232,9 @@ def build_app(settings: Settings | None = None) -> FastAPI:
                        password: str = Form(""), csrf: str = Form("")):
         """The administrator deactivates or reactivates an account, ends its sessions, changes its role
         or resets its password (each audited; an administrator cannot lock themselves out)."""
-        user = current_user(request)
-        if user is None:
-            return RedirectResponse("/login", status_code=303)
-        if user.role != accounts.ADMIN or not hmac.compare_digest(csrf, _csrf(_token(request))):
-            return _landing(request, user, error="Only an administrator can manage accounts.", status=403)
+        user, refusal = _admin_form(request, csrf)
+        if refusal is not None:
+            return refusal
         try:
             with session_scope() as s:
                 target = accounts.get_user(session=s, username=username)

@@ -19,7 +19,6 @@ same way against a short closed list ("my mouth" -> "by mouth", "has needed" -> 
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
