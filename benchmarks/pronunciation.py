@@ -62,8 +62,9 @@ def pocketsphinx_phones():
     from pocketsphinx import Decoder, get_model_path
 
     mp = get_model_path()
+    # its default settings: the best of four tried on 60 utterances (lw 2 + wide beams: PER 0.85; defaults 0.70)
     dec = Decoder(hmm=os.path.join(mp, "en-us", "en-us"), allphone=os.path.join(mp, "en-us", "en-us-phone.lm.bin"),
-                  lw=2.0, pip=0.3, beam=1e-10, pbeam=1e-10, loglevel="FATAL")
+                  loglevel="FATAL")
 
     def run(samples: np.ndarray) -> list[str]:
         pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes()
@@ -75,29 +76,28 @@ def pocketsphinx_phones():
     return run
 
 
-def recogniser_section(rows: list[dict], rec, feats_of, audio_of) -> dict:
+def recogniser_section(rows: list[dict], recognisers: dict, audio_of) -> dict:
+    """``recognisers``: name -> (PhoneRecognizer, feats_of); the first is the shipped one."""
     ps = pocketsphinx_phones()
-    ours_err = ps_err = total = 0
-    ours_t, ps_t = [], []
+    errors = {name: 0 for name in recognisers} | {"pocketsphinx": 0}
+    total = 0
     for r in rows:
         ref = [stress_free(p) for _, ph in r["words"] for p in ph]
-        samples = audio_of(r)
-        t = time.perf_counter()
-        hyp = rec.phones(rec.from_features(feats_of(r)))
-        ours_t.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        hyp_ps = ps(samples)
-        ps_t.append(time.perf_counter() - t)
-        ours_err += edit_distance(ref, hyp)
-        ps_err += edit_distance(ref, hyp_ps)
+        for name, (rec, feats_of) in recognisers.items():
+            errors[name] += edit_distance(ref, rec.phones(rec.from_features(feats_of(r))))
+        errors["pocketsphinx"] += edit_distance(ref, ps(audio_of(r)))
         total += len(ref)
-    ours, peer = ours_err / total, ps_err / total
-    print(f"\n== Phone recogniser on {len(rows)} train utterances (unseen), canonical phones as reference")
-    print(f"  {'system':28} {'PER':>6}")
-    print(f"  {'parlance (' + rec.head.config.frontend + ' + CTC)':28} {ours:6.3f}")
-    print(f"  {'pocketsphinx allphone':28} {peer:6.3f}")
-    return {"phone_per": round(ours, 4), "phone_per_pocketsphinx": round(peer, 4),
-            "phone_per_ratio_vs_pocketsphinx": ratio(ours, peer), "phone_per_utterances": len(rows)}
+    per = {k: v / total for k, v in errors.items()}
+    print(f"\n== Phone recognisers on {len(rows)} train utterances (unseen), canonical phones as reference")
+    print(f"  {'system':40} {'PER':>6}")
+    for name, value in per.items():
+        print(f"  {name:40} {value:6.3f}")
+    shipped = next(iter(recognisers))
+    out = {"phone_per": round(per[shipped], 4), "phone_per_pocketsphinx": round(per["pocketsphinx"], 4),
+           "phone_per_ratio_vs_pocketsphinx": ratio(per[shipped], per["pocketsphinx"]), "phone_per_utterances": len(rows)}
+    for name in list(recognisers)[1:]:
+        out[f"phone_per_{name.split()[0]}"] = round(per[name], 4)
+    return out
 
 
 def asr_match_rates(rows: list[dict], cache: Path, audio_of) -> dict[str, float]:
@@ -138,10 +138,24 @@ def agreement_section(data: Path, cache: Path, hp: dict, limit: int, match: dict
         x = np.array([match[r["id"]] for r in rows])
         table["naive"] = {t: float(np.corrcoef(x, m["Yu"][t])[0, 1]) for t in ("accuracy", "fluency", "prosodic", "total")}
         figures.update({f"r_{k}_naive_asr": round(v, 4) for k, v in table["naive"].items()})
+    # Pearson over all readings is helped by the clearly poor ones (about 14% score 5 or less):
+    # the same predictions restricted to readings the experts scored 6 or more, for transparency
+    from core.recipes.pronunciation.speechocean762.train_scorer import cross_validate, speaker_folds
+
+    keep = m["Yu"]["accuracy"] >= 6
+    folds = speaker_folds(m["gu"])
+    sub = {}
+    for t in ("accuracy", "fluency", "prosodic", "total"):
+        _, pred = cross_validate(m["Xu"], m["Yu"][t], folds, "lightgbm", hp["lightgbm"])
+        sub[t] = float(np.corrcoef(pred[keep], m["Yu"][t][keep])[0, 1])
+        figures[f"r_{t}_readings_scored_6_plus"] = round(sub[t], 4)
+    table["readings scored 6+ only"] = sub
     targets = ("accuracy", "fluency", "prosodic", "total", "word_accuracy")
     print(f"\n== Agreement with the experts (Pearson r), {len(rows)} train utterances, 5-fold by speaker")
     print(f"  {'system':34}" + "".join(f"{t:>15}" for t in targets))
-    for name, r in [("parlance (LightGBM)", table["lightgbm"]), ("ridge, same features", table["ridge"]),
+    for name, r in [("parlance (LightGBM)", table["lightgbm"]),
+                    (f"  same, {int(keep.sum())} readings scored 6+", table["readings scored 6+ only"]),
+                    ("ridge, same features", table["ridge"]),
                     *([("naive: ASR word match rate", table["naive"])] if "naive" in table else []),
                     ("GOPT (published, test split)", GOPT_TEST), ("human ceiling (scores README)", HUMAN_CEILING)]:
         print(f"  {name:34}" + "".join(f"{r[t]:15.3f}" if t in r else f"{'-':>15}" for t in targets))
@@ -230,7 +244,8 @@ def miscue_section(rows: list[dict], rec, feats_of, lexicon_words: list[tuple[st
             phone_n += 1
             extra_flags += len(pf - base_phone - {(i, j)})
     out = {}
-    print(f"\n== Planted miscues on {len(rows)} train utterances (each against its own prompt, changed once)")
+    print(f"\n== Planted miscues on {len(rows)} train utterances (each against its own prompt, changed once;"
+          " thresholds set on 300 other speakers' utterances)")
     print(f"  {'planted in the prompt':38} {'recall':>7} {'precision':>10}")
     tp_all = planted_all = flags_all = 0
     for kind, (tp, n, nf) in counts.items():
@@ -296,26 +311,34 @@ def main() -> None:
                        f"recogniser={ROOT / 'models/pronunciation/phone-ctc-tiny.pt'}"])
     if not (args.cache / "manifests" / "counts.json").exists():
         write_manifests(args.data / "speechocean762", args.cache / "manifests")
-    rows = read_manifest(args.cache / "manifests" / "train.jsonl")
-    rows = rows[:args.limit] if args.limit else rows
+    all_rows = read_manifest(args.cache / "manifests" / "train.jsonl")
+    rows = all_rows[:args.limit] if args.limit else all_rows
     cache_features(args.cache / "manifests" / "train.jsonl", args.cache / "features", hp["frontend"])
     cache_features(args.cache / "manifests" / "test.jsonl", args.cache / "features", hp["frontend"])
     rec = PhoneRecognizer.load(hp["recogniser"])
 
-    def feats_of(r):
-        return np.load(feature_path(args.cache / "features", hp["frontend"], r["id"])).astype(np.float32)
+    def features(frontend):
+        return lambda r: np.load(feature_path(args.cache / "features", frontend, r["id"])).astype(np.float32)
+
+    feats_of = features(hp["frontend"])
+    recognisers = {"tiny.en encoder + CTC (shipped)": (rec, feats_of)}
+    base_artifact = ROOT / "models" / "pronunciation" / "phone-ctc-base.pt"
+    if base_artifact.exists():  # the other front end compared in the recipe
+        cache_features(args.cache / "manifests" / "train.jsonl", args.cache / "features", "base")
+        recognisers["base encoder + CTC"] = (PhoneRecognizer.load(base_artifact), features("base"))
 
     def audio_of(r):
         return load_audio(r["audio"]).samples
 
     figures: dict = {"utterances": len(rows)}
     figures.update(g2p_section(args.g2p_words, args.seed))
-    figures.update(recogniser_section(rows, rec, feats_of, audio_of))
+    figures.update(recogniser_section(rows, recognisers, audio_of))
     match = None if args.skip_asr_peer else asr_match_rates(rows, args.cache, audio_of)
     figures.update(agreement_section(args.data, args.cache, hp, args.limit, match))
     lex = read_lexicon(args.data / "speechocean762" / "resource" / "lexicon.txt")
     lexicon_words = [(w, list(v[0])) for w, v in sorted(lex.items()) if len(v[0]) >= 2]
-    figures.update(miscue_section(rows[:args.miscue_limit], rec, feats_of, lexicon_words, args.seed))
+    # the miscue thresholds were set on the first 300 train utterances: measured on later speakers
+    figures.update(miscue_section(all_rows[300:300 + args.miscue_limit], rec, feats_of, lexicon_words, args.seed))
     figures.update(latency_section(rows, audio_of, repeats=10))
     for k, target in {"r_accuracy": 0.74, "r_fluency": 0.78, "r_prosodic": 0.77, "r_total": 0.78,
                       "r_word_accuracy": 0.58}.items():

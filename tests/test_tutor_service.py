@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,9 +17,6 @@ from core.db import session_scope, set_engine
 
 from .conftest import AUDIO_FIXTURES
 
-MODELS_READY = all((Path(__file__).resolve().parents[1] / "models" / "pronunciation" / f).exists()
-                   for f in ("phone-ctc-tiny.pt", "scorer-tiny.json"))
-needs_models = pytest.mark.skipif(not MODELS_READY, reason="pronunciation artifacts not trained yet")  # TEMPORARY
 CLIP = AUDIO_FIXTURES / "so762_005630375.opus"  # "SHE WAS ALMOST LIKE A BOY", a non-native young reader
 
 
@@ -89,7 +85,6 @@ def test_classes_enrolment_assignment_and_privacy(db):
 
 
 @pytest.mark.slow
-@needs_models
 def test_a_reading_is_stored_scored_and_private(db):
     cid = service.create_class(username="ms.t", name="3B")
     service.add_student(username="ms.t", class_id=cid, student="amy")
@@ -121,7 +116,6 @@ def test_a_reading_is_stored_scored_and_private(db):
 
 
 @pytest.mark.slow
-@needs_models
 def test_bad_readings_are_kept_with_a_clear_message_and_can_be_retried(db, tmp_path, monkeypatch):
     other = service.submit_attempt(username="amy", upload=CLIP,
                                    prompt_id=_custom_prompt(db, "Could you open the window, please?"))

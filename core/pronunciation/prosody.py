@@ -96,7 +96,13 @@ def prosody_features(samples: np.ndarray, ev: PronunciationEvidence,
                                        db[m_db].mean() if m_db.any() else np.nan, p.end - p.start))
         if feats[True] and feats[False]:
             st_, un_ = np.array(feats[True]), np.array(feats[False])
-            out["stress_f0_st"] = float(np.nan_to_num(np.nanmean(st_[:, 0]) - np.nanmean(un_[:, 0])))
-            out["stress_int_db"] = float(np.nan_to_num(np.nanmean(st_[:, 1]) - np.nanmean(un_[:, 1])))
+            out["stress_f0_st"] = _mean_gap(st_[:, 0], un_[:, 0])
+            out["stress_int_db"] = _mean_gap(st_[:, 1], un_[:, 1])
             out["stress_dur_ratio"] = float(st_[:, 2].mean() / max(un_[:, 2].mean(), 1e-3))
     return out
+
+
+def _mean_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """mean(a) - mean(b) over the finite values; 0 when either side has none (unvoiced vowels)."""
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    return float(a.mean() - b.mean()) if len(a) and len(b) else 0.0
