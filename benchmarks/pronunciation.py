@@ -169,22 +169,30 @@ def _auc(pos: list[float], neg: list[float]) -> float:
 
 
 def miscue_section(rows: list[dict], rec, feats_of, lexicon_words: list[tuple[str, list[str]]], seed: int) -> dict:
+    """Planted word and phone errors. Precision is given twice: over every flag of the changed
+    prompt's scoring (strict), and over the flags the change added (the reader's own miscues,
+    flagged on their own prompt as well, are not counted against it)."""
     from core.pronunciation.gop import evaluate_pronunciation
-    from core.pronunciation.miscues import MISPRONOUNCED_LPR, insertions, word_error
+    from core.pronunciation.miscues import MISPRONOUNCED_LPR, find_miscues
 
     rng = random.Random(seed)
-    counts = {k: [0, 0, 0] for k in ("replaced", "deleted", "inserted")}  # [tp, planted, flags]
-    phone_tp = phone_n = extra_flags = own_flags = 0
+    counts = {k: [0, 0, 0, 0] for k in ("replaced", "deleted", "inserted")}  # [tp, planted, flags, new flags]
+    phone_tp = phone_n = extra_flags = own_flags = own_word_flags = 0
     own_fit, other_fit = [], []
 
-    def flags(ev):
+    def flags(post, words, first=None) -> set:
+        m = find_miscues(post, words, first)
+        return ({(e, i) for i, e in enumerate(m.errors) if e in ("omitted", "substituted")}
+                | {("inserted", x.after) for x in m.insertions})
+
+    def moved(base: set, k: int, shift: int) -> set:
+        """The own prompt's flags in the changed prompt's word numbering (word k removed: shift -1;
+        a word added at k: shift +1)."""
         out = set()
-        for i in range(len(ev.words)):
-            e = word_error(ev, i)
-            if e in ("omitted", "substituted"):
-                out.add((e, i))
-        for ins in insertions(ev):
-            out.add(("inserted", ins.after))
+        for kind, i in base:
+            if shift < 0 and kind != "inserted" and i == k:
+                continue
+            out.add((kind, i + shift if (i > k if shift < 0 else i >= k) else i))
         return out
 
     def phone_flags(ev):
@@ -209,30 +217,27 @@ def miscue_section(rows: list[dict], rec, feats_of, lexicon_words: list[tuple[st
         own_flags += len(base_phone)
         if len(words) < 2:
             continue
+        own = flags(post, words, base)
+        own_word_flags += len(own)
         k = rng.randrange(len(words))
-        # replaced: the prompt names another word in slot k
         cand = [w for w in lexicon_words if edit_distance(list(map(stress_free, w[1])), list(map(stress_free, words[k][1])))
                 >= max(2, len(words[k][1]) * 2 // 3)]
-        new = rng.choice(cand)
-        ev = evaluate_pronunciation(post, words[:k] + [new] + words[k + 1:])
-        f = flags(ev)
-        counts["replaced"][0] += ("substituted", k) in f or ("omitted", k) in f
-        counts["replaced"][1] += 1
-        counts["replaced"][2] += len(f)
-        # deleted: the prompt lacks word k, which the student said -> an insertion after word k-1
-        ev = evaluate_pronunciation(post, words[:k] + words[k + 1:])
-        f = flags(ev)
-        counts["deleted"][0] += ("inserted", k - 1) in f
-        counts["deleted"][1] += 1
-        counts["deleted"][2] += len(f)
-        # inserted: the prompt has an extra word at k, which the student did not say -> omitted
-        new = rng.choice(lexicon_words)
-        ev = evaluate_pronunciation(post, words[:k] + [new] + words[k:])
-        f = flags(ev)
-        counts["inserted"][0] += ("omitted", k) in f
-        counts["inserted"][1] += 1
-        counts["inserted"][2] += len(f)
-        # one phone changed to a confusable one
+        cases = {
+            # the prompt names another word in slot k: substituted (or omitted) expected at k
+            "replaced": (words[:k] + [rng.choice(cand)] + words[k + 1:], {("substituted", k), ("omitted", k)}, own),
+            # the prompt lacks word k, which the reader said: an insertion after word k-1
+            "deleted": (words[:k] + words[k + 1:], {("inserted", k - 1)}, moved(own, k, -1)),
+            # the prompt has an extra word at k, which the reader did not say: omitted at k
+            "inserted": (words[:k] + [rng.choice(lexicon_words)] + words[k:], {("omitted", k)}, moved(own, k, +1)),
+        }
+        for kind, (changed, planted, before) in cases.items():
+            f = flags(post, changed)
+            hit = bool(f & planted)
+            c = counts[kind]
+            c[0] += hit
+            c[1] += 1
+            c[2] += len(f)
+            c[3] += len((f - before) | (f & planted))
         slots = [(i, j) for i, (_, ph) in enumerate(words) for j, p in enumerate(ph) if stress_free(p) in CONFUSIONS]
         if slots:
             i, j = rng.choice(slots)
@@ -246,22 +251,27 @@ def miscue_section(rows: list[dict], rec, feats_of, lexicon_words: list[tuple[st
     out = {}
     print(f"\n== Planted miscues on {len(rows)} train utterances (each against its own prompt, changed once;"
           " thresholds set on 300 other speakers' utterances)")
-    print(f"  {'planted in the prompt':38} {'recall':>7} {'precision':>10}")
-    tp_all = planted_all = flags_all = 0
-    for kind, (tp, n, nf) in counts.items():
+    print(f"  {'planted in the prompt':38} {'recall':>7} {'precision (new flags)':>22} {'(all flags)':>12}")
+    tot = [0, 0, 0, 0]
+    for kind, c in counts.items():
         label = {"replaced": "word replaced (-> substituted)", "deleted": "word deleted (-> inserted)",
                  "inserted": "word inserted (-> omitted)"}[kind]
-        print(f"  {label:38} {tp / max(n, 1):7.3f} {tp / max(nf, 1):10.3f}")
-        out[f"miscue_{kind}_recall"] = round(tp / max(n, 1), 4)
-        out[f"miscue_{kind}_precision"] = round(tp / max(nf, 1), 4)
-        tp_all, planted_all, flags_all = tp_all + tp, planted_all + n, flags_all + nf
-    out["miscue_recall"] = round(tp_all / max(planted_all, 1), 4)
-    out["miscue_precision"] = round(tp_all / max(flags_all, 1), 4)
+        print(f"  {label:38} {c[0] / max(c[1], 1):7.3f} {c[0] / max(c[3], 1):22.3f} {c[0] / max(c[2], 1):12.3f}")
+        out[f"miscue_{kind}_recall"] = round(c[0] / max(c[1], 1), 4)
+        out[f"miscue_{kind}_precision"] = round(c[0] / max(c[3], 1), 4)
+        out[f"miscue_{kind}_precision_all_flags"] = round(c[0] / max(c[2], 1), 4)
+        tot = [a + b for a, b in zip(tot, c)]
+    out["miscue_recall"] = round(tot[0] / max(tot[1], 1), 4)
+    out["miscue_precision"] = round(tot[0] / max(tot[3], 1), 4)
+    out["miscue_precision_all_flags"] = round(tot[0] / max(tot[2], 1), 4)
+    out["word_miscue_flags_per_utt_own_prompt"] = round(own_word_flags / max(len(rows), 1), 4)
     out["phone_plant_recall"] = round(phone_tp / max(phone_n, 1), 4)
     out["phone_plant_extra_flags_per_utt"] = round(extra_flags / max(phone_n, 1), 4)
     out["phone_flags_per_utt_own_prompt"] = round(own_flags / max(len(rows), 1), 4)
     out["own_vs_other_prompt_auc"] = round(_auc([-x for x in own_fit], [-x for x in other_fit]), 4)
-    print(f"  {'all word miscues':38} {out['miscue_recall']:7.3f} {out['miscue_precision']:10.3f}")
+    print(f"  {'all word miscues':38} {out['miscue_recall']:7.3f} {out['miscue_precision']:22.3f} "
+          f"{out['miscue_precision_all_flags']:12.3f}")
+    print(f"  word miscues flagged on the readers' own prompts: {out['word_miscue_flags_per_utt_own_prompt']:.2f}/utt")
     print(f"  one phone changed: recall {out['phone_plant_recall']:.3f}, new flags elsewhere "
           f"{out['phone_plant_extra_flags_per_utt']:.3f}/utt (flags on the own prompt: "
           f"{out['phone_flags_per_utt_own_prompt']:.2f}/utt)")
@@ -293,6 +303,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "pron")
     ap.add_argument("--limit", type=int, default=0, help="first N train utterances (0: all 2,500)")
     ap.add_argument("--miscue-limit", type=int, default=600, help="utterances for the planted-miscue section")
+    ap.add_argument("--phone-limit", type=int, default=1000,
+                    help="utterances for the phone recognisers (pocketsphinx takes ~0.5 s each; 0: all)")
     ap.add_argument("--g2p-words", type=int, default=2000)
     ap.add_argument("--skip-asr-peer", action="store_true", help="leave out the naive Whisper peer (slow: ~10 min)")
     ap.add_argument("--seed", type=int, default=1234)
@@ -332,7 +344,7 @@ def main() -> None:
 
     figures: dict = {"utterances": len(rows)}
     figures.update(g2p_section(args.g2p_words, args.seed))
-    figures.update(recogniser_section(rows, recognisers, audio_of))
+    figures.update(recogniser_section(rows[:args.phone_limit] if args.phone_limit else rows, recognisers, audio_of))
     match = None if args.skip_asr_peer else asr_match_rates(rows, args.cache, audio_of)
     figures.update(agreement_section(args.data, args.cache, hp, args.limit, match))
     lex = read_lexicon(args.data / "speechocean762" / "resource" / "lexicon.txt")

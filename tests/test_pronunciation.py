@@ -148,3 +148,15 @@ def test_phone_recogniser_recipe_smoke_run(tmp_path):
     assert (tmp_path / "run" / "best.pt").exists() and (tmp_path / "run" / "hparams.yaml").exists()
     art = torch.load(tmp_path / "phone.pt", weights_only=True)
     assert art["config"]["frontend"] == "tiny.en" and out["bytes"] > 0
+
+
+def test_find_miscues_removes_a_missing_word_before_judging_its_neighbours():
+    from core.pronunciation.miscues import find_miscues
+
+    cat, red, dog, big = ["K", "AE", "T"], ["R", "EH", "D"], ["D", "AO", "G"], ["B", "IH", "G"]
+    m = find_miscues(_posteriors(cat + dog), [("cat", cat), ("red", red), ("dog", dog)])
+    assert m.errors == ("", "omitted", "") and m.insertions == () and m.kept == (0, 2)
+    m = find_miscues(_posteriors(cat + big + dog), [("cat", cat), ("red", red), ("dog", dog)])
+    assert m.errors == ("", "substituted", "") and m.insertions == ()  # another word in its place
+    m = find_miscues(_posteriors(cat + big + dog), [("cat", cat), ("dog", dog)])
+    assert m.errors == ("", "") and [(i.after, i.phones) for i in m.insertions] == [(0, ("B", "IH", "G"))]

@@ -42,6 +42,16 @@ def _band(score: float) -> str:
     return "good" if score >= 80 else ("fair" if score >= 60 else "bad")
 
 
+def _word_band(w: dict) -> str:
+    """The word's colour: its score's band, or worse when its sounds say so (a word the scorer rates
+    well but with a sound heard as another is not shown as good)."""
+    order = ("good", "fair", "bad")
+    wrong = sum(p["score"] == 0 for p in w["phones"])
+    from_phones = "bad" if w["error"] == "substituted" or (w["phones"] and wrong / len(w["phones"]) >= 0.5) else (
+        "fair" if any(p["score"] < 2 for p in w["phones"]) else "good")
+    return max(_band(w["accuracy"]), from_phones, key=order.index)
+
+
 def _phone_line(p: dict) -> str:
     expected = f"/{p['ipa']}/"
     if p["score"] == 2:
@@ -67,7 +77,7 @@ def result_html(view: service.AttemptView, prefix: str = "/tutor") -> str:
     details = []
     for w in view.words:
         tip = "; ".join(_phone_line(p) for p in w["phones"])
-        cls = "omitted" if w["error"] == "omitted" else _band(w["accuracy"])
+        cls = "omitted" if w["error"] == "omitted" else _word_band(w)
         label = {"omitted": "not heard", "substituted": "another word was heard", "mispronounced": "mispronounced"}.get(w["error"], "")
         title = html.escape(f"{w['text']}: {w['accuracy']:.0f}/100" + (f" ({label})" if label else "") + f" — {tip}")
         parts.append(f"<span class='et-w et-{cls}' title='{title}'>{html.escape(w['text'])}</span>")
@@ -301,7 +311,8 @@ def build_demo() -> gr.Blocks:
             students = gr.Dataframe(label="Students", interactive=False)
             with gr.Row():
                 trend = gr.LinePlot(x="attempt", y="total", color="student", label="Total score per attempt", y_lim=[0, 100])
-                weak = gr.BarPlot(x="sound", y="error_rate", label="Class's weakest sounds (share not good)", y_lim=[0, 1])
+                weak = gr.BarPlot(x="sound", y="error_rate", label="Class's weakest sounds (share not good)", y_lim=[0, 1],
+                                   sort="-y")
         demo.load(lesson_choices, None, [lesson, assign_lesson], api_name="lessons")
         demo.load(teacher_view, None, [teacher_tab, klass], api_name="teacher_view")
         lesson.change(prompt_choices, lesson, prompt, api_name="prompts")

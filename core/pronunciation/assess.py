@@ -20,7 +20,7 @@ from core.audio import SAMPLE_RATE
 from core.pronunciation.features import pooled_states, utterance_features, word_features
 from core.pronunciation.gop import PronunciationEvidence, evaluate_pronunciation
 from core.pronunciation.lexicon import Lexicon, PromptWord
-from core.pronunciation.miscues import MISPRONOUNCED_LPR, Insertion, insertions, word_error
+from core.pronunciation.miscues import MISPRONOUNCED_LPR, Insertion, find_miscues
 from core.pronunciation.phones import ipa, stress_free
 from core.pronunciation.prosody import fluency_features, prosody_features
 from core.pronunciation.recognizer import PhoneRecognizer, default_recognizer
@@ -154,9 +154,12 @@ def assess(samples: np.ndarray, prompt: str | list[PromptWord], *, recognizer: P
             for i, w in enumerate(ev.words)]
     word_scores = scorer.words(rows)
     scores = scorer.utterance(utt)
+    miscues = find_miscues(post, pairs, first=ev)
+    said = {i: miscues.said.words[j] for j, i in enumerate(miscues.kept)}  # rescored without omitted words
     results = []
     for i, (w, s) in enumerate(zip(ev.words, word_scores)):
-        error = word_error(ev, i)
+        error = miscues.errors[i]
+        w = said.get(i, w)
         phones = tuple(PhoneResult(phone=p.phone, score=0 if error == "omitted" else _phone_score(p),
                                    heard="" if error == "omitted" else p.heard, confidence=p.confidence,
                                    start=p.start, end=p.end) for p in w.phones)
@@ -167,7 +170,7 @@ def assess(samples: np.ndarray, prompt: str | list[PromptWord], *, recognizer: P
     return Assessment(
         accuracy=round(10 * scores["accuracy"], 1), fluency=round(10 * scores["fluency"], 1),
         completeness=round(completeness, 1), prosody=round(10 * scores["prosodic"], 1),
-        total=round(10 * scores["total"], 1), words=tuple(results), insertions=tuple(insertions(ev)),
+        total=round(10 * scores["total"], 1), words=tuple(results), insertions=miscues.insertions,
         heard=ev.heard, fit=ev.fit, duration_s=duration, seconds=time.perf_counter() - t0)
 
 

@@ -1,8 +1,9 @@
 """Word miscues against the prompt: omitted, inserted, repeated and substituted words.
 
-Omission and substitution come from the per-word evidence (a word whose removal costs the
-recording almost nothing was not said; a word whose phones nearly all lose to other phones was
-another word). Insertions come from the free phone recognition aligned to the expected phones:
+Omission and substitution come from the per-word evidence (a word whose removal makes the
+recording likelier was not said; a word whose phones nearly all lose to other phones was another
+word). Omissions are decided one at a time: the most clearly missing word is removed and the rest
+scored again, so a missing word does not drag its neighbours down with it. Insertions come from the free phone recognition aligned to the expected phones:
 a run of extra phones with a vowel between two words is a word the prompt does not have, and a
 repetition when it sounds like its neighbour.
 """
@@ -11,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.asr.ctc import edit_distance
-from core.pronunciation.gop import PronunciationEvidence
+from core.pronunciation.gop import PronunciationEvidence, evaluate_pronunciation
 from core.pronunciation.phones import VOWELS
+from core.pronunciation.recognizer import Posteriors
 
 # Thresholds set on the first 300 speechocean762 train utterances (planted errors vs the readers'
 # own words); benchmarks/pronunciation.py measures them on later speakers.
@@ -99,3 +101,37 @@ def word_error(ev: PronunciationEvidence, index: int) -> str:
     if len(w.phones) >= 2 and len(wrong) / len(w.phones) >= SUBSTITUTED_SHARE and mean_lpr < SUBSTITUTED_LPR:
         return "substituted"
     return "mispronounced" if wrong else ""
+
+
+@dataclass(frozen=True)
+class Miscues:
+    errors: tuple[str, ...]  # per prompt word: "", "mispronounced", "substituted" or "omitted"
+    insertions: tuple[Insertion, ...]  # ``after`` and ``repeats`` index the prompt's words
+    said: PronunciationEvidence  # evidence of the words not omitted (indexed by ``kept``)
+    kept: tuple[int, ...]  # prompt index of each word in ``said``
+
+
+def find_miscues(post: Posteriors, words: list[tuple[str, list[str]]],
+                 first: PronunciationEvidence | None = None) -> Miscues:
+    """Word miscues of a reading of ``words`` (display text, phones); ``first`` is the evidence
+    of the whole prompt when the caller has it already."""
+    ev = first or evaluate_pronunciation(post, words)
+    keep = list(range(len(words)))
+    omitted: list[int] = []
+    while len(keep) > 1:
+        missing = [(w.omission, j) for j, w in enumerate(ev.words) if w.phones and w.omission < OMITTED_LLR]
+        if not missing:
+            break
+        omitted.append(keep.pop(min(missing)[1]))
+        ev = evaluate_pronunciation(post, [words[i] for i in keep])
+    errors = ["omitted" if i in omitted else "" for i in range(len(words))]
+    for j, i in enumerate(keep):
+        errors[i] = word_error(ev, j)
+    found = [Insertion(after=keep[x.after] if x.after >= 0 else -1, phones=x.phones,
+                       repeats=keep[x.repeats] if x.repeats is not None else None) for x in insertions(ev)]
+    for i in omitted:  # a word missing where other speech was heard: another word was said in its place
+        beside = [x for x in found if i - 1 <= x.after <= i]
+        if beside:
+            errors[i] = "substituted"
+            found.remove(beside[0])
+    return Miscues(errors=tuple(errors), insertions=tuple(found), said=ev, kept=tuple(keep))

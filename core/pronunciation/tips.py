@@ -9,6 +9,7 @@ from __future__ import annotations
 from core.pronunciation.phones import PHONE_INFO, slashes
 
 MAX_TIPS = 3
+_PUNCTUATION = ".,;:!?\"'()[]{}«»“”‘’"
 # (expected, heard) -> a targeted hint
 PAIR_HINTS: dict[tuple[str, str], str] = {
     ("TH", "S"): "put the tongue tip between the teeth (not behind them) and blow gently",
@@ -32,7 +33,7 @@ PAIR_HINTS: dict[tuple[str, str], str] = {
 def tips_for(words: list[dict], max_tips: int = MAX_TIPS) -> list[str]:
     """``words``: an assessment's word dicts (``Assessment.to_dict()["words"]``)."""
     found: list[tuple[int, str, str, str]] = []  # (score, expected, heard, word)
-    omitted = [w["text"] for w in words if w["error"] == "omitted"]
+    omitted = [w["text"].strip(_PUNCTUATION) or w["text"] for w in words if w["error"] == "omitted"]
     for w in words:
         if w["error"] == "omitted":
             continue
@@ -45,6 +46,7 @@ def tips_for(words: list[dict], max_tips: int = MAX_TIPS) -> list[str]:
                     + ". Read every word of the prompt, even the small ones.")
     seen: set[str] = set()
     for score, expected, heard, word in sorted(found, key=lambda f: f[0]):
+        word = word.strip(_PUNCTUATION) or word
         if expected in seen or len(tips) >= max_tips:
             continue
         seen.add(expected)
