@@ -160,3 +160,21 @@ def test_find_miscues_removes_a_missing_word_before_judging_its_neighbours():
     assert m.errors == ("", "substituted", "") and m.insertions == ()  # another word in its place
     m = find_miscues(_posteriors(cat + big + dog), [("cat", cat), ("dog", dog)])
     assert m.errors == ("", "") and [(i.after, i.phones) for i in m.insertions] == [(0, ("B", "IH", "G"))]
+
+
+@pytest.mark.slow
+def test_assess_scores_prompts_with_digits_names_and_punctuation_and_refuses_noise():
+    from core.pronunciation.assess import AssessmentError, assess
+    from core.pronunciation.espeak import synthesize
+
+    prompt = "Dr. Xiaoming has 2 cats — café!"
+    result = assess(synthesize("Doctor Xiaoming has two cats, cafe.", rate_wpm=140), prompt)
+    assert [w.text for w in result.words] == ["Dr.", "Xiaoming", "has", "2", "cats", "café!"]
+    assert all(0 <= v <= 100 for v in (result.accuracy, result.fluency, result.prosody, result.total))
+    assert result.completeness >= 80 and result.seconds < 5
+    noise = np.random.default_rng(0).standard_normal(16000 * 3).astype(np.float32) * 0.01
+    with pytest.raises(AssessmentError) as err:
+        assess(noise, prompt)
+    assert err.value.code in ("no_speech", "off_prompt")
+    with pytest.raises(AssessmentError, match="prompt has no words"):
+        assess(noise, " — 🙂 ")
