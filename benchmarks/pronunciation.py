@@ -308,6 +308,8 @@ def main() -> None:
     ap.add_argument("--g2p-words", type=int, default=2000)
     ap.add_argument("--skip-asr-peer", action="store_true", help="leave out the naive Whisper peer (slow: ~10 min)")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--sections", default="g2p,recogniser,agreement,miscues,latency",
+                    help="comma-separated subset of the sections to run")
     args = ap.parse_args()
     if not (args.data / "speechocean762" / "scores").exists():
         sys.exit(f"speechocean762 with its scores is needed under {args.data}")
@@ -343,15 +345,21 @@ def main() -> None:
         return load_audio(r["audio"]).samples
 
     figures: dict = {"utterances": len(rows)}
-    figures.update(g2p_section(args.g2p_words, args.seed))
-    figures.update(recogniser_section(rows[:args.phone_limit] if args.phone_limit else rows, recognisers, audio_of))
-    match = None if args.skip_asr_peer else asr_match_rates(rows, args.cache, audio_of)
-    figures.update(agreement_section(args.data, args.cache, hp, args.limit, match))
+    sections = set(args.sections.split(","))
+    if "g2p" in sections:
+        figures.update(g2p_section(args.g2p_words, args.seed))
+    if "recogniser" in sections:
+        figures.update(recogniser_section(rows[:args.phone_limit] if args.phone_limit else rows, recognisers, audio_of))
+    if "agreement" in sections:
+        match = None if args.skip_asr_peer else asr_match_rates(rows, args.cache, audio_of)
+        figures.update(agreement_section(args.data, args.cache, hp, args.limit, match))
     lex = read_lexicon(args.data / "speechocean762" / "resource" / "lexicon.txt")
     lexicon_words = [(w, list(v[0])) for w, v in sorted(lex.items()) if len(v[0]) >= 2]
     # the miscue thresholds were set on the first 300 train utterances: measured on later speakers
-    figures.update(miscue_section(all_rows[300:300 + args.miscue_limit], rec, feats_of, lexicon_words, args.seed))
-    figures.update(latency_section(rows, audio_of, repeats=10))
+    if "miscues" in sections:
+        figures.update(miscue_section(all_rows[300:300 + args.miscue_limit], rec, feats_of, lexicon_words, args.seed))
+    if "latency" in sections:
+        figures.update(latency_section(rows, audio_of, repeats=10))
     for k, target in {"r_accuracy": 0.74, "r_fluency": 0.78, "r_prosodic": 0.77, "r_total": 0.78,
                       "r_word_accuracy": 0.58}.items():
         figures[f"{k}_target"] = target

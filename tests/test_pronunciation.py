@@ -160,6 +160,9 @@ def test_find_miscues_removes_a_missing_word_before_judging_its_neighbours():
     assert m.errors == ("", "substituted", "") and m.insertions == ()  # another word in its place
     m = find_miscues(_posteriors(cat + big + dog), [("cat", cat), ("dog", dog)])
     assert m.errors == ("", "") and [(i.after, i.phones) for i in m.insertions] == [(0, ("B", "IH", "G"))]
+    m = find_miscues(_posteriors(cat + ["AH"] + dog), [("cat", cat), ("dog", dog)])  # "cat a dog": one vowel
+    assert [(i.after, i.phones) for i in m.insertions] == [(0, ("AH",))]
+    assert insertions(evaluate_pronunciation(_posteriors(cat + ["AH"] + dog), [("cat", cat), ("dog", dog)])) == []
 
 
 @pytest.mark.slow

@@ -22,6 +22,7 @@ OMITTED_LLR = -8.0  # word vs nothing: below this the recording is likelier with
 SUBSTITUTED_SHARE = 0.5  # at least this share of a word's phones heard as other phones ...
 SUBSTITUTED_LPR = -5.0  # ... with mean log-likelihood ratio below this: another word was said
 INSERTED_MIN_PHONES = 2  # extra phones (one a vowel at least) between words that make an inserted word
+INSERTED_LLR = 4.0  # ... or fewer, when adding them to the prompt gains this much log-likelihood
 MISPRONOUNCED_LPR = -2.0  # a phone heard as another one that beats it by this much is flagged
 
 
@@ -57,8 +58,10 @@ def _align(ref: list[str], hyp: list[str]) -> list[tuple[int | None, int | None]
     return pairs[::-1]
 
 
-def insertions(ev: PronunciationEvidence) -> list[Insertion]:
-    """Extra words heard between (or around) the prompt's words."""
+def insertions(ev: PronunciationEvidence, post: Posteriors | None = None) -> list[Insertion]:
+    """Extra words heard between (or around) the prompt's words. With the posteriors, a short run
+    (one vowel: "a", "oh") counts too when putting it into the prompt makes the recording clearly
+    likelier (``INSERTED_LLR``)."""
     ref, word_of = [], []
     for w_i, w in enumerate(ev.words):
         for p in w.phones:
@@ -77,7 +80,10 @@ def insertions(ev: PronunciationEvidence) -> list[Insertion]:
     found = []
     word_phones = [[p.phone for p in w.phones] for w in ev.words]
     for after, phones in sorted(runs.items()):
-        if len(phones) < INSERTED_MIN_PHONES or not any(p in VOWELS for p in phones):
+        if not any(p in VOWELS for p in phones):
+            continue
+        if len(phones) < INSERTED_MIN_PHONES and (post is None or _insertion_gain(post, word_phones, after, phones)
+                                                  < INSERTED_LLR):
             continue
         repeats = None
         for k in (after, after + 1):
@@ -87,6 +93,17 @@ def insertions(ev: PronunciationEvidence) -> list[Insertion]:
                     break
         found.append(Insertion(after=after, phones=tuple(phones), repeats=repeats))
     return found
+
+
+def _insertion_gain(post: Posteriors, word_phones: list[list[str]], after: int, phones: list[str]) -> float:
+    """Log-likelihood gain of the prompt's phones with ``phones`` put in after word ``after``."""
+    from core.pronunciation.gop import _nll
+    from core.pronunciation.phones import INDEX
+
+    before = [INDEX[p] for w in word_phones[:after + 1] for p in w]
+    rest = [INDEX[p] for w in word_phones[after + 1:] for p in w]
+    nll = _nll(post.log_probs.float(), [before + rest, before + [INDEX[p] for p in phones] + rest])
+    return float(nll[0] - nll[1])
 
 
 def word_error(ev: PronunciationEvidence, index: int) -> str:
@@ -128,7 +145,7 @@ def find_miscues(post: Posteriors, words: list[tuple[str, list[str]]],
     for j, i in enumerate(keep):
         errors[i] = word_error(ev, j)
     found = [Insertion(after=keep[x.after] if x.after >= 0 else -1, phones=x.phones,
-                       repeats=keep[x.repeats] if x.repeats is not None else None) for x in insertions(ev)]
+                       repeats=keep[x.repeats] if x.repeats is not None else None) for x in insertions(ev, post)]
     for i in omitted:  # a word missing where other speech was heard: another word was said in its place
         beside = [x for x in found if i - 1 <= x.after <= i]
         if beside:
