@@ -20,7 +20,8 @@ from core.pronunciation.recognizer import Posteriors
 # own words); benchmarks/pronunciation.py measures them on later speakers.
 OMITTED_LLR = -8.0  # word vs nothing: below this the recording is likelier without the word (real words: 1% below)
 SUBSTITUTED_SHARE = 0.5  # at least this share of a word's phones heard as other phones ...
-SUBSTITUTED_LPR = -5.0  # ... with mean log-likelihood ratio below this: another word was said
+SUBSTITUTED_LPR = -7.0  # ... with mean log-likelihood ratio below this: another word was said (-5: more
+#   neighbours of an extra or replaced word were called substituted; -7 traded 1 point of recall for 5 of precision)
 INSERTED_MIN_PHONES = 2  # extra phones (one a vowel at least) between words that make an inserted word
 INSERTED_LLR = 4.0  # ... or fewer, when adding them to the prompt gains this much log-likelihood
 MISPRONOUNCED_LPR = -2.0  # a phone heard as another one that beats it by this much is flagged
