@@ -292,7 +292,7 @@ def build_demo() -> gr.Blocks:
             chart = gr.LinePlot(x="attempt", y="score", color="measure", label="Scores over my attempts", y_lim=[0, 100])
             table = gr.Dataframe(label="My attempts", interactive=False)
             with gr.Row():
-                which = gr.Number(label="Attempt #", precision=0)
+                which = gr.Number(label="Attempt #", precision=0, value=None)
                 show = gr.Button("Show attempt")
             shown = gr.HTML()
         with gr.Tab("Teacher", visible=False) as teacher_tab:
