@@ -113,6 +113,12 @@ def _prompt_text(session, prompt_id: int) -> tuple[str, str]:
     return prompt.text, crud.get_lesson(session=session, lesson_id=prompt.lesson_id).title
 
 
+def prompt_text(*, username: str, prompt_id: int) -> str:
+    with session_scope() as s:
+        _user(s, username)
+        return _prompt_text(s, prompt_id)[0]
+
+
 @lru_cache(maxsize=256)
 def _reference(text: str) -> np.ndarray:
     from core.pronunciation.espeak import synthesize

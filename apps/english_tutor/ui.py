@@ -125,19 +125,10 @@ def show_prompt(prompt_id, request: gr.Request):
     if prompt_id in (None, ""):
         return "", None
     try:
-        for r in service.lesson_prompts(username=_user(request), lesson_id=_lesson_of(prompt_id, request)):
-            if r["id"] == int(prompt_id):
-                return f"## {html.escape(r['text'])}", None
+        return f"## {html.escape(service.prompt_text(username=_user(request), prompt_id=int(prompt_id)))}", None
     except (service.TutorError, ValueError) as exc:
         log.info("refused: %s", exc, exc_info=True)
-    return "", None
-
-
-def _lesson_of(prompt_id, request) -> int:
-    for lesson in service.list_lessons(username=_user(request)):
-        if any(p["id"] == int(prompt_id) for p in service.lesson_prompts(username=_user(request), lesson_id=lesson["id"])):
-            return lesson["id"]
-    raise service.TutorError("That prompt does not exist.")
+        return "", None
 
 
 @plain_errors

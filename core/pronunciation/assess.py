@@ -17,12 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.audio import SAMPLE_RATE
-from core.pronunciation.features import pooled_states, utterance_features, word_features
-from core.pronunciation.gop import PronunciationEvidence, evaluate_pronunciation
+from core.pronunciation.features import scorer_inputs
+from core.pronunciation.gop import PronunciationEvidence, evaluate_pronunciation, sequence_nll
 from core.pronunciation.lexicon import Lexicon, PromptWord
 from core.pronunciation.miscues import MISPRONOUNCED_LPR, Insertion, find_miscues
 from core.pronunciation.phones import ipa, stress_free
-from core.pronunciation.prosody import fluency_features, prosody_features
 from core.pronunciation.recognizer import PhoneRecognizer, default_recognizer
 from core.pronunciation.scorer import Scorer, default_scorer
 
@@ -105,7 +104,6 @@ def _phone_score(p) -> int:
 
 def choose_variants(rec: PhoneRecognizer, post, words: list[PromptWord]) -> list[tuple[str, list[str]]]:
     """Per word, the accepted pronunciation that fits the recording best (one CTC pass per variant)."""
-    from core.pronunciation.gop import _nll
     from core.pronunciation.phones import INDEX
 
     chosen = [list(w.phones) for w in words]
@@ -116,7 +114,7 @@ def choose_variants(rec: PhoneRecognizer, post, words: list[PromptWord]) -> list
         for v in w.variants:
             trial = chosen[:i] + [list(v)] + chosen[i + 1:]
             seqs.append([INDEX[stress_free(p)] for ph in trial for p in ph])
-        nll = _nll(post.log_probs.float(), seqs).numpy()
+        nll = sequence_nll(post.log_probs.float(), seqs).numpy()
         chosen[i] = list(w.variants[int(np.argmin(nll))])
     return [(w.text, c) for w, c in zip(words, chosen)]
 
@@ -146,12 +144,7 @@ def assess(samples: np.ndarray, prompt: str | list[PromptWord], *, recognizer: P
     if ev.fit > OFF_PROMPT_FIT:
         raise AssessmentError("This recording does not sound like the prompt. Please read the sentence shown.",
                               "off_prompt")
-    stressed = [[p.endswith("1") for p in phones] for _, phones in pairs]
-    spoken = [w for w in ev.words if w.phones]
-    pooled = pooled_states(feats, spoken[0].start, spoken[-1].end)
-    utt = utterance_features(ev, fluency_features(ev), prosody_features(samples, ev, stressed), pooled, scorer.pca)
-    rows = [word_features(ev, i, utt, pooled_states(feats, w.start, w.end) if w.phones else None, scorer.pca)
-            for i, w in enumerate(ev.words)]
+    utt, rows = scorer_inputs(ev, feats, samples, pairs, scorer.pca)
     word_scores = scorer.words(rows)
     scores = scorer.utterance(utt)
     miscues = find_miscues(post, pairs, first=ev)

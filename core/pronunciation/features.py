@@ -88,3 +88,18 @@ def word_features(ev: PronunciationEvidence, index: int, utterance: dict[str, fl
         out[f"utt_{key}"] = utterance.get(key, 0.0)
     out.update(project(pooled, pca))
     return out
+
+
+def scorer_inputs(ev: PronunciationEvidence, feats: np.ndarray, samples: np.ndarray,
+                  words: list[tuple[str, list[str]]], pca: dict | None) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """The utterance features and one feature row per word of a reading: what the scorers were
+    trained on (the recipe) and what they score at inference (``assess``), built in one place."""
+    from core.pronunciation.prosody import fluency_features, prosody_features
+
+    stressed = [[p.endswith("1") for p in phones] for _, phones in words]
+    spoken = [w for w in ev.words if w.phones]
+    pooled = pooled_states(feats, spoken[0].start, spoken[-1].end) if spoken else None
+    utt = utterance_features(ev, fluency_features(ev), prosody_features(samples, ev, stressed), pooled, pca)
+    rows = [word_features(ev, i, utt, pooled_states(feats, w.start, w.end) if w.phones else None, pca)
+            for i, w in enumerate(ev.words)]
+    return utt, rows

@@ -62,7 +62,7 @@ class PronunciationEvidence:
     heard: tuple[str, ...]  # free phone recognition (greedy best path)
 
 
-def _nll(log_probs: torch.Tensor, targets: list[list[int]]) -> torch.Tensor:
+def sequence_nll(log_probs: torch.Tensor, targets: list[list[int]]) -> torch.Tensor:
     """CTC negative log-likelihood of each target sequence ``[B]`` under one utterance ``[T, V]``."""
     T = log_probs.shape[0]
     S = max(1, max(len(t) for t in targets))
@@ -134,7 +134,7 @@ def evaluate_pronunciation(post: Posteriors, words: list[tuple[str, list[str]]])
             word_slices.append((pos, pos + len(word_ids[w])))
             variants.append(base[:pos] + base[pos + len(word_ids[w]):])
             pos += len(word_ids[w])
-        nll = _nll(local, variants)
+        nll = sequence_nll(local, variants)
         nll = torch.where(torch.isfinite(nll), nll, torch.full_like(nll, 1e4)).numpy()
         base_nll = nll[0]
         n_alt = len(_ALTERNATIVES) + 1
@@ -166,7 +166,7 @@ def evaluate_pronunciation(post: Posteriors, words: list[tuple[str, list[str]]])
             results[w] = WordEvidence(text=words[w][0], phones=tuple(evidence), start=evidence[0].start,
                                       end=evidence[-1].end, omission=float(word_rows[j] - base_nll))
     best_path = float(lp.max(-1).values.sum())
-    fit = float((_nll(lp, [flat])[0] + best_path) / len(flat))
+    fit = float((sequence_nll(lp, [flat])[0] + best_path) / len(flat))
     heard = tuple(VOCABULARY[i] for i in greedy_decode(lp, T))
     return PronunciationEvidence(words=tuple(results), frames=T, fit=fit, heard=heard)
 

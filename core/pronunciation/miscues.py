@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.asr.ctc import edit_distance
-from core.pronunciation.gop import PronunciationEvidence, evaluate_pronunciation
+from core.pronunciation.gop import PronunciationEvidence, evaluate_pronunciation, sequence_nll
 from core.pronunciation.phones import VOWELS
 from core.pronunciation.recognizer import Posteriors
 
@@ -98,12 +98,11 @@ def insertions(ev: PronunciationEvidence, post: Posteriors | None = None) -> lis
 
 def _insertion_gain(post: Posteriors, word_phones: list[list[str]], after: int, phones: list[str]) -> float:
     """Log-likelihood gain of the prompt's phones with ``phones`` put in after word ``after``."""
-    from core.pronunciation.gop import _nll
     from core.pronunciation.phones import INDEX
 
     before = [INDEX[p] for w in word_phones[:after + 1] for p in w]
     rest = [INDEX[p] for w in word_phones[after + 1:] for p in w]
-    nll = _nll(post.log_probs.float(), [before + rest, before + [INDEX[p] for p in phones] + rest])
+    nll = sequence_nll(post.log_probs.float(), [before + rest, before + [INDEX[p] for p in phones] + rest])
     return float(nll[0] - nll[1])
 
 

@@ -12,9 +12,8 @@ import numpy as np
 from tqdm import tqdm
 
 from core.audio import load_audio
-from core.pronunciation.features import pooled_states, utterance_features, word_features
+from core.pronunciation.features import scorer_inputs
 from core.pronunciation.gop import PronunciationEvidence, evaluate_pronunciation
-from core.pronunciation.prosody import fluency_features, prosody_features
 from core.pronunciation.recognizer import PhoneRecognizer
 from core.recipes.pronunciation.speechocean762.prepare import feature_path, read_manifest
 
@@ -44,21 +43,12 @@ def fit_pca(cache: Path, frontend: str, manifest: Path, dims: int = PCA_DIMS) ->
     return {"mean": mean.tolist(), "components": vt[:dims].tolist()}
 
 
-def stress_marks(words: list[list]) -> list[list[bool]]:
-    return [[p.endswith("1") for p in phones] for _, phones in words]
-
-
 def analyse(rec: PhoneRecognizer, feats: np.ndarray, samples: np.ndarray, words: list[list], pca: dict,
             ) -> tuple[PronunciationEvidence, dict, list[dict]]:
-    """Evidence, utterance features and word feature rows of one recording (the inference path too)."""
-    post = rec.from_features(feats)
-    ev = evaluate_pronunciation(post, [(w, p) for w, p in words])
-    spoken = [w for w in ev.words if w.phones]
-    pooled = pooled_states(feats, spoken[0].start, spoken[-1].end) if spoken else None
-    utt = utterance_features(ev, fluency_features(ev), prosody_features(samples, ev, stress_marks(words)),
-                             pooled, pca)
-    rows = [word_features(ev, i, utt, pooled_states(feats, w.start, w.end) if w.phones else None, pca)
-            for i, w in enumerate(ev.words)]
+    """Evidence, utterance features and word feature rows of one recording."""
+    pairs = [(w, p) for w, p in words]
+    ev = evaluate_pronunciation(rec.from_features(feats), pairs)
+    utt, rows = scorer_inputs(ev, feats, samples, pairs, pca)
     return ev, utt, rows
 
 
