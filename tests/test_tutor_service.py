@@ -124,6 +124,11 @@ def test_bad_readings_are_kept_with_a_clear_message_and_can_be_retried(db, tmp_p
     sf.write(silent, np.zeros(32000, np.float32), 16000)
     view = service.submit_attempt(username="amy", upload=silent, prompt_id=_custom_prompt(db, "She was almost like a boy."))
     assert view.status == "refused" and view.message
+    corrupt = tmp_path / "broken.wav"
+    corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt junk")
+    view = service.submit_attempt(username="amy", upload=corrupt, prompt_id=_custom_prompt(db, "She was almost like a boy."))
+    assert view.status == "refused" and view.message
+    assert service.attempt_audio(username="amy", attempt_id=view.id).read_bytes() == corrupt.read_bytes()  # kept
     long = tmp_path / "long.wav"
     speech, rate = sf.read(CLIP)
     sf.write(long, np.tile(speech, 12), rate)

@@ -203,7 +203,8 @@ def teacher_view(request: gr.Request):
     """Shows the teacher tab to teachers and admins, with their classes."""
     try:
         rows = service.list_classes(username=_user(request))
-    except service.TutorError:
+    except service.TutorError as exc:  # a student: no teacher tab
+        log.info("teacher tab hidden: %s", exc)
         return gr.update(visible=False), gr.update(choices=[])
     return gr.update(visible=True), gr.update(choices=[(f"{r['name']} ({r['students']} students)", r["id"])
                                                        for r in rows], value=rows[0]["id"] if rows else None)
