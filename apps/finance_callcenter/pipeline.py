@@ -23,6 +23,7 @@ class AnalysedTurn:
     out_of_scope: bool
     top_intents: list[list]  # [[intent, probability], ...]
     emotion: FusedEmotion
+    evidence: dict | None = None  # each source's own reading (text, and speech when a model is installed)
 
 
 @dataclass(frozen=True)
@@ -44,18 +45,24 @@ def analyse_turns(turns: list[Turn], audio_by_speaker: dict[str, Audio] | None =
     speech_model = get_speech_emotion() if audio_by_speaker else None
     out = []
     for t, emo in zip(turns, emotions):
-        speech = None
+        evidence: dict = {"text": {"label": max(emo.scores, key=emo.scores.get) if emo.scores else "neutral",
+                                   "probabilities": {k: round(float(v), 4) for k, v in emo.scores.items()}}}
+        speech, confidence = None, 0.0
         audio = (audio_by_speaker or {}).get(t.speaker)
         if speech_model is not None and audio is not None:
             clip = audio.samples[int(t.start * audio.sample_rate):int(t.end * audio.sample_rate)]
-            speech = speech_model.predict(clip) if len(clip) > audio.sample_rate // 4 else None
-        fused = fuse(text=emo.scores, speech=speech)
+            heard = speech_model.analyse(clip)
+            speech, confidence = heard.probabilities, heard.confidence
+            evidence["speech"] = {"label": heard.label, "probabilities": heard.probabilities, "arousal": heard.arousal,
+                                  "valence": heard.valence, "confidence": heard.confidence, "notes": list(heard.notes)}
+        fused = fuse(text=emo.scores, speech=speech, speech_confidence=confidence)
         res = intents.get(t.index)
         out.append(AnalysedTurn(
             turn=t, intent=None if res is None or res.out_of_scope else res.intent,
             intent_probability=None if res is None else res.top[0].probability,
             out_of_scope=bool(res and res.out_of_scope),
-            top_intents=[[s.intent, s.probability] for s in res.top] if res else [], emotion=fused))
+            top_intents=[[s.intent, s.probability] for s in res.top] if res else [], emotion=fused,
+            evidence=evidence))
     return out
 
 

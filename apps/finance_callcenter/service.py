@@ -191,7 +191,7 @@ def call_detail(call_id: int, *, username: str) -> CallView:
                         turns=[{c: getattr(t, c) for c in ("index", "speaker", "start_s", "end_s", "text", "intent",
                                                            "intent_probability", "out_of_scope", "top_intents",
                                                            "emotion", "emotion_scores", "distress", "asr_confidence",
-                                                           "emotion_sources")} for t in call.turns],
+                                                           "emotion_sources", "emotion_evidence")} for t in call.turns],
                         decisions=[{"queue": d.queue_key, "escalated": d.escalated, "reasons": list(d.reasons),
                                     "by": d.decided_by, "at": d.decided_at, "version": d.table_version}
                                    for d in call.decisions])

@@ -75,10 +75,34 @@ def transcript_html(turns: list[dict]) -> str:
         col = EMOTION_COLOURS.get(t["emotion"], "#616161")
         chips.append(f'<span class="chip" style="color:{col}">emotion: {_e(t["emotion"])} '
                      f'(distress {t["distress"]:.2f})</span>')
+        chips += evidence_chips(t.get("emotion_evidence"))
         out.append(f'<div class="turn" style="{align};background:{bg};border-radius:8px;padding:6px 10px;margin:6px 0">'
                    f'<div style="font-size:.85em;color:#555">{who} · {t["start_s"]:.1f}–{t["end_s"]:.1f} s · '
                    + " · ".join(chips) + f'</div><div>{_e(t["text"])}</div></div>')
     return "".join(out)
+
+
+def evidence_chips(evidence: dict | None) -> list[str]:
+    """The text's and the voice's own readings of a turn, side by side."""
+    if not evidence:
+        return []
+    out = []
+    text = evidence.get("text")
+    if text:
+        p = text["probabilities"].get(text["label"], 0.0)
+        out.append(f'<span class="chip" title="from the words">words: {_e(text["label"])} {p:.0%}</span>')
+    speech = evidence.get("speech")
+    if speech:
+        if speech["confidence"] <= 0:
+            why = "; ".join(speech.get("notes") or []) or "not judged"
+            out.append(f'<span class="chip" style="color:#777" title="from the voice">voice: {_e(why)}</span>')
+        else:
+            p = speech["probabilities"].get(speech["label"], 0.0)
+            out.append(f'<span class="chip" title="from the voice: arousal -1 calm .. +1 agitated, valence -1 '
+                       f'negative .. +1 positive">voice: {_e(speech["label"])} {p:.0%} · arousal '
+                       f'{speech["arousal"]:+.1f} · valence {speech["valence"]:+.1f} · confidence '
+                       f'{speech["confidence"]:.0%}</span>')
+    return out
 
 
 def decisions_html(call: dict, decisions: list[dict]) -> str:

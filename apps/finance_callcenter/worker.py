@@ -73,7 +73,8 @@ def _process(call_id: int) -> str:
                   text=a.turn.text, asr_confidence=a.turn.confidence, intent=a.intent,
                   intent_probability=a.intent_probability, out_of_scope=a.out_of_scope,
                   top_intents=a.top_intents, emotion=a.emotion.label, emotion_scores=a.emotion.probabilities,
-                  emotion_sources=list(a.emotion.sources), distress=a.emotion.distress) for a in result.turns]
+                  emotion_sources=list(a.emotion.sources), emotion_evidence=a.evidence,
+                  distress=a.emotion.distress) for a in result.turns]
     d = result.decision
     decision = RoutingDecisionRow(queue_key=d.queue, escalated=d.escalated, primary_intent=d.primary_intent,
                                   reasons=list(d.reasons), table_version=version, decided_by="auto")

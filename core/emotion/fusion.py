@@ -2,9 +2,11 @@
 
 Each source gives scores over its own labels; ``to_ekman`` maps them onto the shared label set
 (anger, disgust, fear, joy, neutral, sadness, surprise) and normalises. The fused distribution is
-the reliability-weighted mean of the sources present, so the call-center works with text alone
-today and improves when a speech-emotion model is installed (``core.emotion.speech``), with no
-change to its callers. ``distress`` (anger + fear + sadness + disgust) is what escalation rules read.
+the reliability-weighted mean of the sources present; the speech source's weight is further
+scaled by the speech model's own confidence for the turn (low on silence, music, hold tones and
+clips it is unsure of), so a doubtful voice reading barely moves the text's. The call-center
+works with text alone and uses speech when a speech-emotion model is installed
+(``core.emotion.speech``), with no change to its callers. ``distress`` (anger + fear + sadness + disgust) is what escalation rules read.
 
 >>> fuse(text={"anger": 0.9, "neutral": 0.2}).label
 'anger'
@@ -47,8 +49,11 @@ def to_ekman(scores: dict[str, float]) -> dict[str, float]:
 
 
 def fuse(*, text: dict[str, float] | None = None, speech: dict[str, float] | None = None,
-         weights: dict[str, float] | None = None) -> FusedEmotion:
-    weights = weights or DEFAULT_WEIGHTS
+         speech_confidence: float = 1.0, weights: dict[str, float] | None = None) -> FusedEmotion:
+    weights = dict(weights or DEFAULT_WEIGHTS)
+    weights["speech"] = weights.get("speech", 1.0) * max(0.0, min(1.0, speech_confidence))
+    if speech and weights["speech"] <= 0:
+        speech = None
     per_source = {name: to_ekman(s) for name, s in (("text", text), ("speech", speech)) if s}
     if not per_source:
         per_source = {"none": to_ekman({})}

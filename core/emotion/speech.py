@@ -1,7 +1,10 @@
-"""Where the speech-emotion model plugs in. Until its artifact exists in models/speech_emotion/,
-``get_speech_emotion()`` returns None and callers fuse text evidence alone."""
+"""Where the speech-emotion model plugs in: ``get_speech_emotion()`` returns the installed model
+(``models/speech_emotion/*.pt``, see ``core.emotion.speech_model``) or None, and callers then fuse
+text evidence alone. ``PARLANCE_SPEECH_EMOTION=off`` turns it off (text only)."""
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -15,15 +18,16 @@ class SpeechEmotionRecognizer(Protocol):
         ...
 
 
-def get_speech_emotion() -> SpeechEmotionRecognizer | None:
+@lru_cache(maxsize=1)
+def get_speech_emotion():
+    """The process-wide speech-emotion model, or None (not installed, or turned off)."""
     from core.model_resolver import PROJECT_MODELS_DIR
 
+    if os.environ.get("PARLANCE_SPEECH_EMOTION", "").lower() in ("off", "0", "false", "no"):
+        return None
     folder = PROJECT_MODELS_DIR / ARTIFACT_DIR
     if not folder.is_dir() or not any(folder.glob("*.pt")):
         return None
-    import importlib
-    import importlib.util
+    from core.emotion.speech_model import load_speech_emotion
 
-    if importlib.util.find_spec("core.emotion.speech_model") is None:  # the model's code lands with its issue
-        return None
-    return importlib.import_module("core.emotion.speech_model").load_speech_emotion(folder)
+    return load_speech_emotion(folder)

@@ -1,0 +1,136 @@
+"""Neural voice prints: the GE2E speaker encoder that ships inside the ``Resemblyzer`` wheel
+(3-layer LSTM over 40 mel bands, 256-d L2-normalised embeddings, Apache-2.0, trained on
+LibriSpeech, VoxCeleb 1 and 2).
+
+Only the weights are used (``resemblyzer/pretrained.pt``); the wheel is installed without its
+dependencies (librosa, webrtcvad), and the mel spectrogram is computed here the way Resemblyzer's
+``wav_to_mel_spectrogram`` does (librosa's Slaney mel filters, power spectrum, no log).
+
+>>> enc = default_encoder()                 # doctest: +SKIP
+>>> enc.embed([samples[:24000], samples[24000:48000]]).shape
+(2, 256)
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.audio import SAMPLE_RATE
+
+MEL_BANDS = 40
+WINDOW = 400  # 25 ms
+HOP = 160  # 10 ms
+PARTIAL_FRAMES = 160  # 1.6 s: what the encoder was trained on
+TARGET_DBFS = -30.0  # Resemblyzer's loudness normalisation (raise quiet audio only)
+
+
+def weights_path() -> Path:
+    """``pretrained.pt`` inside the installed Resemblyzer wheel (never imported: its imports need librosa)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("The Resemblyzer wheel is not installed (pip install --no-deps Resemblyzer==0.1.4).")
+    path = Path(list(spec.submodule_search_locations)[0]) / "pretrained.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing from the Resemblyzer wheel.")
+    return path
+
+
+class GE2EEncoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(MEL_BANDS, 256, 3, batch_first=True)
+        self.linear = nn.Linear(256, 256)
+        import torchaudio.functional as AF
+
+        fb = AF.melscale_fbanks(WINDOW // 2 + 1, 0.0, SAMPLE_RATE / 2, MEL_BANDS, SAMPLE_RATE, norm="slaney",
+                                mel_scale="slaney")
+        self.register_buffer("mel_fb", fb, persistent=False)
+        self.register_buffer("window", torch.hann_window(WINDOW), persistent=False)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "GE2EEncoder":
+        enc = cls()
+        state = torch.load(path or weights_path(), map_location="cpu", weights_only=True)["model_state"]
+        enc.load_state_dict({k: v for k, v in state.items() if k.split(".")[0] in ("lstm", "linear")})
+        return enc.eval()
+
+    def mel(self, samples: np.ndarray) -> torch.Tensor:
+        """Mono 16 kHz float32 -> mel power frames ``[T, 40]`` (librosa's centred STFT)."""
+        x = torch.from_numpy(np.asarray(samples, dtype=np.float32))
+        spec = torch.stft(x, WINDOW, HOP, window=self.window, center=True, pad_mode="constant",
+                          return_complex=True).abs() ** 2
+        return (spec.T @ self.mel_fb).float()
+
+    @torch.no_grad()
+    def embed(self, clips: list[np.ndarray]) -> np.ndarray:
+        """One L2-normalised 256-d print per clip (each cut into 1.6 s partials, averaged)."""
+        out = []
+        for clip in clips:
+            clip = normalise_loudness(np.asarray(clip, dtype=np.float32))
+            mel = self.mel(clip)
+            if len(mel) < PARTIAL_FRAMES:
+                mel = torch.nn.functional.pad(mel, (0, 0, 0, PARTIAL_FRAMES - len(mel)))
+            step = PARTIAL_FRAMES // 2
+            starts = list(range(0, len(mel) - PARTIAL_FRAMES + 1, step))
+            parts = torch.stack([mel[s:s + PARTIAL_FRAMES] for s in starts])
+            _, (hidden, _) = self.lstm(parts)
+            e = torch.relu(self.linear(hidden[-1]))
+            e = e / (e.norm(dim=1, keepdim=True) + 1e-9)
+            m = e.mean(0)
+            out.append((m / (m.norm() + 1e-9)).numpy())
+        return np.stack(out) if out else np.zeros((0, 256), np.float32)
+
+
+    @torch.no_grad()
+    def embed_windows(self, samples: np.ndarray, windows: list[tuple[float, float]], batch: int = 256) -> np.ndarray:
+        """One print per ``(start, end)`` window (seconds) of one recording. The mel spectrogram is
+        computed once; a window is cut into 1.6 s partials (half overlapping; a shorter window is
+        one partial padded in front) whose prints are averaged."""
+        x = normalise_loudness(np.asarray(samples, dtype=np.float32))
+        mel = self.mel(x)
+        parts, owner = [], []
+        for w, (a, b) in enumerate(windows):
+            s0 = int(a * SAMPLE_RATE / HOP)
+            n = max(1, int((b - a) * SAMPLE_RATE / HOP))
+            span = mel[s0:s0 + n]
+            if len(span) <= PARTIAL_FRAMES:
+                part = torch.zeros(PARTIAL_FRAMES, MEL_BANDS)
+                part[PARTIAL_FRAMES - len(span):] = span  # padded in front: the LSTM's last state reads it
+                parts.append(part)
+                owner.append(w)
+                continue
+            starts = list(range(0, len(span) - PARTIAL_FRAMES + 1, PARTIAL_FRAMES // 2))
+            if starts[-1] != len(span) - PARTIAL_FRAMES:
+                starts.append(len(span) - PARTIAL_FRAMES)
+            for st in starts:
+                parts.append(span[st:st + PARTIAL_FRAMES])
+                owner.append(w)
+        prints = []
+        for i in range(0, len(parts), batch):
+            _, (hidden, _) = self.lstm(torch.stack(parts[i:i + batch]))
+            e = torch.relu(self.linear(hidden[-1]))
+            prints.append(e / (e.norm(dim=1, keepdim=True) + 1e-9))
+        if not prints:
+            return np.zeros((0, 256), np.float32)
+        per_part = torch.cat(prints)
+        out = torch.zeros(len(windows), 256).index_add_(0, torch.tensor(owner), per_part)
+        return (out / (out.norm(dim=1, keepdim=True) + 1e-9)).numpy()
+
+
+def normalise_loudness(x: np.ndarray) -> np.ndarray:
+    rms = float(np.sqrt(np.mean(x ** 2))) if len(x) else 0.0
+    if rms <= 1e-8:
+        return x
+    change = TARGET_DBFS - 20 * np.log10(rms)
+    return x * 10 ** (change / 20) if change > 0 else x
+
+
+@lru_cache(maxsize=1)
+def default_encoder() -> GE2EEncoder:
+    return GE2EEncoder.load()
