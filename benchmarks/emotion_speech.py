@@ -38,9 +38,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from benchmarks.harness import finish, machine_facts, time_calls  # noqa: E402
 
 RECIPE = ROOT / "core" / "recipes" / "speech_emotion" / "ravdess"
+SHIPPED_YAML = "whisper_tiny_layers.yaml"
 FRONT_ENDS = {  # table name -> hparams file
-    "Whisper tiny.en encoder (frozen) + ASP head": "whisper_tiny.yaml",
-    "Whisper base encoder (frozen) + ASP head": "whisper_base.yaml",
+    "Whisper tiny.en, last layer (CT2, frozen) + ASP": "whisper_tiny.yaml",
+    "Whisper tiny.en, all layers mixed (frozen) + ASP": "whisper_tiny_layers.yaml",
+    "Whisper base, all layers mixed (frozen) + ASP": "whisper_base_layers.yaml",
     "log-mel + ECAPA-TDNN from scratch": "logmel_ecapa.yaml",
 }
 
@@ -289,6 +291,7 @@ def main() -> None:
     ap.add_argument("--retrain", action="store_true", help="run every front end's cross-validation again")
     ap.add_argument("--train-missing", action="store_true", help="run the cross-validations that have no cv.json yet")
     ap.add_argument("--gain-every", type=int, default=3, help="every Nth clip for the gain check")
+    ap.add_argument("--shipped", default=SHIPPED_YAML, help="hparams of the shipped model (gain, speed, bad input, fusion)")
     ap.add_argument("--fusion-turns", type=int, default=280, help="turns of each kind for the fusion weight")
     ap.add_argument("--sections", default="cv,peer,gain,speed,bad,fusion")
     args = ap.parse_args()
@@ -299,8 +302,7 @@ def main() -> None:
 
     sections = set(args.sections.split(","))
     rows = read_ravdess(args.data / "ravdess")
-    shipped = load_hparams(RECIPE / "hparams" / "whisper_tiny.yaml", [f"data_dir={args.data}",
-                                                                      f"cache_dir={args.cache}"])
+    shipped = load_hparams(RECIPE / "hparams" / args.shipped, [f"data_dir={args.data}", f"cache_dir={args.cache}"])
     figures: dict = {"clips": len(rows), "folds": shipped["folds"]}
     results = {}
     if "cv" in sections:
@@ -314,7 +316,7 @@ def main() -> None:
         results["eGeMAPS (openSMILE) + logistic regression (peer)"] = egemaps_peer(args, rows, shipped["folds"])
     if results:
         figures.update(table(results))
-    artifact = ROOT / shipped["export"]
+    artifact = ROOT / (shipped["export"] or "models/speech_emotion/none.pt")
     if "gain" in sections:
         figures.update(gain_section(args, rows, Path(shipped["run_dir"]), shipped["frontend"]))
     if "speed" in sections and artifact.exists():

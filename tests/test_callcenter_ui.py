@@ -67,3 +67,21 @@ def test_supervisor_uploads_watches_opens_edits_and_exports(server, tmp_path):
     assert httpx.get(f"{base}/callcenter/files/calls.csv").status_code == 401
     assert "taken" in client.predict(1, api_name="/take_call")
     assert "queued again" in client.predict(2, api_name="/retry_call")
+
+
+def test_the_call_detail_shows_what_the_words_and_the_voice_each_said():
+    from apps.finance_callcenter.views import transcript_html
+
+    turn = {"speaker": "customer", "out_of_scope": False, "intent": "card_arrival", "intent_probability": 0.9,
+            "emotion": "anger", "distress": 0.7, "start_s": 1.0, "end_s": 4.0, "text": "Fine, thanks.",
+            "emotion_evidence": {
+                "text": {"label": "neutral", "probabilities": {"neutral": 0.8, "anger": 0.1}},
+                "speech": {"label": "angry", "probabilities": {"angry": 0.72, "neutral": 0.1}, "arousal": 0.61,
+                           "valence": -0.52, "confidence": 0.64, "notes": []}}}
+    html = transcript_html([turn])
+    assert "words: neutral 80%" in html and "voice: angry 72%" in html and "arousal +0.6" in html
+    turn["emotion_evidence"]["speech"] = {"label": "neutral", "probabilities": {"neutral": 1.0}, "arousal": 0.0,
+                                          "valence": 0.0, "confidence": 0.0, "notes": ["no speech heard"]}
+    assert "voice: no speech heard" in transcript_html([turn])
+    turn["emotion_evidence"] = None  # calls analysed before the speech model: words only, as before
+    assert "voice:" not in transcript_html([turn])

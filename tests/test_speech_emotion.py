@@ -14,7 +14,7 @@ from core.emotion.labels import LABELS, affect_of, normalise_label
 from core.emotion.speech_model import SpeechEmotionConfig, SpeechEmotionNet
 from core.model_resolver import PROJECT_MODELS_DIR
 
-SHIPPED = PROJECT_MODELS_DIR / "speech_emotion" / "ravdess-whisper-tiny.pt"
+SHIPPED = PROJECT_MODELS_DIR / "speech_emotion" / "ravdess-whisper-tiny-layers.pt"
 needs_model = pytest.mark.skipif(not SHIPPED.exists(), reason="the speech-emotion artifact is not in models/")
 
 

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_SECONDS = 20.0  # longer turns: the 20 s with the most speech energy
 MIN_SECONDS = 0.25  # shorter: no judgement (confidence 0)
-DEFAULT_ARTIFACT = "speech_emotion/ravdess-whisper-tiny.pt"
+DEFAULT_ARTIFACT = "speech_emotion/ravdess-whisper-tiny-layers.pt"
 
 
 @dataclass(frozen=True)
@@ -179,12 +179,17 @@ def speech_share(samples: np.ndarray) -> float:
 
 
 def loudest_window(samples: np.ndarray, n: int) -> np.ndarray:
-    """The ``n``-sample window with the most energy (hop 1 s)."""
+    """The ``n``-sample window with the most energy (starts on 0.1 s steps; linear time)."""
     from core.audio import SAMPLE_RATE
 
-    energy = np.convolve(samples.astype(np.float64) ** 2, np.ones(SAMPLE_RATE), "valid")[::SAMPLE_RATE]
-    per_window = np.convolve(energy, np.ones(max(1, n // SAMPLE_RATE)), "valid")
-    start = int(np.argmax(per_window)) * SAMPLE_RATE
+    if len(samples) <= n:
+        return samples
+    block = SAMPLE_RATE // 10
+    m = len(samples) // block
+    energy = np.einsum("ij,ij->i", samples[:m * block].reshape(m, block), samples[:m * block].reshape(m, block))
+    cum = np.concatenate([[0.0], np.cumsum(energy, dtype=np.float64)])
+    k = n // block
+    start = int(np.argmax(cum[k:] - cum[:-k])) * block
     return samples[start:start + n]
 
 

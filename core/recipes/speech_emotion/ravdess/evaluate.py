@@ -2,7 +2,7 @@
 8-class accuracy and unweighted average recall, 4-class UA, clean and through the telephone path.
 
     python -m core.recipes.speech_emotion.ravdess.evaluate --list /data/our_calls.csv \
-        --artifact models/speech_emotion/ravdess-whisper-tiny.pt
+        --artifact models/speech_emotion/ravdess-whisper-tiny-layers.pt
 
 The list is a CSV or JSONL file with ``path``, ``label`` and ``speaker`` (see prepare.py). The last
 line printed is one JSON object.

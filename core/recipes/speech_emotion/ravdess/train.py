@@ -193,6 +193,8 @@ def main(argv: list[str]) -> dict:
         print(f"[cv] clean {json.dumps(cv['clean'])} phone {json.dumps(cv['phone'])}", flush=True)
     if not hp.get("export"):
         return cv
+    if not all_labels and (run_dir / "cv.json").exists():  # folds=0: the card quotes an earlier cross-validation
+        cv = json.loads((run_dir / "cv.json").read_text())
     speakers = sorted({r["speaker"] for r in rows})
     valid_speakers = set(rng.sample(speakers, hp["valid_speakers"]))
     valid = [r for r in rows if r["speaker"] in valid_speakers]
