@@ -23,7 +23,8 @@ SYNONYMS = {
     "fea": "fear", "happy": "joy", "hap": "joy", "happiness": "joy", "excited": "joy", "calm": "neutral",
     "neu": "neutral", "sad": "sadness", "surprised": "surprise", "sur": "surprise", "frustrated": "anger",
 }
-DEFAULT_WEIGHTS = {"text": 1.0, "speech": 1.0}  # equal trust; tune once both are measured on the same calls
+DEFAULT_WEIGHTS = {"text": 1.0, "speech": 1.5}  # chosen in benchmarks/emotion_speech.py (fusion section);
+#   the speech weight is further scaled per turn by the speech model's confidence
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,25 @@ def read_ravdess(root: Path) -> list[dict]:
     return rows
 
 
+def read_plain_speech(root: Path, n: int, seed: int = 1234) -> list[dict]:
+    """``n`` speechocean762 train utterances (non-native adults and children reading English
+    prompts, no emotion acted) labelled neutral, at most 3 per speaker: everyday speech from many
+    voices, so the model learns that an unfamiliar voice is not an emotion. Training only."""
+    import random
+
+    by: dict[str, list[dict]] = {}
+    for line in (root / "train.jsonl").read_text().splitlines():
+        if line.strip():
+            r = json.loads(line)
+            by.setdefault(r["speaker"], []).append(r)
+    rng = random.Random(seed)
+    picked = [r for spk in sorted(by) for r in rng.sample(by[spk], min(3, len(by[spk])))]
+    rng.shuffle(picked)
+    return [{"id": f"so762-{r['id']}", "audio": str(root / r["audio"]), "label": "neutral",
+             "speaker": f"so762-{r['speaker']}", "arousal": 0.0, "valence": 0.0, "text": r.get("text", "")}
+            for r in picked[:n]]
+
+
 def read_list(path: Path) -> list[dict]:
     """A CSV or JSONL list of labelled clips (CREMA-D / IEMOCAP style)."""
     path = Path(path)

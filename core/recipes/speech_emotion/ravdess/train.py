@@ -30,7 +30,7 @@ from core.emotion.labels import FOUR_CLASS, LABELS
 from core.emotion.speech_model import SpeechEmotionConfig, SpeechEmotionNet, config_dict
 from core.recipes.common import export_artifact, load_best, start_run
 from core.recipes.speech_emotion.ravdess.prepare import (cache_features, feature_path, read_list, read_manifest,
-                                                         read_ravdess, write_manifest)
+                                                         read_plain_speech, read_ravdess, write_manifest)
 from core.training import TrainConfig, fit
 
 
@@ -162,6 +162,9 @@ def main(argv: list[str]) -> dict:
     rows = read_manifest(cache / "manifests" / "clips.jsonl")
     copies = ["clean", "phone"] + [f"aug{i}" for i in range(hp["augment"])]
     cache_features(rows, cache, hp["frontend"], copies)
+    plain = read_plain_speech(Path(hp["data_dir"]) / "speechocean762", hp["plain_speech"]) \
+        if hp.get("plain_speech") else []  # training only: never in a validation or test fold
+    cache_features(plain, cache, hp["frontend"], copies)
     first = np.load(feature_path(cache, hp["frontend"], "clean", rows[0]["id"]))
     input_dim, layers = int(first.shape[-1]), int(first.shape[0]) if first.ndim == 3 else 1
     rng = random.Random(hp["seed"])
@@ -171,7 +174,7 @@ def main(argv: list[str]) -> dict:
         rest = sorted({r["speaker"] for r in rows} - set(test_speakers))
         valid_speakers = set(rng.sample(rest, hp["valid_speakers"]))
         test = [r for r in rows if r["speaker"] in test_speakers]
-        model, _, _ = train_one(hp, [r for r in rows if r["speaker"] not in valid_speakers | set(test_speakers)],
+        model, _, _ = train_one(hp, [r for r in rows if r["speaker"] not in valid_speakers | set(test_speakers)] + plain,
                                 [r for r in rows if r["speaker"] in valid_speakers], cache, run_dir / f"fold{f}",
                                 input_dim, layers)
         labels = np.array([LABELS.index(r["label"]) for r in test])
@@ -198,7 +201,7 @@ def main(argv: list[str]) -> dict:
     speakers = sorted({r["speaker"] for r in rows})
     valid_speakers = set(rng.sample(speakers, hp["valid_speakers"]))
     valid = [r for r in rows if r["speaker"] in valid_speakers]
-    model, metrics, result = train_one(hp, [r for r in rows if r["speaker"] not in valid_speakers], valid, cache,
+    model, metrics, result = train_one(hp, [r for r in rows if r["speaker"] not in valid_speakers] + plain, valid, cache,
                                        run_dir / "final", input_dim, layers)
     lo, _ = predict(model, examples(valid, cache, hp["frontend"], ["clean", "phone"]))
     y = np.array([LABELS.index(r["label"]) for r in valid for _ in ("clean", "phone")])
