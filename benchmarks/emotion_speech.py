@@ -219,6 +219,34 @@ def bad_input_section(rows: list[dict], artifact: Path) -> dict:
     return {"bad_input": out}
 
 
+def plain_speech_section(args, artifacts: dict[str, Path]) -> dict:
+    """Everyday speech nobody acted: speechocean762 *test* readings (never used in training), which a
+    listener would call neutral or calm. Figure: the share read as another emotion, and as another
+    emotion with confidence >= 0.5 (what would move the fused reading)."""
+    import json as _json
+    import random
+
+    from core.audio import load_audio
+    from core.emotion.speech_model import SpeechEmotionRecognizer
+
+    rows = [_json.loads(line) for line in (args.data / "speechocean762" / "test.jsonl").read_text().splitlines()
+            if line.strip()]
+    rows = random.Random(0).sample(rows, min(args.plain_clips, len(rows)))
+    clips = [load_audio(args.data / "speechocean762" / r["audio"]).samples for r in rows]
+    out = {}
+    print(f"\n== Everyday speech ({len(clips)} speechocean762 test readings, unseen): read as an emotion other "
+          "than neutral or calm")
+    for name, path in artifacts.items():
+        ser = SpeechEmotionRecognizer.load(path)
+        readings = [ser.analyse(x) for x in clips]
+        other = [r for r in readings if r.label not in ("neutral", "calm")]
+        sure = [r for r in other if r.confidence >= 0.5]
+        print(f"  {name:44} {len(other) / len(readings):6.1%} (confidence >= 0.5: {len(sure) / len(readings):6.1%})")
+        out[f"plain_speech_other_{name}"] = round(len(other) / len(readings), 4)
+        out[f"plain_speech_other_confident_{name}"] = round(len(sure) / len(readings), 4)
+    return out
+
+
 def fusion_section(args, rows: list[dict], run_dir: Path, artifact: Path) -> dict:
     """Text/speech fusion weight, chosen on turns where one source knows the answer and the other
     does not: (a) RAVDESS clips (the emotion is in the voice; the words, "Kids are talking by the
@@ -294,8 +322,11 @@ def main() -> None:
     ap.add_argument("--train-missing", action="store_true", help="run the cross-validations that have no cv.json yet")
     ap.add_argument("--gain-every", type=int, default=3, help="every Nth clip for the gain check")
     ap.add_argument("--shipped", default=SHIPPED_YAML, help="hparams of the shipped model (gain, speed, bad input, fusion)")
+    ap.add_argument("--plain-clips", type=int, default=200, help="everyday readings for the false-emotion check")
+    ap.add_argument("--compare-artifact", type=Path, action="append", default=[],
+                    help="another speech-emotion artifact for the everyday-speech check (repeatable)")
     ap.add_argument("--fusion-turns", type=int, default=280, help="turns of each kind for the fusion weight")
-    ap.add_argument("--sections", default="cv,peer,gain,speed,bad,fusion")
+    ap.add_argument("--sections", default="cv,peer,gain,speed,bad,plain,fusion")
     args = ap.parse_args()
     if not (args.data / "ravdess" / "ravdess.jsonl").exists():
         sys.exit(f"RAVDESS is needed under {args.data}")
@@ -325,6 +356,9 @@ def main() -> None:
         figures.update(speed_section(rows, artifact))
     if "bad" in sections and artifact.exists():
         figures.update(bad_input_section(rows, artifact))
+    if "plain" in sections and artifact.exists():
+        compare = {"shipped": artifact, **{p.parent.name: p for p in args.compare_artifact}}
+        figures.update(plain_speech_section(args, compare))
     if "fusion" in sections and artifact.exists():
         figures.update(fusion_section(args, rows, Path(shipped["run_dir"]), artifact))
     finish(figures, machine=machine_facts())

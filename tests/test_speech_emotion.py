@@ -87,6 +87,13 @@ def test_fusion_weighs_the_voice_by_its_confidence():
     off = fuse(text=text, speech=voice, speech_confidence=0.0)
     assert sure.probabilities["anger"] > doubtful.probabilities["anger"] > off.probabilities["anger"]
     assert off.sources == ("text",) and sure.sources == ("text", "speech")
+    # either source hearing an emotion counts: a flat voice does not erase angry words, nor calm words an angry voice
+    assert fuse(text={"anger": 0.85, "neutral": 0.15}, speech={"neutral": 0.97, "angry": 0.03},
+                speech_confidence=0.95).label == "anger"
+    assert fuse(text={"neutral": 0.94, "anger": 0.03}, speech={"angry": 0.86, "neutral": 0.1},
+                speech_confidence=0.86).label == "anger"
+    calm = fuse(text={"neutral": 0.9, "joy": 0.05}, speech={"neutral": 0.8, "calm": 0.15}, speech_confidence=0.8)
+    assert calm.label == "neutral" and calm.distress < 0.1
 
 
 def test_recipe_smoke_run_cross_validates_and_exports(tmp_path):

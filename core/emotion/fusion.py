@@ -1,8 +1,12 @@
 """Late fusion of emotion evidence from text and speech into one distribution over Ekman labels.
 
 Each source gives scores over its own labels; ``to_ekman`` maps them onto the shared label set
-(anger, disgust, fear, joy, neutral, sadness, surprise) and normalises. The fused distribution is
-the reliability-weighted mean of the sources present; the speech source's weight is further
+(anger, disgust, fear, joy, neutral, sadness, surprise) and normalises. With two sources an
+emotion counts when either hears it (a noisy-OR over the non-neutral labels, each source's
+probabilities scaled by its relative trust; neutral is what is left): angry words in a flat voice
+stay angry, and "fine, thanks" through clenched teeth is not made neutral by the words. A weighted
+mean was measured first and failed exactly there: a confident neutral voice (espeak-ng's) erased
+the words' emotion (benchmarks/emotion_speech.py, fusion section). The speech source's weight is further
 scaled by the speech model's own confidence for the turn (low on silence, music, hold tones and
 clips it is unsure of), so a doubtful voice reading barely moves the text's. The call-center
 works with text alone and uses speech when a speech-emotion model is installed
@@ -15,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 EKMAN = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
 NEGATIVE = ("anger", "disgust", "fear", "sadness")
 # speech-emotion corpora label sets (RAVDESS, CREMA-D, IEMOCAP) onto Ekman
@@ -23,7 +29,7 @@ SYNONYMS = {
     "fea": "fear", "happy": "joy", "hap": "joy", "happiness": "joy", "excited": "joy", "calm": "neutral",
     "neu": "neutral", "sad": "sadness", "surprised": "surprise", "sur": "surprise", "frustrated": "anger",
 }
-DEFAULT_WEIGHTS = {"text": 1.0, "speech": 1.5}  # chosen in benchmarks/emotion_speech.py (fusion section);
+DEFAULT_WEIGHTS = {"text": 1.0, "speech": 1.0}  # chosen in benchmarks/emotion_speech.py (fusion section);
 #   the speech weight is further scaled per turn by the speech model's confidence
 
 
@@ -58,8 +64,16 @@ def fuse(*, text: dict[str, float] | None = None, speech: dict[str, float] | Non
     per_source = {name: to_ekman(s) for name, s in (("text", text), ("speech", speech)) if s}
     if not per_source:
         per_source = {"none": to_ekman({})}
-    total_w = sum(weights.get(n, 1.0) for n in per_source) or 1.0
-    fused = {k: sum(weights.get(n, 1.0) * d[k] for n, d in per_source.items()) / total_w for k in EKMAN}
+    if len(per_source) == 1:  # one source: its own distribution
+        fused = dict(next(iter(per_source.values())))
+    else:  # emotion heard by either source counts; "neutral" from one does not cancel the other's
+        top = max(weights.get(n, 1.0) for n in per_source) or 1.0
+        trust = {n: min(1.0, weights.get(n, 1.0) / top) for n in per_source}
+        fused = {k: 1.0 - float(np.prod([1.0 - trust[n] * d[k] for n, d in per_source.items()]))
+                 for k in EKMAN if k != "neutral"}
+        fused["neutral"] = max(0.0, 1.0 - sum(fused.values()))
+        total = sum(fused.values()) or 1.0
+        fused = {k: fused[k] / total for k in EKMAN}
     label = max(fused, key=fused.get)
     return FusedEmotion(label=label, probabilities={k: round(v, 4) for k, v in fused.items()},
                         distress=round(sum(fused[k] for k in NEGATIVE), 4),
