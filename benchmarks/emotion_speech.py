@@ -120,7 +120,7 @@ def table(results: dict[str, dict]) -> dict:
     return out
 
 
-def fold_models(run_dir: Path, folds: int):
+def fold_models(run_dir: Path):
     """The cross-validation's fold models (best checkpoints) with their test speakers."""
     import torch
 
@@ -145,7 +145,7 @@ def gain_section(args, rows: list[dict], run_dir: Path, frontend_name: str) -> d
 
     fe = make_frontend(frontend_name)
     changed = total = 0
-    for net, speakers in fold_models(run_dir, 0):
+    for net, speakers in fold_models(run_dir):
         for r in rows[::args.gain_every]:
             if r["speaker"] not in speakers:
                 continue

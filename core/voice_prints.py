@@ -67,25 +67,11 @@ class GE2EEncoder(nn.Module):
                           return_complex=True).abs() ** 2
         return (spec.T @ self.mel_fb).float()
 
-    @torch.no_grad()
     def embed(self, clips: list[np.ndarray]) -> np.ndarray:
         """One L2-normalised 256-d print per clip (each cut into 1.6 s partials, averaged)."""
-        out = []
-        for clip in clips:
-            clip = normalise_loudness(np.asarray(clip, dtype=np.float32))
-            mel = self.mel(clip)
-            if len(mel) < PARTIAL_FRAMES:
-                mel = torch.nn.functional.pad(mel, (0, 0, 0, PARTIAL_FRAMES - len(mel)))
-            step = PARTIAL_FRAMES // 2
-            starts = list(range(0, len(mel) - PARTIAL_FRAMES + 1, step))
-            parts = torch.stack([mel[s:s + PARTIAL_FRAMES] for s in starts])
-            _, (hidden, _) = self.lstm(parts)
-            e = torch.relu(self.linear(hidden[-1]))
-            e = e / (e.norm(dim=1, keepdim=True) + 1e-9)
-            m = e.mean(0)
-            out.append((m / (m.norm() + 1e-9)).numpy())
-        return np.stack(out) if out else np.zeros((0, 256), np.float32)
-
+        if not clips:
+            return np.zeros((0, 256), np.float32)
+        return np.concatenate([self.embed_windows(c, [(0.0, len(c) / SAMPLE_RATE)]) for c in clips])
 
     @torch.no_grad()
     def embed_windows(self, samples: np.ndarray, windows: list[tuple[float, float]], batch: int = 256) -> np.ndarray:

@@ -5,21 +5,12 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Protocol
-
-import numpy as np
 
 ARTIFACT_DIR = "speech_emotion"
 
 
-class SpeechEmotionRecognizer(Protocol):
-    def predict(self, samples: np.ndarray) -> dict[str, float]:
-        """Mono float32 16 kHz samples ``[T]`` -> label -> probability."""
-        ...
-
-
 @lru_cache(maxsize=1)
-def get_speech_emotion():
+def get_speech_emotion():  # -> core.emotion.speech_model.SpeechEmotionRecognizer | None
     """The process-wide speech-emotion model, or None (not installed, or turned off)."""
     from core.model_resolver import PROJECT_MODELS_DIR
 
