@@ -2,19 +2,26 @@
 
 silero-vad speech regions are cut into short overlapping windows; each window gets a voice print,
 the prints are clustered into two groups, and frame-level votes are smoothed so no turn is
-shorter than ``min_turn_s``. Two kinds of voice print:
+shorter than ``min_turn_s``. Two kinds of voice print place the turns:
 
 - ``mfcc`` (default): the mean and spread of MFCCs per window, Ward clustering on standardised
-  features, a silhouette threshold for one voice;
+  features;
 - ``ge2e``: the neural GE2E speaker encoder from the Resemblyzer wheel (``core.voice_prints``),
-  1.6 s windows, spectral clustering, one voice when the two groups' centroids are nearly the same.
+  1.6 s windows, spectral clustering.
 
-Measured so far (2026-12-01, work in progress of issue 13): on the real two-party telephone call
-(tests/fixtures) the MFCC prints give DER 0.029 and the GE2E prints 0.046; GE2E's one-voice test
-does not transfer between recordings (the centroids of the real call's two speakers are closer,
-0.88, than those of one RAVDESS actor's calm and angry clips, 0.59-0.83: the encoder hears acted
-emotion and the telephone channel as much as the speaker). So MFCC stays the default and a mono
-recording is assumed to hold two voices unless the MFCC clusters are not separated.
+One voice or two. Before any turn is placed, the speech is cut into pieces of at most 3 s, each
+gets a GE2E print, the pieces are split into the two most different groups (average linkage on
+cosine distance), and when the two groups are still as alike as ``one_voice_similarity`` (a
+speaker-verification threshold), the recording is one voice. The threshold 0.70 was chosen on
+real voices (speechocean762 and RAVDESS speakers, clean and through a telephone path, one seed)
+for a precision of 0.9: a two-party call taken for one voice loses its agent/customer split, which
+costs more than the reverse. ``benchmarks/callcenter.py --voices-only`` measures it on other
+speakers; see docs/callcenter.md for the figures.
+
+Measured so far (2026-12-01): on the real two-party telephone call (tests/fixtures) the MFCC prints
+give DER 0.029 and the GE2E prints 0.046, so MFCC places the turns by default. Centroids of
+window prints were a poor one-voice test (the real call's two speakers: 0.88; one RAVDESS actor's
+calm and angry clips: 0.59-0.83); the piece-level split above tells them apart (0.55 for the call).
 
 >>> turns = diarize(samples)                     # doctest: +SKIP
 >>> turns[0]                                     # SpeakerTurn(start=6.6, end=7.2, speaker='S1')
@@ -43,8 +50,9 @@ class DiarizationOptions:
     max_cluster_windows: int = 2000  # longer calls: cluster an even sample, give the rest the nearest centre
     max_speakers: int = 2  # a call: agent and customer
     voice_prints: str = "mfcc"  # "mfcc" or "ge2e" (neural, Resemblyzer's encoder; see the module notes)
-    same_voice_cosine: float = 0.95  # ge2e: centroids at least this similar are one voice
     ge2e_window_s: float = 1.6  # ge2e: the encoder's training window
+    one_voice_similarity: float | None = 0.70  # GE2E pieces this alike are one voice (None: assume two)
+    one_voice_piece_s: float = 3.0  # longest piece of speech behind one GE2E print for that test
 
 
 @dataclass(frozen=True)
@@ -96,17 +104,15 @@ def diarize(samples: np.ndarray, options: DiarizationOptions | None = None,
         segments = get_vad().segments(samples, VadOptions(min_silence_ms=150, speech_pad_ms=30, max_segment_s=600.0))
     if not segments:
         return []
-    if opt.voice_prints == "ge2e":
-        try:
-            from core.voice_prints import default_encoder
-
-            encoder = default_encoder()
-        except (FileNotFoundError, ImportError):
-            log.warning("the neural speaker encoder is not installed; using MFCC voice prints", exc_info=True)
-        else:
-            wins = _windows(segments, replace(opt, window_s=opt.ge2e_window_s))
-            labels = _cluster_cosine(encoder.embed_windows(samples, wins), opt)
-            return _turns(segments, wins, labels, opt)
+    encoder = _neural_encoder() if opt.voice_prints == "ge2e" or opt.one_voice_similarity is not None else None
+    if encoder is not None and opt.one_voice_similarity is not None and opt.max_speakers >= 2:
+        pieces = _pieces(segments, opt.one_voice_piece_s)
+        if one_voice(encoder.embed_windows(samples, pieces), opt.one_voice_similarity):
+            return _turns(segments, pieces, np.zeros(len(pieces), dtype=int), opt)
+    if opt.voice_prints == "ge2e" and encoder is not None:
+        wins = _windows(segments, replace(opt, window_s=opt.ge2e_window_s))
+        labels = _cluster_cosine(encoder.embed_windows(samples, wins), opt)
+        return _turns(segments, wins, labels, opt)
     feats = mfcc_frames(samples)
     feats = feats - feats.mean(0, keepdims=True)  # cepstral mean normalisation over the call
     wins = _windows(segments, opt)
@@ -119,10 +125,48 @@ def diarize(samples: np.ndarray, options: DiarizationOptions | None = None,
     return _turns(segments, wins, labels, opt)
 
 
+def _neural_encoder():
+    try:
+        from core.voice_prints import default_encoder
+
+        return default_encoder()
+    except (FileNotFoundError, ImportError):
+        log.warning("the neural speaker encoder is not installed: MFCC voice prints, two voices assumed",
+                    exc_info=True)
+        return None
+
+
+def _pieces(segments: list[SpeechSegment], longest_s: float) -> list[tuple[float, float]]:
+    """Speech segments cut into equal pieces of at most ``longest_s`` seconds."""
+    out = []
+    for seg in segments:
+        k = max(1, int(np.ceil(seg.duration / longest_s)))
+        step = seg.duration / k
+        out += [(seg.start + i * step, seg.start + (i + 1) * step) for i in range(k)]
+    return out
+
+
+def one_voice_similarity(prints: np.ndarray) -> float:
+    """How alike the two most different groups of L2-normalised prints ``[N, D]`` are: the mean
+    cosine between the groups of an average-linkage split (1.0 for fewer than two prints)."""
+    if len(prints) < 2:
+        return 1.0
+    sim = prints @ prints.T
+    if len(prints) == 2:
+        return float(sim[0, 1])
+    from sklearn.cluster import AgglomerativeClustering
+
+    groups = AgglomerativeClustering(2, metric="cosine", linkage="average").fit_predict(prints)
+    return float(sim[np.ix_(groups == 0, groups == 1)].mean())
+
+
+def one_voice(prints: np.ndarray, threshold: float) -> bool:
+    return one_voice_similarity(prints) >= threshold
+
+
 def _cluster_cosine(x: np.ndarray, opt: DiarizationOptions) -> np.ndarray:
     """Two groups of L2-normalised prints (spectral clustering on a nearest-neighbour graph:
-    average-linkage clustering split off a few outlier windows instead), or one when the groups'
-    centroids are as similar as ``same_voice_cosine``."""
+    average-linkage clustering split off a few outlier windows instead)."""
     if len(x) < 4 or opt.max_speakers < 2:
         return np.zeros(len(x), dtype=int)
     from sklearn.cluster import SpectralClustering
@@ -134,8 +178,6 @@ def _cluster_cosine(x: np.ndarray, opt: DiarizationOptions) -> np.ndarray:
         return np.zeros(len(x), dtype=int)
     centres = np.stack([x[sample][sub == k].mean(0) for k in (0, 1)])
     centres /= np.linalg.norm(centres, axis=1, keepdims=True) + 1e-9
-    if float(centres[0] @ centres[1]) >= opt.same_voice_cosine:
-        return np.zeros(len(x), dtype=int)
     return np.argmax(x @ centres.T, axis=1)  # every window (sampled or not) to its nearest centroid
 
 

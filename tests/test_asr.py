@@ -119,3 +119,16 @@ def test_long_recording_is_chunked_batched_and_timed(transcriber, speech_clips):
     times = [w.start for w in out.words]
     assert times == sorted(times) and out.words[-1].end <= audio.duration
     assert abs(out.words[0].start - starts[0]) < 1.0
+
+
+@pytest.mark.parametrize("n", [1, 300, 4000, 48000])
+def test_torch_log_mel_matches_faster_whispers_features(n):
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    from core.asr.log_mel import LogMel
+
+    x = (np.random.default_rng(n).standard_normal(n) * 0.1).astype(np.float32)
+    want = FeatureExtractor(feature_size=80)(x)
+    got = LogMel(80)(x)
+    assert got.shape == want.shape and got.dtype == np.float32
+    assert np.abs(got - want).max() < 1e-4

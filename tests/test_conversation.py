@@ -43,6 +43,22 @@ def test_homogeneous_voice_prints_are_one_speaker():
     assert set(_cluster(two, DiarizationOptions())) == {0, 1}
 
 
+def test_one_voice_recordings_are_told_from_two_party_ones():
+    """The GE2E one-voice test: one person's reading (twice, with pauses) is one voice; the same
+    reading alternating with another person's is two; the real call stays two (above)."""
+    from core.diarization import one_voice_similarity
+
+    a = load_audio(AUDIO_FIXTURES / "so762_005630375.opus").samples
+    b = load_audio(AUDIO_FIXTURES / "so762_007650078.opus").samples
+    gap = np.zeros(SR // 2, np.float32)
+    one = np.concatenate([a, gap, a[: len(a) // 2], gap, a[len(a) // 2:], gap, a])
+    two = np.concatenate([a, gap, b, gap, a, gap, b])
+    assert {t.speaker for t in diarize(one)} == {"S1"}
+    assert {t.speaker for t in diarize(two)} == {"S1", "S2"}
+    e = np.eye(4)[[0, 0, 1, 1]]
+    assert one_voice_similarity(e) == pytest.approx(0.0) and one_voice_similarity(e[:2]) == pytest.approx(1.0)
+
+
 def test_words_group_into_turns_on_speaker_change_and_long_pauses():
     w = lambda t, s, e: Word(t, s, e, 0.9)  # noqa: E731
     turns = group_turns([(w("hi", 0, .5), "agent"), (w("hello", 1, 1.5), "customer"), (w("there", 1.6, 2), "customer"),

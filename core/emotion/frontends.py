@@ -35,14 +35,14 @@ class WhisperLayers:
 
     def __init__(self, model: str = "tiny.en"):
         import torch
-        from faster_whisper.feature_extractor import FeatureExtractor
 
+        from core.asr.log_mel import LogMel
         from core.asr.whisper_weights import whisper_encoder
 
         self.name = f"{model}-layers"
         self._torch = torch
         self.encoder = whisper_encoder(model)
-        self._mel = FeatureExtractor(feature_size=self.encoder.config.num_mel_bins)
+        self._mel = LogMel(self.encoder.config.num_mel_bins)
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:
         from core.pronunciation.frontend import SAMPLES_PER_FRAME, TAIL_PAD_S, WINDOW_S

@@ -28,14 +28,15 @@ class WhisperFrontEnd:
 
     def __init__(self, model: str = "tiny.en", *, compute_type: str = "int8", cpu_threads: int = 0):
         import ctranslate2
-        from faster_whisper.feature_extractor import FeatureExtractor
+
+        from core.asr.log_mel import LogMel
 
         self.name = model
         path = resolve_whisper(model)
         self._ct2 = ctranslate2
         self._model = ctranslate2.models.Whisper(path, device="cpu", compute_type=compute_type,
                                                  intra_threads=cpu_threads or os.cpu_count() or 1)
-        self._mel = FeatureExtractor(feature_size=self._model.n_mels)
+        self._mel = LogMel(self._model.n_mels)  # in torch: see core.asr.log_mel
         self.dim = None
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:
