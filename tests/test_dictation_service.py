@@ -223,3 +223,25 @@ def test_a_recording_a_crash_interrupted_is_listed_and_can_be_processed_again(db
         service.reprocess_recording(username="dr.b", recording_id=rec)
     with pytest.raises(service.DictationError):
         service.list_recordings(username="dr.b", encounter_id=enc)
+
+
+def test_the_vocabulary_learns_from_signed_notes_and_corrections_and_stays_private(db):
+    _, enc = _encounter()
+    v = service.save_note(username="dr.a", encounter_id=enc, expected_version=0,
+                          sections={"plan": "Start sertraline 50 mg once daily."})
+    # the clinician corrects a name in the editor: the new drug joins their list as a correction
+    v = service.save_note(username="dr.a", encounter_id=enc, expected_version=v,
+                          sections={"plan": "Start sertraline 50 mg once daily. Continue lisinopril 10 mg daily."})
+    assert {"term": "lisinopril", "source": "correction", "uses": 1} in service.get_vocabulary(username="dr.a")
+    service.sign_note(username="dr.a", encounter_id=enc, expected_version=v)
+    mine = {r["term"]: r for r in service.get_vocabulary(username="dr.a")}
+    assert mine["sertraline"]["source"] == "signed" and mine["lisinopril"]["uses"] == 2
+    assert service.get_vocabulary(username="dr.b") == []  # another clinician's list is their own
+    # the clinician edits the list: what they leave out goes, what they type is kept as typed
+    rows = service.save_vocabulary(username="dr.a", terms="sertraline, Seroquel\nApixaban")
+    assert {r["term"]: r["source"] for r in rows} == {"sertraline": "signed", "Apixaban": "typed", "Seroquel": "typed"}
+    for bad in ("<script>", "x" * 80, ", ".join(f"drug{i}" for i in range(600))):
+        with pytest.raises(service.DictationError, match="Not saved"):
+            service.save_vocabulary(username="dr.a", terms=bad)
+    with pytest.raises(service.DictationError, match="Only a signed-in clinician"):
+        service.get_vocabulary(username="sup")

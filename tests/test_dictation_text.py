@@ -159,3 +159,34 @@ def test_attributes_survive_recogniser_commas():
     assert meds["aspirin"] == {"dosage": "500 mg", "route": "by mouth", "frequency": "once daily", "duration": "for 5 days"}
     assert meds["ibuprofen"]["frequency"] == "three times a day"
     assert meds["metformin"] == {"dosage": "2.5 mg", "route": "by mouth"}  # a decimal point ends no sentence
+
+
+@pytest.mark.parametrize("heard, fixed", [
+    ("Start search rely in 50 mg once daily.", "Start sertraline 50 mg once daily."),
+    ("Give obi tox a ximab 16 mg intravenously.", "Give obiltoxaximab 16 mg intravenously."),
+    ("Started her on atorva statin 20 mg at night.", "Started her on atorvastatin 20 mg at night."),
+])
+def test_words_in_a_drug_slot_are_matched_by_sound_against_the_whole_lexicon(heard, fixed):
+    from core.clinical.drug_slots import fill_drug_slots
+
+    assert fill_drug_slots(heard).text == fixed
+
+
+@pytest.mark.parametrize("talk", [
+    "We will stop the pain killers and give him some rest.",
+    "I'd like you to start taking some exercise, maybe 20 minutes a day.",
+    "She has had the cough for 3 days and took 2 paracetamol.",
+    "Continue simple 10 mg by mouth once daily.",  # too far from any drug by sound: left for the clinician
+])
+def test_ordinary_words_outside_or_far_from_a_drug_are_left_alone(talk):
+    from core.clinical.drug_slots import fill_drug_slots
+
+    assert fill_drug_slots(talk).text == talk
+
+
+def test_the_clinicians_vocabulary_is_searched_first_in_a_slot():
+    from core.clinical.drug_slots import fill_drug_slots, phones_of, sound_similarity
+
+    assert fill_drug_slots("Start zero quell 5 mg daily.", vocabulary=["Seroquel"]).text == "Start Seroquel 5 mg daily."
+    assert sound_similarity(phones_of(["search", "rely", "in"]), phones_of(["sertraline"])) > 0.8
+    assert sound_similarity(phones_of(["sertraline"]), phones_of(["sertraline"])) == 1.0

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from apps.medical_dictation.models import (Addendum, Encounter, EntityRow, Note, NoteVersion, Patient, Recording,
-                                           Transcript)
+                                           Transcript, VocabularyTerm)
 from core.db import utcnow
 
 SECTIONS = ("subjective", "objective", "assessment", "plan")
@@ -192,3 +192,39 @@ def _snapshot(session: Session, note: Note, username: str) -> None:
     session.add(NoteVersion(note_id=note.id, version=note.version, status=note.status, saved_by=username,
                             sections={k: getattr(note, k) for k in SECTIONS}))
     session.flush()
+
+
+# --- each clinician's vocabulary ------------------------------------------------------------------------
+def list_vocabulary(*, session: Session, clinician_id: int) -> list[VocabularyTerm]:
+    return list(session.scalars(select(VocabularyTerm).where(VocabularyTerm.clinician_id == clinician_id)
+                                .order_by(VocabularyTerm.uses.desc(), VocabularyTerm.key)))
+
+
+def learn_terms(*, session: Session, clinician_id: int, terms: list[str], source: str) -> list[str]:
+    """Add ``terms`` (or count one more use of those already there); returns the ones that are new."""
+    have = {t.key: t for t in list_vocabulary(session=session, clinician_id=clinician_id)}
+    new = []
+    for term in dict.fromkeys(terms):
+        key = term.lower()
+        if key in have:
+            have[key].uses += 1
+        else:
+            have[key] = VocabularyTerm(clinician_id=clinician_id, term=term, key=key, source=source)
+            session.add(have[key])
+            new.append(term)
+    session.flush()
+    return new
+
+
+def set_vocabulary(*, session: Session, clinician_id: int, terms: list[str]) -> None:
+    """The clinician's own edit of the whole list: terms left out are removed (learnt ones too),
+    new ones are added as typed."""
+    keep = {t.lower() for t in terms}
+    for row in list_vocabulary(session=session, clinician_id=clinician_id):
+        if row.key not in keep:
+            session.delete(row)
+    session.flush()
+    have = {t.key for t in list_vocabulary(session=session, clinician_id=clinician_id)}
+    learn_terms(session=session, clinician_id=clinician_id, terms=[t for t in terms if t.lower() not in have],
+                source="typed")
+

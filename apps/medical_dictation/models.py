@@ -133,3 +133,22 @@ class EntityRow(Base):
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)
     code: Mapped[str] = mapped_column(String(32), default="")
     source: Mapped[str] = mapped_column(String(16), default="")
+
+
+class VocabularyTerm(Base):
+    """A clinician's own vocabulary (drug names, terms): typed by them, or learnt from the drugs in
+    their signed notes and from the names they corrected in the editor. It biases the recogniser
+    and is searched first by the drug-name repair."""
+
+    __tablename__ = "md_vocabulary"
+    __table_args__ = (UniqueConstraint("clinician_id", "key", name="uq_md_vocabulary_clinician_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    term: Mapped[str] = mapped_column(String(80))  # as written ("Seroquel")
+    key: Mapped[str] = mapped_column(String(80))  # lower case, for uniqueness
+    source: Mapped[str] = mapped_column(String(16), default="typed")  # typed / signed / correction
+    uses: Mapped[int] = mapped_column(Integer, default=1)  # times typed, signed or corrected
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+

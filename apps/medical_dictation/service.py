@@ -29,6 +29,9 @@ from core.logs import job_context
 
 log = logging.getLogger(__name__)
 MAX_DRAFT_ATTEMPTS = 3  # another dictation of the same encounter landed meanwhile: draft again
+MAX_VOCABULARY_TERMS = 500  # a clinician's list; more would slow the recogniser's prompt and the repair
+MAX_TERM_CHARS = 60
+_TERM = re.compile(r"[A-Za-z][A-Za-z0-9 \-']*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -199,6 +202,8 @@ def _process_recording(username: str, recording_id: int, vocabulary: list[str] |
         if rec is None:
             raise DictationError("That recording does not exist or belongs to another clinician.")
         path, encounter_id, filename = rec.audio_path, rec.encounter_id, rec.filename
+        stored = [t.term for t in crud.list_vocabulary(session=s, clinician_id=user.id)]
+    words = list(dict.fromkeys(words + stored))[:MAX_VOCABULARY_TERMS]  # typed now, then their saved list
     log.info("processing recording %s of encounter %s", recording_id, encounter_id)
     report(0.05, "reading the recording")
     try:
@@ -357,8 +362,10 @@ def save_note(*, username: str, encounter_id: int, sections: dict[str, str], exp
                     raise crud.StaleNoteError("The note disappeared after you opened it.")
                 note = crud.create_note(session=s, encounter=enc, sections=cleaned, username=username)
             else:
+                before = medication_names(_body({k: getattr(note, k) for k in crud.SECTIONS}))
                 crud.save_note(session=s, note=note, sections=cleaned, expected_version=int(expected_version),
                                username=username)
+                _learn_corrections(s, user, before, medication_names(_body(cleaned)))
         except crud.StaleNoteError as exc:
             theirs = {k: getattr(note, k) for k in crud.SECTIONS} if note else {}
             raise NoteConflict(f"Not saved: {exc} Your text is still in the editor; their version is shown "
@@ -392,7 +399,10 @@ def sign_note(*, username: str, encounter_id: int, expected_version: int) -> Non
                            content_sha256=hashlib.sha256(content.encode()).hexdigest(), entities=entities)
         except (crud.StaleNoteError, crud.SignedNoteError) as exc:
             raise DictationError(f"Not signed: {exc}") from exc
-        _audit(s, user, "sign", "note", enc.id, {"version": note.version, "entities": len(entities)})
+        learnt = crud.learn_terms(session=s, clinician_id=user.id, source="signed",
+                                  terms=[e["text"] for e in entities if e["label"] == "MEDICATION"])
+        _audit(s, user, "sign", "note", enc.id, {"version": note.version, "entities": len(entities),
+                                                 "vocabulary_learnt": learnt})
 
 
 def _body(sections: dict[str, str], addenda: list[dict] | None = None) -> str:
@@ -469,12 +479,68 @@ def update_transcript(*, username: str, encounter_id: int, text: str, vocabulary
     if len(body.split()) > get_dictation_settings().max_note_words:
         raise DictationError("The transcript is longer than a note may be; nothing was saved.")
     with session_scope() as s:
-        _encounter(s, _user(s, username), encounter_id)  # refuse before any model work
-    rows = [_entity_row(e) for e in _entities(body, list(vocabulary or []))]
+        user = _user(s, username)
+        enc = _encounter(s, user, encounter_id)  # refuse before any model work
+        previous = crud.latest_transcript(session=s, encounter_id=enc.id)
+        before = previous.text if previous else ""
+        stored = [t.term for t in crud.list_vocabulary(session=s, clinician_id=user.id)]
+    words = list(dict.fromkeys([w.strip() for w in (vocabulary or []) if w.strip()] + stored))[:MAX_VOCABULARY_TERMS]
+    found = _entities(body, words)
+    rows = [_entity_row(e) for e in found]
     with session_scope() as s:
         user = _user(s, username)
         enc = _encounter(s, user, encounter_id)
         t = crud.add_transcript(session=s, encounter=enc, text=body, source="edit", created_by=username)
         crud.replace_entities(session=s, transcript=t, entities=rows)
+        _learn_corrections(s, user, medication_names(before, words),
+                           [e.text for e in found if e.label == "MEDICATION"])
         _audit(s, user, "update", "transcript", enc.id, {"version": t.version})
     return open_note(username=username, encounter_id=encounter_id)
+
+
+# --- each clinician's vocabulary: typed, and learnt from signed notes and corrections --------------------
+def medication_names(text: str, vocabulary: list[str] | None = None) -> list[str]:
+    """Drug names in ``text`` found by the lexicon and the vocabulary (no model: cheap, pure text)."""
+    return [e.text for e in extract_entities(text, vocabulary=vocabulary or []) if e.label == "MEDICATION"]
+
+
+def _learn_corrections(session, user, before: list[str], after: list[str]) -> None:
+    """Drug names the clinician's edit brought in (in ``after``, not ``before``) join their vocabulary."""
+    seen = {b.lower() for b in before}
+    new = [a for a in after if a.lower() not in seen]
+    if new:
+        learnt = crud.learn_terms(session=session, clinician_id=user.id, terms=new, source="correction")
+        log.info("vocabulary of %s learnt %d corrected names", user.username, len(learnt))
+
+
+def parse_terms(text: str | list[str]) -> list[str]:
+    """A typed list (commas or new lines) -> clean terms; refuses what is not a name or too much."""
+    raw = text if isinstance(text, list) else re.split(r"[,\n;]", text or "")
+    terms = [" ".join(clean_text(t, "vocabulary term").split()) for t in raw]
+    terms = list(dict.fromkeys(t for t in terms if t))
+    bad = [t for t in terms if len(t) > MAX_TERM_CHARS or not _TERM.fullmatch(t)]
+    if bad:
+        raise DictationError(f"Not saved: {bad[0][:40]!r} is not a drug name or term (letters, digits, spaces, "
+                             f"hyphens; at most {MAX_TERM_CHARS} characters).")
+    if len(terms) > MAX_VOCABULARY_TERMS:
+        raise DictationError(f"Not saved: {len(terms)} terms, more than the {MAX_VOCABULARY_TERMS} a list may hold.")
+    return terms
+
+
+def get_vocabulary(*, username: str) -> list[dict]:
+    """The clinician's list: term, where it came from (typed / signed / correction), uses."""
+    with session_scope() as s:
+        user = _user(s, username)
+        return [{"term": t.term, "source": t.source, "uses": t.uses}
+                for t in crud.list_vocabulary(session=s, clinician_id=user.id)]
+
+
+def save_vocabulary(*, username: str, terms: str | list[str]) -> list[dict]:
+    """Replace the list with what the clinician typed (learnt terms they deleted are dropped)."""
+    cleaned = parse_terms(terms)
+    with session_scope() as s:
+        user = _user(s, username)
+        crud.set_vocabulary(session=s, clinician_id=user.id, terms=cleaned)
+        _audit(s, user, "update", "vocabulary", user.id, {"terms": len(cleaned)})
+    return get_vocabulary(username=username)
+

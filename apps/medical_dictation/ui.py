@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 
 import gradio as gr
 import pandas as pd
@@ -27,7 +28,38 @@ def _user(request: gr.Request | None) -> str:
 
 
 def _words(vocabulary: str) -> list[str]:
-    return [w.strip() for w in (vocabulary or "").split(",") if w.strip()]
+    return [w.strip() for w in re.split(r"[,\n;]", vocabulary or "") if w.strip()]
+
+
+# --- the clinician's vocabulary ------------------------------------------------------------------------
+def vocabulary_md(rows: list[dict]) -> str:
+    learnt = {k: [r["term"] for r in rows if r["source"] == k] for k in ("signed", "correction")}
+    parts = [f"{len(rows)} term(s) in your list."]
+    if learnt["signed"]:
+        parts.append("Learnt from your signed notes: " + ", ".join(learnt["signed"][:30]) + ".")
+    if learnt["correction"]:
+        parts.append("Learnt from your corrections: " + ", ".join(learnt["correction"][:30]) + ".")
+    return " ".join(parts).replace("<", "&lt;")
+
+
+@plain_errors
+def load_vocabulary(request: gr.Request):
+    try:
+        rows = service.get_vocabulary(username=_user(request))
+    except service.DictationError as exc:
+        log.info("refused: %s", exc, exc_info=True)
+        return gr.update(), f"**{exc}**"
+    return ", ".join(r["term"] for r in rows), vocabulary_md(rows)
+
+
+@plain_errors
+def save_vocabulary(text: str, request: gr.Request):
+    try:
+        rows = service.save_vocabulary(username=_user(request), terms=text or "")
+    except service.DictationError as exc:
+        log.info("refused: %s", exc, exc_info=True)
+        return gr.update(), f"**{exc}**"
+    return ", ".join(r["term"] for r in rows), "Saved. " + vocabulary_md(rows)
 
 
 # --- patients and encounters --------------------------------------------------------------------------
@@ -157,7 +189,7 @@ def load_note(encounter_id, request: gr.Request):
     return (f"Note status: **{v.status}**" + (f" (signed by {v.signed_by})" if v.signed_by else ""),
             v.transcript, highlighted(v.transcript, v.entities), entity_table(v.entities),
             *(gr.update(value=v.sections[k], interactive=editable) for k in SECTION_LABELS),
-            v.version, addenda_md(v.addenda), repairs_md(v.repairs))
+            v.version, addenda_md(v.addenda), repairs_md(v.repairs, v.entities))
 
 
 def highlighted(text: str, entities: list[dict]) -> list[tuple[str, str | None]]:
@@ -173,13 +205,15 @@ def highlighted(text: str, entities: list[dict]) -> list[tuple[str, str | None]]
     return [x for x in out if x[0]]
 
 
-ENTITY_COLUMNS = ["type", "text", "assertions", "dosage", "route", "frequency", "duration", "RxNorm"]
+ENTITY_COLUMNS = ["type", "text", "assertions", "dosage", "route", "frequency", "duration", "RxNorm", "check"]
 
 
 def entity_table(entities: list[dict]) -> pd.DataFrame:
+    """One row per entity; ``check``: what to review (a dose unit that does not fit the route or form)."""
     return pd.DataFrame([{"type": e["label"], "text": e["text"], "assertions": ", ".join(e["assertions"]) or "-",
                           **{k: e["attributes"].get(k, "") for k in ("dosage", "route", "frequency", "duration")},
-                          "RxNorm": e["code"]} for e in entities], columns=ENTITY_COLUMNS)
+                          "RxNorm": e["code"], "check": e["attributes"].get("check", "")} for e in entities],
+                        columns=ENTITY_COLUMNS)
 
 
 def addenda_md(addenda: list[dict]) -> str:
@@ -187,10 +221,15 @@ def addenda_md(addenda: list[dict]) -> str:
                        for a in addenda)
 
 
-def repairs_md(repairs: list) -> str:
-    if not repairs:
-        return ""
-    return "Medication names corrected: " + "; ".join(f"“{a}” → **{b}**" for a, b, _ in repairs)
+def repairs_md(repairs: list, entities: list[dict] | None = None) -> str:
+    lines = []
+    if repairs:
+        lines.append("Medication names corrected: " + "; ".join(f"“{a}” → **{b}**" for a, b, _ in repairs))
+    checks = [f"**{e['text']}** {e['attributes']['dosage']}: {e['attributes']['check']}" for e in entities or []
+              if e["attributes"].get("check")]
+    if checks:
+        lines.append("Please check: " + "; ".join(checks))
+    return "\n\n".join(lines)
 
 
 @plain_errors
@@ -289,8 +328,13 @@ def build_demo() -> gr.Blocks:
         with gr.Row():
             audio = gr.Audio(sources=["microphone", "upload"], type="filepath", label="Dictation")
             with gr.Column():
-                vocab = gr.Textbox(label="My vocabulary (drug names, terms; comma-separated)")
-                go = gr.Button("Transcribe and draft the note", variant="primary")
+                vocab = gr.Textbox(label="My vocabulary (drug names, terms; comma-separated)", lines=2,
+                                   info="Grows by itself from the drugs in the notes you sign and the names you "
+                                        "correct; edit it freely.")
+                with gr.Row():
+                    vocab_save = gr.Button("Save my vocabulary", size="sm")
+                    go = gr.Button("Transcribe and draft the note", variant="primary")
+                vocab_info = gr.Markdown()
         status = gr.Markdown()
         with gr.Tab("Transcript and entities"):
             transcript = gr.Textbox(label="Transcript (editable)", lines=6)
@@ -337,14 +381,18 @@ def build_demo() -> gr.Blocks:
                         concurrency_limit=DICTATIONS_AT_ONCE).then(
             recordings, encounter, [rec_table, rec_pick], api_name="recordings")
         fix.click(update_transcript, [encounter, transcript, vocab], [status, marked, table],
-                  api_name="update_transcript")
+                  api_name="update_transcript").then(load_vocabulary, None, [vocab, vocab_info], api_name=False)
         save_btn.click(save, [encounter, s_box, o_box, a_box, p_box, version], [status, version],
-                       api_name="save_note").then(refresh_encounter_labels, [patient, encounter], encounter, api_name=False)
+                       api_name="save_note").then(refresh_encounter_labels, [patient, encounter], encounter, api_name=False
+                                                  ).then(load_vocabulary, None, [vocab, vocab_info], api_name=False)
         sign_btn.click(sign, [encounter, version], note_outputs, api_name="sign_note").then(
-            refresh_encounter_labels, [patient, encounter], encounter, api_name=False)
+            refresh_encounter_labels, [patient, encounter], encounter, api_name=False).then(
+            load_vocabulary, None, [vocab, vocab_info], api_name=False)
+        vocab_save.click(save_vocabulary, vocab, [vocab, vocab_info], api_name="save_vocabulary")
         add_btn.click(addendum, [encounter, add_text], [status, addenda, add_text], api_name="add_addendum")
         hist_btn.click(show_history, encounter, hist, api_name="history")
         exp_btn.click(export, [encounter, fmt], [status, exp_file], api_name="export")
-        demo.load(patient_choices, search, [patient, found], api_name=False)
+        demo.load(patient_choices, search, [patient, found], api_name=False).then(
+            load_vocabulary, None, [vocab, vocab_info], api_name="vocabulary")
         transcription_tab(APP_ID)
     return demo

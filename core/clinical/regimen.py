@@ -3,6 +3,8 @@ and the attributes said after a drug name.
 
 >>> medication_attributes("metformin 500 mg by mouth twice daily for 3 months.", 0, 9)
 {'dosage': '500 mg', 'route': 'by mouth', 'frequency': 'twice daily', 'duration': 'for 3 months'}
+>>> medication_attributes("amlodipine 10 ml by mouth once daily.", 0, 10)["check"]
+'mL for a dose by mouth with no liquid form said: check the unit (mg?)'
 """
 from __future__ import annotations
 
@@ -35,4 +37,31 @@ def medication_attributes(text: str, start: int, end: int) -> dict[str, str]:
         m = pattern.search(window)
         if m:
             attrs[key] = " ".join(m.group(0).replace(",", " ").split())  # a recogniser's comma: "once, daily"
+    problem = unit_problem(attrs, window)
+    if problem:
+        attrs["check"] = problem
     return attrs
+
+
+ORAL = re.compile(r"^(by mouth|orally|oral|p\.?o\.?)$", re.I)
+INJECTED = re.compile(r"^(intravenous|i\.?v\.?|intramuscular|i\.?m\.?|subcutaneous|s\.?c\.?|sub-?cut)", re.I)
+LIQUID = re.compile(r"\b(solution|suspension|syrup|liquid|elixir|mixture|linctus|drink|oral solution|sachet)s?\b", re.I)
+SOLID = re.compile(r"\b(tablets?|tabs?|capsules?|caps?)\b", re.I)
+
+
+def unit_problem(attrs: dict[str, str], said: str) -> str | None:
+    """A dose unit that does not fit the route or form said with it (a recogniser's "10 ml" for "ten
+    milligrams" by mouth), as a sentence for the clinician; None when it fits or nothing says."""
+    m = DOSE.search(attrs.get("dosage", ""))
+    if not m:
+        return None
+    unit, route = m.group(2).lower(), attrs.get("route", "")
+    if unit in ("ml", "milliliter", "milliliters") and ORAL.match(route) and not LIQUID.search(said):
+        return "mL for a dose by mouth with no liquid form said: check the unit (mg?)"
+    if unit in ("ml", "milliliter", "milliliters") and SOLID.search(said):
+        return "mL for tablets or capsules: check the unit"
+    if unit.startswith(("puff",)) and route and not re.match(r"inhaled|via inhaler|nebuli", route, re.I):
+        return f"puffs given {route}: check the unit or the route"
+    if unit.startswith(("tablet", "tab", "capsule", "cap")) and INJECTED.match(route):
+        return f"{unit} given {route}: check the unit or the route"
+    return None

@@ -1,0 +1,253 @@
+"""Drug names heard as ordinary words ("search rely in" for sertraline), found by where they stand
+and how they sound.
+
+A recogniser that does not know a drug writes the English words that sound most like it, and the
+spelling repair (``core.clinical.repair``) leaves English words alone. But a dictated order has a
+shape: the words after "start / continue / increase / give / stop ..." and before a dose
+("50 mg", "2 puffs") name a drug. In such a *slot* (and only there) a run of 1-4 words that is not
+already a drug is compared by sound with every name of the medication lexicon (and the
+clinician's vocabulary): both are turned into ARPAbet phones (CMUdict, espeak-ng rules for the
+rest), and a weighted edit distance (vowels and voiced/voiceless pairs cost less) scores them.
+The best name replaces the words when its similarity reaches ``min_similarity``.
+
+Ordinary English elsewhere is never touched: ``benchmarks/dictation.py`` counts the replacements
+made on the PriMock57 consultation transcripts (doctor and patient talk, no dictated orders).
+
+>>> fill_drug_slots("Start search rely in 50 mg once daily.").text        # doctest: +SKIP
+'Start sertraline 50 mg once daily.'
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from core.clinical.medications import MedicationLexicon, default_lexicon, is_english_word
+from core.clinical.repair import Repair, RepairResult
+from core.text.tokens import tokens
+
+# words after which a drug is named ("start her on ...": "her" and "on" are skipped)
+SLOT_VERBS = {"start", "started", "starting", "continue", "continued", "continuing", "increase", "increased",
+              "reduce", "reduced", "decrease", "decreased", "give", "given", "stop", "stopped", "prescribe",
+              "prescribed", "restart", "restarted", "commence", "commenced", "add", "added", "switch", "switched",
+              "resume", "resumed", "hold", "held", "titrate", "taper", "recommend", "recommended"}
+SKIPPED_AFTER_VERB = {"on", "her", "him", "them", "the", "patient", "to", "with", "a", "trial", "of", "back",
+                      "up", "down", "regular", "oral", "iv", "topical", "inhaled"}
+# what ends a slot: a dose, a route or frequency word, a clause word
+SLOT_END = {"by", "orally", "mg", "mcg", "g", "ml", "units", "unit", "tablet", "tablets", "capsule", "capsules",
+            "puffs", "puff", "drops", "once", "twice", "daily", "nightly", "at", "every", "as", "for", "and", "or",
+            "but", "because", "if", "then", "which", "that", "since", "until", "when", "she", "he", "they", "we",
+            "i", "is", "was", "has", "have", "had", "will", "would", "should", "can", "not", "no", "intravenously",
+            "subcutaneously", "topically", "inhaled", "per", "from", "today", "tomorrow", "instead"}
+DOSE_AFTER = {"mg", "mcg", "g", "ml", "units", "unit", "tablet", "tablets", "capsule", "capsules", "puffs", "puff",
+              "drops", "drop", "micrograms", "milligrams", "grams"}
+MAX_SLOT_WORDS = 4
+VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
+# consonants that are easily heard as each other (voicing pairs, place neighbours)
+NEAR = [{"P", "B"}, {"T", "D"}, {"K", "G"}, {"F", "V"}, {"S", "Z"}, {"SH", "ZH"}, {"CH", "JH"}, {"TH", "DH"},
+        {"M", "N", "NG"}, {"L", "R"}, {"T", "CH"}, {"D", "JH"}, {"S", "SH"}, {"TH", "F"}, {"Y", "IY"}, {"W", "UW"}]
+
+
+@dataclass(frozen=True)
+class SlotMatch:
+    start: int  # character offsets of the replaced words
+    end: int
+    said: str
+    name: str
+    similarity: float
+
+
+def phones_of(words: list[str]) -> tuple[str, ...]:
+    """Stress-free ARPAbet of some words (CMUdict's first pronunciation, else espeak-ng's rules)."""
+    out: list[str] = []
+    lex = _lexicon()
+    for w in words:
+        prons, _ = lex.lookup(re.sub(r"[^A-Za-z']", "", w).upper() or w.upper())
+        if prons:
+            out += [re.sub(r"\d", "", p) for p in prons[0]]
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _lexicon():
+    from core.pronunciation.lexicon import Lexicon
+
+    return Lexicon()
+
+
+PHONES = sorted(VOWELS | {"B", "CH", "D", "DH", "F", "G", "HH", "JH", "K", "L", "M", "N", "NG", "P", "R", "S", "SH",
+                           "T", "TH", "V", "W", "Y", "Z", "ZH"})
+PHONE_ID = {p: i for i, p in enumerate(PHONES)}
+
+
+def _sub_cost(a: str, b: str) -> float:
+    if a == b:
+        return 0.0
+    if a in VOWELS and b in VOWELS:
+        return 0.4
+    if any(a in s and b in s for s in NEAR):
+        return 0.5
+    return 1.0
+
+
+def _indel_cost(p: str) -> float:
+    return 0.6 if p in VOWELS or p in ("HH", "Y", "W") else 1.0
+
+
+SUB = np.array([[_sub_cost(a, b) for b in PHONES] for a in PHONES])
+INDEL = np.array([_indel_cost(p) for p in PHONES])
+
+
+def _ids(phones: tuple[str, ...]) -> np.ndarray:
+    return np.array([PHONE_ID[p] for p in phones if p in PHONE_ID], dtype=np.int64)
+
+
+def _distances(query: np.ndarray, cands: np.ndarray) -> np.ndarray:
+    """Weighted edit distance of one phone-id sequence ``[n]`` to each row of ``cands`` ``[N, L]``
+    (all of length L), one dynamic-programming table for all rows at once."""
+    n_rows, length = cands.shape
+    ins = INDEL[cands]  # [N, L]
+    prev = np.concatenate([np.zeros((n_rows, 1)), np.cumsum(ins, axis=1)], axis=1)
+    for q in query:
+        cur = np.empty_like(prev)
+        cur[:, 0] = prev[:, 0] + INDEL[q]
+        sub = SUB[q][cands]
+        for j in range(1, length + 1):
+            cur[:, j] = np.minimum(np.minimum(prev[:, j] + INDEL[q], cur[:, j - 1] + ins[:, j - 1]),
+                                   prev[:, j - 1] + sub[:, j - 1])
+        prev = cur
+    return prev[:, -1]
+
+
+def sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+    """1 - weighted edit distance / the longer sequence's length (1.0: the same phones)."""
+    qa, qb = _ids(a), _ids(b)
+    if not len(qa) or not len(qb):
+        return 0.0
+    return float(1.0 - _distances(qa, qb[None])[0] / max(len(qa), len(qb)))
+
+
+class SoundIndex:
+    """Every drug name's phones, for a nearest-by-sound search (names bucketed by phone count)."""
+
+    def __init__(self, names: list[str]):
+        buckets: dict[int, list[tuple[str, np.ndarray]]] = {}
+        for name in dict.fromkeys(names):
+            if not re.fullmatch(r"[A-Za-z][A-Za-z \-]{3,}", name) or len(name.split()) > 2:
+                continue
+            ph = _ids(phones_of(re.split(r"[ \-]", name)))
+            if len(ph) >= 4:
+                buckets.setdefault(len(ph), []).append((name, ph))
+        self.names = {k: [n for n, _ in v] for k, v in buckets.items()}
+        self.phones = {k: np.stack([p for _, p in v]) for k, v in buckets.items()}
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.names.values())
+
+    def closest(self, phones: tuple[str, ...], min_similarity: float) -> tuple[str, float] | None:
+        query = _ids(phones)
+        n = len(query)
+        if n == 0:
+            return None
+        best = None
+        # a similarity of s allows at most (1 - s) * max(len) edits, which bounds the lengths to try
+        for length in range(max(4, int(n * min_similarity)), int(n / max(min_similarity, 0.1)) + 2):
+            if length not in self.phones:
+                continue
+            sims = 1.0 - _distances(query, self.phones[length]) / max(n, length)
+            k = int(np.argmax(sims))
+            if sims[k] >= min_similarity and (best is None or sims[k] > best[1]):
+                best = (self.names[length][k], float(sims[k]))
+        return best
+
+
+@lru_cache(maxsize=4)
+def lexicon_sound_index(lexicon: MedicationLexicon | None = None) -> SoundIndex:
+    lex = lexicon or default_lexicon()
+    return SoundIndex([m.name for m in lex.by_lower.values()])
+
+
+def _slots(words: list["_Word"]) -> list[tuple[int, int]]:
+    """(first, last + 1) word indices of each drug slot: the 1-4 words right before a number and a
+    dose unit ("... 50 mg"), back to a slot verb (skipping "her on") or a clause boundary."""
+    out = []
+    lowered = [w.text.lower() for w in words]
+    for i, w in enumerate(lowered):
+        if not (w[0].isdigit() and i + 1 < len(words) and lowered[i + 1] in DOSE_AFTER):
+            continue
+        a = i
+        while a > 0 and i - a < MAX_SLOT_WORDS and not words[a - 1].end_of_clause:
+            prev = lowered[a - 1]
+            if prev in SLOT_END or prev in SLOT_VERBS or prev[0].isdigit():
+                break
+            a -= 1
+        while a < i and lowered[a] in SKIPPED_AFTER_VERB:
+            a += 1
+        if i > a:
+            out.append((a, i))
+    return out
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str
+    start: int
+    end: int
+    end_of_clause: bool  # punctuation follows it
+
+
+def _words(text: str) -> list[_Word]:
+    toks = [t for t in tokens(text, spaces=True)]
+    out: list[_Word] = []
+    for k, t in enumerate(toks):
+        if t.kind in ("word", "number"):
+            nxt = next((u for u in toks[k + 1:] if u.kind != "space"), None)
+            out.append(_Word(t.text, t.start, t.end, nxt is not None and nxt.kind not in ("word", "number")))
+    return out
+
+
+def fill_drug_slots(text: str, *, lexicon: MedicationLexicon | None = None, vocabulary: list[str] | tuple = (),
+                    min_similarity: float = 0.72, min_vocabulary_similarity: float = 0.62) -> RepairResult:
+    """Replace the best-sounding run of words in each drug slot that holds no drug yet. The
+    clinician's ``vocabulary`` is searched first (and trusted from a lower similarity)."""
+    lex = lexicon or default_lexicon()
+    words = _words(text)
+    custom = [v for v in vocabulary if v.strip()]
+    custom_index = SoundIndex(custom) if custom else None
+    index = lexicon_sound_index(lexicon)
+    matches: list[SlotMatch] = []
+    taken: set[int] = set()
+    for a, b in _slots(words):
+        span = words[a:b]
+        if any(lex.lookup(w.text) or w.text.lower() in {c.lower() for c in custom} for w in span):
+            continue  # already names a drug
+        if any(k in taken for k in range(a, b)):
+            continue
+        best = None
+        for i in range(b - 1, max(a, b - MAX_SLOT_WORDS) - 1, -1):  # the name ends where the dose begins
+            said = [w.text for w in words[i:b]]
+            if b - i == 1 and len(said[0]) < 4:
+                continue
+            ph = phones_of(said)
+            if len(ph) < 4:
+                continue
+            found = custom_index.closest(ph, min_vocabulary_similarity) if custom_index is not None else None
+            found = found or index.closest(ph, min_similarity)
+            if found and (best is None or found[1] >= best[2]):
+                best = (i, b, found[1], found[0])
+        if best is None:
+            continue
+        i, j, score, name = best
+        said = text[words[i].start:words[j - 1].end]
+        if said.lower() == name.lower() or (j - i == 1 and not is_english_word(said) and lex.lookup(said)):
+            continue
+        matches.append(SlotMatch(words[i].start, words[j - 1].end, said, name, round(score, 3)))
+        taken.update(range(i, j))
+    out, cursor = [], 0
+    for m in sorted(matches, key=lambda m: m.start):
+        out += [text[cursor:m.start], m.name]
+        cursor = m.end
+    out.append(text[cursor:])
+    return RepairResult("".join(out), tuple(Repair(m.said, m.name, m.similarity) for m in matches))
