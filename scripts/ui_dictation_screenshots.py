@@ -27,6 +27,9 @@ DICTATION = (
     "Assessment colon possible community acquired pneumonia period new paragraph "
     "Plan colon start amoxicillin five hundred milligrams by mouth three times a day for seven days period "
     "Continue metformin five hundred milligrams twice daily period chest x-ray today period")
+# a follow-up order with a drug nobody typed and a unit slip (mL of a tablet drug by mouth)
+FOLLOW_UP = ("Plan colon start sertraline fifty milligrams by mouth once daily period "
+             "Give amlodipine ten millilitres by mouth once daily period")
 
 
 def textbox(page: Page, label: str):
@@ -131,6 +134,22 @@ def main() -> None:
 
         page.get_by_role("tab", name="Transcript and entities").click()
         textbox(page, "Reason for a new encounter").fill("follow-up")
+        page.get_by_role("button", name="Start encounter").click()
+        page.wait_for_selector("text=started: dictate below", timeout=30000)
+        # the vocabulary now holds what the signed note taught it; a drug outside it, by sound
+        page.wait_for_selector("text=Learnt from your signed notes", timeout=30000)
+        page.locator("button[aria-label='Clear']").first.click(timeout=5000)
+        follow = out / "follow_up_synthetic.wav"
+        subprocess.run(["espeak-ng", "-v", "en-gb+f3", "-s", "150", "-w", str(follow), FOLLOW_UP], check=True)
+        upload(page, follow)
+        page.get_by_role("button", name="Transcribe and draft the note").click()
+        page.wait_for_selector("text=Dictation added to the note", timeout=180000)
+        page.get_by_role("tab", name="Transcript and entities").click()
+        page.wait_for_timeout(1000)
+        page.screenshot(path=out / "09_vocabulary_drug_slot_unit_check.png", full_page=True)
+        follow.unlink()
+
+        textbox(page, "Reason for a new encounter").fill("second follow-up")
         page.get_by_role("button", name="Start encounter").click()
         page.wait_for_selector("text=started: dictate below", timeout=30000)
         page.locator("button[aria-label='Clear']").first.click(timeout=5000)

@@ -212,7 +212,7 @@ def _process_recording(username: str, recording_id: int, vocabulary: list[str] |
                            min_seconds=cfg.min_audio_seconds)
         report(0.15, "transcribing")
         opts = TranscribeOptions(vocabulary=tuple(words), initial_prompt=dcfg.asr_prompt)
-        (transcript,) = get_transcriber().transcribe_many([audio], opts)
+        (transcript,) = get_transcriber(dcfg.asr_model).transcribe_many([audio], opts)
     except AudioError as exc:
         log.warning("recording %s refused: %s", recording_id, exc.message)
         message = exc.message.replace(Path(path).name, filename)

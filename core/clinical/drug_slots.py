@@ -44,6 +44,7 @@ SLOT_END = {"by", "orally", "mg", "mcg", "g", "ml", "units", "unit", "tablet", "
 DOSE_AFTER = {"mg", "mcg", "g", "ml", "units", "unit", "tablet", "tablets", "capsule", "capsules", "puffs", "puff",
               "drops", "drop", "micrograms", "milligrams", "grams"}
 MAX_SLOT_WORDS = 4
+CLAUSE_ENDS = {".", ";", ":", "?", "!"}
 VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
 # consonants that are easily heard as each other (voicing pairs, place neighbours)
 NEAR = [{"P", "B"}, {"T", "D"}, {"K", "G"}, {"F", "V"}, {"S", "Z"}, {"SH", "ZH"}, {"CH", "JH"}, {"TH", "DH"},
@@ -195,7 +196,7 @@ class _Word:
     text: str
     start: int
     end: int
-    end_of_clause: bool  # punctuation follows it
+    end_of_clause: bool  # a full stop, colon, semicolon or line break follows it (recognisers scatter commas)
 
 
 def _words(text: str) -> list[_Word]:
@@ -204,7 +205,7 @@ def _words(text: str) -> list[_Word]:
     for k, t in enumerate(toks):
         if t.kind in ("word", "number"):
             nxt = next((u for u in toks[k + 1:] if u.kind != "space"), None)
-            out.append(_Word(t.text, t.start, t.end, nxt is not None and nxt.kind not in ("word", "number")))
+            out.append(_Word(t.text, t.start, t.end, nxt is not None and (nxt.text in CLAUSE_ENDS or "\n" in nxt.text)))
     return out
 
 
