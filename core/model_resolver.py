@@ -1,7 +1,9 @@
 """The one place that turns a model name into weights on disk.
 
-Order: a bundled model that an installed package carries -> a local folder -> a hub id, the
-last only when the user allows network access (PARLANCE_ALLOW_MODEL_DOWNLOAD=1).
+Order: a bundled model that an installed package carries -> a Whisper LoRA adapter of ours
+(``models/asr/<name>`` or its path: merged into a CTranslate2 model once, in the data dir) -> a
+local folder -> a hub id, the last only when the user allows network access
+(PARLANCE_ALLOW_MODEL_DOWNLOAD=1).
 """
 from __future__ import annotations
 
@@ -49,6 +51,9 @@ def resolve_whisper(name: str, *, allow_download: bool = False) -> str:
     if name in SPLIT_WHISPER:
         return str(_join_split_model(name, SPLIT_WHISPER[name]))
     path = Path(name).expanduser()
+    adapter = path if (path / "adapter_config.json").exists() else PROJECT_MODELS_DIR / "asr" / name
+    if (adapter / "adapter_config.json").exists() and (adapter / "parlance.json").exists():
+        return str(merged_whisper_adapter(adapter))
     if path.is_dir():
         if not (path / "model.bin").exists():
             raise ModelNotFoundError(f"'{path}' has no model.bin: it is not a CTranslate2 Whisper model folder.")
@@ -59,6 +64,35 @@ def resolve_whisper(name: str, *, allow_download: bool = False) -> str:
         f"Whisper model '{name}' is not available offline. Use one of {sorted(BUNDLED_WHISPER)}, "
         "a local CTranslate2 folder, or allow downloads with PARLANCE_ALLOW_MODEL_DOWNLOAD=1."
     )
+
+
+def merged_whisper_adapter(adapter: Path) -> Path:
+    """A Whisper LoRA adapter (``core/recipes/asr``) folded into its base model and converted for the
+    engine, once, into ``<data_dir>/models/asr/<name>-<hash of the adapter>`` (a new adapter, a new folder)."""
+    import hashlib
+    import json
+
+    from core.config import get_settings
+
+    digest = hashlib.sha256()
+    for f in sorted(adapter.glob("*")):
+        if f.is_file():
+            digest.update(f.name.encode() + f.read_bytes())
+    target = get_settings().data_dir / "models" / "asr" / f"{adapter.name}-{digest.hexdigest()[:12]}"
+    if (target / "model.bin").exists():
+        return target
+    import tempfile
+
+    from peft import PeftModel
+
+    from core.asr.whisper_hf import load_whisper_hf, save_whisper_hf, to_ctranslate2
+
+    base = json.loads((adapter / "parlance.json").read_text())["base"]
+    model, tokenizer = load_whisper_hf(base)
+    merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    with tempfile.TemporaryDirectory() as tmp:
+        to_ctranslate2(save_whisper_hf(merged, tokenizer, Path(tmp) / "hf"), target)
+    return target
 
 
 def _join_split_model(name: str, packages: tuple[str, ...]) -> Path:

@@ -2,7 +2,7 @@
 
 A recipe supplies a ``Task``: how to compute the loss of a batch and how to evaluate; this module
 does the rest: device placement, mixed precision (bf16 autocast on CUDA; fp32 on CPU), gradient
-accumulation and clipping, warm-up + cosine schedule, evaluation every N steps, keeping the best
+accumulation and clipping, skipping a batch whose loss is not finite (said, counted, training goes on), warm-up + cosine schedule, evaluation every N steps, keeping the best
 checkpoint, resuming from the last one, and DDP when started with ``torchrun``.
 
 Checkpoints describe themselves: ``{"config", "state_dict", "optimizer", "scheduler", "step",
@@ -206,6 +206,12 @@ def fit(
             batch = to_device(batch, device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 loss = task.loss(net, batch) / config.grad_accum
+            if not torch.isfinite(loss.detach()):  # a bad batch (or a blow-up): say so, skip it, keep going
+                print(f"[train] epoch {state['epoch']} batch {i}: the loss is {float(loss)}; batch skipped "
+                      "(its accumulated gradients dropped)", flush=True)
+                optimizer.zero_grad(set_to_none=True)
+                state["skipped"] = state.get("skipped", 0) + 1
+                continue
             loss.backward()
             running += float(loss.detach()) * config.grad_accum
             seen += 1

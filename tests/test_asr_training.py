@@ -60,3 +60,101 @@ def test_the_round_trip_back_to_ctranslate2_transcribes_the_same(tiny, tmp_path)
     for c in CLIPS[:3] + ["two_speaker_call.flac"]:
         x = load_audio(AUDIO_FIXTURES / c).samples
         assert _engine_text(str(ct2), x, "int8") == _engine_text(original, x, "int8"), c
+
+
+def _fixture_list(tmp_path, names=("so762_005630375.opus", "so762_007650078.opus", "so762_011860287.opus",
+                                   "fsdd_7_jackson_0.flac", "fsdd_3_theo_1.flac")):
+    import json
+
+    refs = json.loads((AUDIO_FIXTURES / "transcripts.json").read_text())
+    path = tmp_path / "ours.jsonl"
+    rows = [{"path": str(AUDIO_FIXTURES / n), "text": refs[n], "speaker": n.split("_")[1]} for n in names]
+    rows += [{"path": str(tmp_path / "gone.wav"), "text": "lost", "speaker": "x"},  # bad rows: left out, counted
+             {"path": str(AUDIO_FIXTURES / names[0]), "text": "  ", "speaker": "x"},
+             {"path": str(AUDIO_FIXTURES / names[3]), "text": " ".join(["word"] * 40), "speaker": "x"}]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return path
+
+
+def test_bad_manifest_rows_are_left_out_and_counted(tmp_path):
+    from core.recipes.asr.speechocean762.prepare import prepare
+
+    counts = prepare(tmp_path / "m", listing=_fixture_list(tmp_path), valid_speakers=1, seed=0)
+    assert counts["train"] + counts["valid"] == 5 and counts["valid"] >= 1
+    assert counts["dropped"] == {"missing file": 1, "empty transcript": 1, "audio too short for its transcript": 1}
+
+
+def _hparams(tmp_path, **over) -> list[str]:
+    args = ["data_dir=unused", f"list={_fixture_list(tmp_path)}", f"run_dir={tmp_path / 'run'}", f"export={tmp_path / 'out'}",
+            "valid_speakers=1", "batch_size=2", "train.epochs=1", "train.grad_accum=1", "train.eval_every=2", "train.log_every=1",
+            "augment.speeds=[1.0]"]
+    return args + [f"{k}={v}" for k, v in over.items()]
+
+
+def test_lora_recipe_smoke_run_exports_an_adapter_the_resolver_serves(tmp_path, monkeypatch):
+    import json
+
+    from core.config import get_settings
+    from core.model_resolver import resolve_whisper
+    from core.recipes.asr.speechocean762.train import main
+
+    monkeypatch.setenv("PARLANCE_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        main(["core/recipes/asr/speechocean762/hparams/tiny_lora.yaml", *_hparams(tmp_path, **{"train.max_steps": 2})])
+        result = json.loads((tmp_path / "run" / "result.json").read_text())
+        assert result["steps"] == 2 and 0 <= result["valid"]["wer"] <= 2
+        adapter = tmp_path / "out"
+        assert (adapter / "adapter_config.json").exists()
+        assert sum(f.stat().st_size for f in adapter.iterdir()) < 10_000_000  # a few MB, not a model
+        merged = resolve_whisper(str(adapter))
+        assert merged.startswith(str(tmp_path / "data")) and resolve_whisper(str(adapter)) == merged  # built once
+        x = load_audio(AUDIO_FIXTURES / "so762_007650078.opus").samples
+        assert "plant" in _engine_text(merged, x, "int8").lower()
+    finally:
+        get_settings.cache_clear()
+
+
+def test_full_fine_tuning_overfits_a_few_clips_and_resumes_exactly(tmp_path):
+    from core.asr.finetune import WhisperCollate, WhisperTask
+    from core.asr.whisper_hf import greedy_decode, load_whisper_hf, prompt_ids
+    from core.data import BucketBatches, audio_seconds
+    from core.recipes.asr.speechocean762.prepare import check_rows, read_list
+    from core.training import TrainConfig, fit
+
+    rows, _ = check_rows(read_list(_fixture_list(tmp_path)))
+    rows = [r for r in rows if r["id"] in ("so762_005630375", "so762_007650078")]
+    rows[0]["text"] = "SHE WAS ALMOST LIKE A TOY"  # not what she said: only training can make the model write it
+    model, tok = load_whisper_hf("tiny.en")
+    collate = WhisperCollate(tok, prompt_ids(model), augment=False)
+    loader = BucketBatches(rows, 2, collate, length=audio_seconds, shuffle=False)
+    task = WhisperTask(tok)
+    before = float(task.loss(model, collate(rows)))
+
+    def config(run_dir, steps):
+        return TrainConfig(run_dir=str(run_dir), epochs=100, max_steps=steps, lr=1e-4, warmup_ratio=0.0,
+                           eval_every=1, log_every=0)
+
+    fit(model, task, loader, loader, config(tmp_path / "overfit", 8))
+    assert float(task.loss(model, collate(rows))) < before / 3
+    assert "toy" in tok.decode(greedy_decode(model.eval(), collate(rows[:1])["mel"])[0]).lower()
+
+    class Interrupted(WhisperTask):  # the process dies during the third step
+        calls = 0
+
+        def loss(self, m, batch):
+            Interrupted.calls += 1
+            if Interrupted.calls == 3:
+                raise KeyboardInterrupt
+            return super().loss(m, batch)
+
+    straight, _ = load_whisper_hf("tiny.en")
+    fit(straight, task, loader, [], config(tmp_path / "straight", 4))
+    resumed, _ = load_whisper_hf("tiny.en")
+    with pytest.raises(KeyboardInterrupt):
+        fit(resumed, Interrupted(tok), loader, [], config(tmp_path / "resumed", 4))
+    resumed, _ = load_whisper_hf("tiny.en")  # a new process: fresh weights, then the checkpoint
+    result = fit(resumed, task, loader, [], config(tmp_path / "resumed", 4))
+    assert result.steps == 4
+    want = straight.state_dict()
+    assert all(torch.allclose(want[k], v, atol=1e-6) for k, v in resumed.state_dict().items())

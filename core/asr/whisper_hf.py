@@ -152,24 +152,41 @@ def prompt_ids(model) -> list[int]:
     return ids + [gen.no_timestamps_token_id]
 
 
+def encode_any_length(model, mel: torch.Tensor) -> torch.Tensor:
+    """The encoder on a log-mel window of any even length ``[B, n_mels, W]`` (W <= 3000) ->
+    ``[B, W / 2, D]``. transformers insists on 3000 frames; the engine (core.asr.whisper_engine)
+    sizes windows to the speech plus padding, and so does training, which is what makes CPU
+    fine-tuning affordable."""
+    enc = model.get_encoder() if hasattr(model, "get_encoder") else model.model.encoder
+    F = torch.nn.functional
+    h = F.gelu(enc.conv1(mel))
+    h = F.gelu(enc.conv2(h)).permute(0, 2, 1)
+    h = h + enc.embed_positions.weight[:h.shape[1]]
+    for layer in enc.layers:
+        out = layer(h, attention_mask=None)
+        h = out[0] if isinstance(out, tuple) else out
+    return enc.layer_norm(h)
+
+
 @torch.no_grad()
 def greedy_decode(model, mel: torch.Tensor, *, max_tokens: int = 120) -> list[list[int]]:
     """Greedy transcripts (token ids, prompt and end token removed) of a batch of log-mel windows
-    ``[B, n_mels, 3000]``, with the suppressions the engine applies (CTranslate2's suppress_ids
+    ``[B, n_mels, W]``, with the suppressions the engine applies (CTranslate2's suppress_ids
     always, suppress_ids_begin on the first token). For evaluation during training."""
     gen = model.generation_config
-    enc = model.model.encoder(mel).last_hidden_state
+    enc = encode_any_length(model, mel)
+    decoder = model.get_decoder() if hasattr(model, "get_decoder") else model.model.decoder
     prompt = prompt_ids(model)
-    ids = torch.tensor([prompt] * len(mel), dtype=torch.long)
-    done = torch.zeros(len(mel), dtype=torch.bool)
+    ids = torch.tensor([prompt] * len(mel), dtype=torch.long, device=mel.device)
+    done = torch.zeros(len(mel), dtype=torch.bool, device=mel.device)
     eot = gen.eos_token_id
     always = [t for t in (gen.suppress_tokens or []) if t >= 0]
     past = None
     for step in range(max_tokens):
-        out = model.model.decoder(input_ids=ids if past is None else ids[:, -1:], encoder_hidden_states=enc,
-                                  past_key_values=past, use_cache=True)
+        out = decoder(input_ids=ids if past is None else ids[:, -1:], encoder_hidden_states=enc,
+                      past_key_values=past, use_cache=True)
         past = out.past_key_values
-        logits = model.proj_out(out.last_hidden_state[:, -1])
+        logits = model.proj_out(out.last_hidden_state[:, -1]).float()
         if always:
             logits[:, always] = -float("inf")
         if step == 0 and gen.begin_suppress_tokens:

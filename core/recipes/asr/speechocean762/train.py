@@ -1,0 +1,82 @@
+"""Adapt Whisper to our users' speech (speechocean762: non-native English, many children), full or
+LoRA, on the one training loop (``core.training.fit``), then export for the engine.
+
+    python -m core.recipes.asr.speechocean762.train core/recipes/asr/speechocean762/hparams/tiny_lora.yaml \
+        data_dir=../shared/data
+    python -m core.recipes.asr.speechocean762.train core/recipes/asr/speechocean762/hparams/tiny_full.yaml \
+        data_dir=../shared/data train.epochs=1
+    # your own recordings (JSONL: path, text, speaker):
+    python -m core.recipes.asr.speechocean762.train core/recipes/asr/speechocean762/hparams/tiny_lora.yaml \
+        list=/data/our_dictations.jsonl run_dir=runs/asr_ours export=models/asr/ours-lora
+    # several GPUs: torchrun --nproc_per_node 4 -m core.recipes.asr.speechocean762.train ... (bf16 on CUDA)
+
+A stopped run resumes from ``run_dir/last.pt`` (same command). Export: LoRA -> the adapter folder
+(``export``; a few MB, committed; the resolver merges it into a CTranslate2 model once, in the data
+dir); full -> a CTranslate2 folder (``export``; 75 MB, not committed).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from core.asr.finetune import AugmentOptions, WhisperCollate, WhisperTask, add_lora
+from core.asr.whisper_hf import load_whisper_hf, prompt_ids, save_whisper_hf, to_ctranslate2
+from core.data import BucketBatches, audio_seconds, read_jsonl
+from core.recipes.asr.speechocean762.prepare import prepare
+from core.recipes.common import load_best, start_run
+from core.training import TrainConfig, fit
+
+
+def _prepare(hp: dict, out: Path) -> dict:
+    listing = Path(hp["list"]) if hp.get("list") else None
+    data = None if listing else Path(hp["data_dir"])
+    return prepare(out, data=data, listing=listing, valid_speakers=int(hp["valid_speakers"]), seed=int(hp["seed"]))
+
+
+def build(hp: dict):
+    model, tokenizer = load_whisper_hf(hp["base"])
+    if hp.get("lora"):
+        model = add_lora(model, **hp["lora"])
+    return model, tokenizer
+
+
+def loaders(hp: dict, manifests: Path, tokenizer, prompt: list[int]):
+    opt = AugmentOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in hp["augment"].items()})
+    train = WhisperCollate(tokenizer, prompt, augment=True, options=opt, context_pad_s=hp["context_pad_s"],
+                           seed=hp["seed"])
+    plain = WhisperCollate(tokenizer, prompt, augment=False, context_pad_s=hp["context_pad_s"])
+    bs = int(hp["batch_size"])
+    return (BucketBatches(read_jsonl(manifests / "train.jsonl"), bs, train, length=audio_seconds, shuffle=True,
+                          seed=hp["seed"]),
+            BucketBatches(read_jsonl(manifests / "valid.jsonl"), bs * 2, plain, length=audio_seconds, shuffle=False))
+
+
+def export(hp: dict, model, tokenizer, run_dir: Path) -> Path:
+    target = Path(hp["export"])
+    if hp.get("lora"):
+        target.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(str(target))  # adapter_config.json + adapter_model.safetensors
+        (target / "parlance.json").write_text(json.dumps({"base": hp["base"], "kind": "whisper-lora",
+                                                          "trained_on": hp.get("list") or "speechocean762 train"}))
+        return target
+    hf = save_whisper_hf(model, tokenizer, run_dir / "hf")
+    return to_ctranslate2(hf, target)
+
+
+def main(argv: list[str]) -> None:
+    hp, run_dir, manifests = start_run(argv, _prepare)
+    model, tokenizer = build(hp)
+    prompt = prompt_ids(getattr(model, "get_base_model", lambda: model)())
+    train, valid = loaders(hp, manifests, tokenizer, prompt)
+    config = TrainConfig(run_dir=str(run_dir), seed=int(hp["seed"]), **hp["train"])
+    result = fit(model, WhisperTask(tokenizer), train, valid, config)
+    metrics = load_best(model, result.best_path)
+    print(f"[train] best valid {metrics} after {result.steps} steps", flush=True)
+    path = export(hp, model, tokenizer, run_dir)
+    (run_dir / "result.json").write_text(json.dumps({"valid": metrics, "steps": result.steps, "export": str(path)}))
+    print(f"[train] exported {path}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
