@@ -70,13 +70,14 @@ def training_throughput(data: Path, steps: int) -> dict:
 
     from core.asr.finetune import WhisperCollate, WhisperTask, add_lora
     from core.asr.whisper_hf import load_whisper_hf, prompt_ids
+    from core.model_resolver import resolve_whisper
 
     rows = _rows(data / "speechocean762" / "train.jsonl", 8 * (steps + 1))
     for r in rows:
         r["path"] = str(data / "speechocean762" / r["audio"])
     out = {}
     for kind in ("full", "lora"):
-        model, tok = load_whisper_hf("tiny.en")
+        model, tok = load_whisper_hf(resolve_whisper("tiny.en"))
         if kind == "lora":
             model = add_lora(model, r=16, alpha=32)
         collate = WhisperCollate(tok, prompt_ids(model if kind == "full" else model.get_base_model()), augment=True)

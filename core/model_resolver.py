@@ -88,7 +88,7 @@ def merged_whisper_adapter(adapter: Path) -> Path:
     from core.asr.whisper_hf import load_whisper_hf, save_whisper_hf, to_ctranslate2
 
     base = json.loads((adapter / "parlance.json").read_text())["base"]
-    model, tokenizer = load_whisper_hf(base)
+    model, tokenizer = load_whisper_hf(resolve_whisper(base))
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     with tempfile.TemporaryDirectory() as tmp:
         to_ctranslate2(save_whisper_hf(merged, tokenizer, Path(tmp) / "hf"), target)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from core.audio import load_audio
+from core.model_resolver import resolve_whisper
 
 from .conftest import AUDIO_FIXTURES
 
@@ -17,7 +18,7 @@ CLIPS = ["so762_005630375.opus", "so762_007650078.opus", "so762_011860287.opus",
 def tiny():
     from core.asr.whisper_hf import load_whisper_hf
 
-    return load_whisper_hf("tiny.en")
+    return load_whisper_hf(resolve_whisper("tiny.en"))
 
 
 def _engine_text(model_dir: str, samples: np.ndarray, compute_type: str = "float32") -> str:
@@ -125,7 +126,7 @@ def test_full_fine_tuning_overfits_a_few_clips_and_resumes_exactly(tmp_path):
     rows, _ = check_rows(read_list(_fixture_list(tmp_path)))
     rows = [r for r in rows if r["id"] in ("so762_005630375", "so762_007650078")]
     rows[0]["text"] = "SHE WAS ALMOST LIKE A TOY"  # not what she said: only training can make the model write it
-    model, tok = load_whisper_hf("tiny.en")
+    model, tok = load_whisper_hf(resolve_whisper("tiny.en"))
     collate = WhisperCollate(tok, prompt_ids(model), augment=False)
     loader = BucketBatches(rows, 2, collate, length=audio_seconds, shuffle=False)
     task = WhisperTask(tok)
@@ -148,12 +149,12 @@ def test_full_fine_tuning_overfits_a_few_clips_and_resumes_exactly(tmp_path):
                 raise KeyboardInterrupt
             return super().loss(m, batch)
 
-    straight, _ = load_whisper_hf("tiny.en")
+    straight, _ = load_whisper_hf(resolve_whisper("tiny.en"))
     fit(straight, task, loader, [], config(tmp_path / "straight", 4))
-    resumed, _ = load_whisper_hf("tiny.en")
+    resumed, _ = load_whisper_hf(resolve_whisper("tiny.en"))
     with pytest.raises(KeyboardInterrupt):
         fit(resumed, Interrupted(tok), loader, [], config(tmp_path / "resumed", 4))
-    resumed, _ = load_whisper_hf("tiny.en")  # a new process: fresh weights, then the checkpoint
+    resumed, _ = load_whisper_hf(resolve_whisper("tiny.en"))  # a new process: fresh weights, then the checkpoint
     result = fit(resumed, task, loader, [], config(tmp_path / "resumed", 4))
     assert result.steps == 4
     want = straight.state_dict()

@@ -8,7 +8,7 @@ The weights in ``model.bin`` are fp16, so CT2 -> torch is exact; torch -> CT2 go
 trip gives the engine the same settings. ``tests/test_asr_training.py`` checks that the round trip
 transcribes a set of clips exactly as the original.
 
->>> model, tokenizer = load_whisper_hf("tiny.en")         # doctest: +SKIP
+>>> model, tokenizer = load_whisper_hf(resolve_whisper("tiny.en"))   # doctest: +SKIP
 >>> save_whisper_hf(model, tokenizer, "runs/asr/hf")       # doctest: +SKIP
 >>> to_ctranslate2("runs/asr/hf", "runs/asr/ct2")          # doctest: +SKIP
 """
@@ -70,14 +70,12 @@ def _special(tokenizer, token: str) -> int | None:
     return None if i is None else int(i)
 
 
-def load_whisper_hf(name: str = "tiny.en"):
-    """(``WhisperForConditionalGeneration`` in fp32 eval mode, ``WhisperTokenizerFast``) from a bundled
-    or local CTranslate2 Whisper model (name or folder)."""
+def load_whisper_hf(folder: str | Path):
+    """(``WhisperForConditionalGeneration`` in fp32 eval mode, ``WhisperTokenizerFast``) from a
+    CTranslate2 Whisper model folder (``core.model_resolver.resolve_whisper(name)`` gives one)."""
     from transformers import GenerationConfig, WhisperConfig, WhisperForConditionalGeneration, WhisperTokenizerFast
 
-    from core.model_resolver import resolve_whisper
-
-    folder = Path(resolve_whisper(name))
+    folder = Path(folder)
     weights = read_ct2(folder)
     ct2_config = json.loads((folder / "config.json").read_text()) if (folder / "config.json").exists() else {}
     tokenizer = WhisperTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"))

@@ -5,7 +5,7 @@ CTranslate2's ``model.bin`` stores the weights in fp16, so the conversion is exa
 hidden states (for models that weigh the layers, as speech-emotion does) and gradients (for
 adapting Whisper).
 
->>> enc = whisper_encoder("tiny.en")                     # doctest: +SKIP
+>>> enc = whisper_encoder(resolve_whisper("tiny.en"))    # doctest: +SKIP
 >>> enc(mel[None], output_hidden_states=True).hidden_states   # 5 x [1, T/2, 384]
 """
 from __future__ import annotations
@@ -86,14 +86,13 @@ def encoder_state_dict(weights: dict[str, np.ndarray]) -> tuple[dict[str, torch.
     return sd, config
 
 
-def whisper_encoder(name: str = "tiny.en"):
-    """A transformers ``WhisperEncoder`` (eval mode, fp32) with the bundled model's weights."""
+def whisper_encoder(folder: str | Path):
+    """A transformers ``WhisperEncoder`` (eval mode, fp32) with the weights of a CTranslate2 Whisper
+    folder (``core.model_resolver.resolve_whisper(name)`` gives one)."""
     from transformers import WhisperConfig
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-    from core.model_resolver import resolve_whisper
-
-    sd, values = encoder_state_dict(read_ct2(resolve_whisper(name)))
+    sd, values = encoder_state_dict(read_ct2(folder))
     config = WhisperConfig(**values, decoder_layers=1, decoder_attention_heads=values["encoder_attention_heads"],
                            activation_function="gelu")
     encoder = WhisperEncoder(config)

@@ -38,10 +38,11 @@ class WhisperLayers:
 
         from core.asr.log_mel import LogMel
         from core.asr.whisper_weights import whisper_encoder
+        from core.model_resolver import resolve_whisper
 
         self.name = f"{model}-layers"
         self._torch = torch
-        self.encoder = whisper_encoder(model)
+        self.encoder = whisper_encoder(resolve_whisper(model))
         self._mel = LogMel(self.encoder.config.num_mel_bins)
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from pathlib import Path
 from core.asr.finetune import AugmentOptions, WhisperCollate, WhisperTask, add_lora
 from core.asr.whisper_hf import load_whisper_hf, prompt_ids, save_whisper_hf, to_ctranslate2
 from core.data import BucketBatches, audio_seconds, read_jsonl
+from core.model_resolver import resolve_whisper
 from core.recipes.asr.speechocean762.prepare import prepare
 from core.recipes.common import load_best, start_run
 from core.training import TrainConfig, fit
@@ -35,7 +36,7 @@ def _prepare(hp: dict, out: Path) -> dict:
 
 
 def build(hp: dict):
-    model, tokenizer = load_whisper_hf(hp["base"])
+    model, tokenizer = load_whisper_hf(resolve_whisper(hp["base"]))
     if hp.get("lora"):
         model = add_lora(model, **hp["lora"])
     return model, tokenizer
