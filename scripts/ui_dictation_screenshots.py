@@ -82,7 +82,7 @@ def main() -> None:
         page.screenshot(path=out / "01_patient_and_encounter.png", full_page=True)
 
         upload(page, clip)
-        textbox(page, "My vocabulary (drug names, terms; comma-separated)").fill("amoxicillin, metformin")
+        page.get_by_label("My vocabulary (drug names, terms; comma-separated)").fill("amoxicillin, metformin")
         page.get_by_role("button", name="Transcribe and draft the note").click()
         page.wait_for_selector("text=Dictation added to the note", timeout=180000)
         page.screenshot(path=out / "02_dictated.png", full_page=True)

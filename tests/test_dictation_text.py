@@ -190,3 +190,31 @@ def test_the_clinicians_vocabulary_is_searched_first_in_a_slot():
     assert fill_drug_slots("Start zero quell 5 mg daily.", vocabulary=["Seroquel"]).text == "Start Seroquel 5 mg daily."
     assert sound_similarity(phones_of(["search", "rely", "in"]), phones_of(["sertraline"])) > 0.8
     assert sound_similarity(phones_of(["sertraline"]), phones_of(["sertraline"])) == 1.0
+
+
+@pytest.mark.parametrize("heard, fixed", [
+    ("metformin, 200, and 50 mg, orally", "Metformin, 250 mg, orally"),
+    ("give salbutamol to puffs inhaled", "Give salbutamol 2 puffs inhaled"),
+    ("lisinopril for the milligrams daily", "Lisinopril 40 milligrams daily"),
+    ("naproxen one ram intravenously", "Naproxen 1 g intravenously"),
+    ("she wants to drop out", "She wants to drop out"),  # ordinary words stay
+    ("we saw 200 and 50 people", "We saw 200 and 50 people"),
+])
+def test_doses_as_recognisers_mishear_them_are_put_right(heard, fixed):
+    assert normalise_dictation(heard) == fixed
+
+
+def test_a_slot_prefers_the_name_that_covers_all_its_words():
+    from core.clinical.drug_slots import fill_drug_slots
+
+    # "rely" alone sounds like the brand Rea-Lo, but "search, rely" before the dose is sertraline
+    assert fill_drug_slots("Plan: start, search, rely, 50 mg by mouth.").text == "Plan: start, sertraline, 50 mg by mouth."
+
+
+def test_a_unit_that_does_not_fit_the_route_is_flagged_not_rewritten():
+    from core.clinical.entities import extract_entities
+
+    (med,) = [e for e in extract_entities("Start amlodipine 10 ml by mouth once daily.") if e.label == "MEDICATION"]
+    assert med.attributes["dosage"] == "10 ml" and "check the unit" in med.attributes["check"]
+    (syrup,) = [e for e in extract_entities("Give amoxicillin 5 ml oral suspension by mouth.") if e.label == "MEDICATION"]
+    assert "check" not in syrup.attributes

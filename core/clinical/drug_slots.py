@@ -44,6 +44,7 @@ SLOT_END = {"by", "orally", "mg", "mcg", "g", "ml", "units", "unit", "tablet", "
 DOSE_AFTER = {"mg", "mcg", "g", "ml", "units", "unit", "tablet", "tablets", "capsule", "capsules", "puffs", "puff",
               "drops", "drop", "micrograms", "milligrams", "grams"}
 MAX_SLOT_WORDS = 4
+UNCOVERED_COST = 0.05  # a slot word left outside the matched name lowers the match by this much
 CLAUSE_ENDS = {".", ";", ":", "?", "!"}
 VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
 # consonants that are easily heard as each other (voicing pairs, place neighbours)
@@ -236,11 +237,14 @@ def fill_drug_slots(text: str, *, lexicon: MedicationLexicon | None = None, voca
                 continue
             found = custom_index.closest(ph, min_vocabulary_similarity) if custom_index is not None else None
             found = found or index.closest(ph, min_similarity)
-            if found and (best is None or found[1] >= best[2]):
-                best = (i, b, found[1], found[0])
+            if found:
+                # the slot's words are expected to be the name: each one left outside costs a little
+                fit = found[1] - UNCOVERED_COST * (i - a)
+                if best is None or fit >= best[4]:
+                    best = (i, b, found[1], found[0], fit)
         if best is None:
             continue
-        i, j, score, name = best
+        i, j, score, name, _ = best
         said = text[words[i].start:words[j - 1].end]
         if said.lower() == name.lower() or (j - i == 1 and not is_english_word(said) and lex.lookup(said)):
             continue
