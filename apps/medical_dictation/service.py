@@ -211,7 +211,9 @@ def _process_recording(username: str, recording_id: int, vocabulary: list[str] |
         audio = load_audio(path, max_seconds=min(cfg.max_audio_seconds, 60 * dcfg.max_minutes),
                            min_seconds=cfg.min_audio_seconds)
         report(0.15, "transcribing")
-        opts = TranscribeOptions(vocabulary=tuple(words), initial_prompt=dcfg.asr_prompt)
+        # English only (a multilingual recogniser could take a strong accent for another language);
+        # other languages are refused below by the language check
+        opts = TranscribeOptions(vocabulary=tuple(words), initial_prompt=dcfg.asr_prompt, language="en")
         (transcript,) = get_transcriber(dcfg.asr_model).transcribe_many([audio], opts)
     except AudioError as exc:
         log.warning("recording %s refused: %s", recording_id, exc.message)

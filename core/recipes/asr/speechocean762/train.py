@@ -60,9 +60,29 @@ def export(hp: dict, model, tokenizer, run_dir: Path) -> Path:
         model.save_pretrained(str(target))  # adapter_config.json + adapter_model.safetensors
         (target / "parlance.json").write_text(json.dumps({"base": hp["base"], "kind": "whisper-lora",
                                                           "trained_on": hp.get("list") or "speechocean762 train"}))
+        (target / "README.md").write_text(model_card(hp, run_dir))  # in place of peft's template
         return target
     hf = save_whisper_hf(model, tokenizer, run_dir / "hf")
     return to_ctranslate2(hf, target)
+
+
+def model_card(hp: dict, run_dir: Path) -> str:
+    history = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    best = min(history, key=lambda h: h["wer"]) if history else {}
+    data = hp.get("list") or "speechocean762 train split (CC BY 4.0), speaker-disjoint validation part held out"
+    return f"""# Whisper {hp['base']} + LoRA adapter ({Path(hp['export']).name})
+
+Adapts the bundled Whisper {hp['base']} (MIT) to the speech it was trained on: {data}.
+LoRA {hp['lora']} on the attention and feed-forward projections of the encoder and decoder; only
+the adapter is stored here. `PARLANCE_ASR_MODEL={Path(hp['export']).name}` (or this folder's path)
+makes the engine use it: the resolver folds it into the base model and converts it for CTranslate2
+once, into the data dir.
+
+Validation (greedy, engine-sized windows): WER {best.get('wer', float('nan')):.3f} at step {best.get('step', '?')}.
+Test figures: `python benchmarks/asr_training.py` (README, issue 14).
+Retrain: `python -m core.recipes.asr.speechocean762.train core/recipes/asr/speechocean762/hparams/tiny_lora.yaml data_dir=../shared/data`
+(recipe: core/recipes/asr/speechocean762/README.md).
+"""
 
 
 def main(argv: list[str]) -> None:
