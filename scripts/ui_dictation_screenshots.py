@@ -27,9 +27,10 @@ DICTATION = (
     "Assessment colon possible community acquired pneumonia period new paragraph "
     "Plan colon start amoxicillin five hundred milligrams by mouth three times a day for seven days period "
     "Continue metformin five hundred milligrams twice daily period chest x-ray today period")
-# a follow-up order with a drug nobody typed and a unit slip (mL of a tablet drug by mouth)
-FOLLOW_UP = ("Plan colon start sertraline fifty milligrams by mouth once daily period "
-             "Give amlodipine ten millilitres by mouth once daily period")
+# a follow-up: a drug the vocabulary learnt from the signed note, with a unit slip (mL of a tablet
+# drug by mouth: flagged), and a drug nobody typed (left to the drug slots)
+FOLLOW_UP = ("Plan colon continue metformin ten millilitres by mouth twice daily period "
+             "Start sertraline fifty milligrams by mouth once daily period")
 
 
 def textbox(page: Page, label: str):

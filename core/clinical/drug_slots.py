@@ -5,7 +5,7 @@ A recogniser that does not know a drug writes the English words that sound most 
 spelling repair (``core.clinical.repair``) leaves English words alone. But a dictated order has a
 shape: the words after "start / continue / increase / give / stop ..." and before a dose
 ("50 mg", "2 puffs") name a drug. In such a *slot* (and only there) a run of 1-4 words that is not
-already a drug is compared by sound with every name of the medication lexicon (and the
+already a drug is compared by sound with every generic name of the medication lexicon (and the
 clinician's vocabulary): both are turned into ARPAbet phones (CMUdict, espeak-ng rules for the
 rest), and a weighted edit distance (vowels and voiced/voiceless pairs cost less) scores them.
 The best name replaces the words when its similarity reaches ``min_similarity``.
@@ -44,6 +44,7 @@ SLOT_END = {"by", "orally", "mg", "mcg", "g", "ml", "units", "unit", "tablet", "
 DOSE_AFTER = {"mg", "mcg", "g", "ml", "units", "unit", "tablet", "tablets", "capsule", "capsules", "puffs", "puff",
               "drops", "drop", "micrograms", "milligrams", "grams"}
 MAX_SLOT_WORDS = 4
+SHORT_PHONES, SHORT_SIMILARITY = 7, 0.8  # fewer phones than this need this similarity (lexicon search)
 UNCOVERED_COST = 0.05  # a slot word left outside the matched name lowers the match by this much
 CLAUSE_ENDS = {".", ";", ":", "?", "!"}
 VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
@@ -167,8 +168,11 @@ class SoundIndex:
 
 @lru_cache(maxsize=4)
 def lexicon_sound_index(lexicon: MedicationLexicon | None = None) -> SoundIndex:
+    """Generic (ingredient) names only: prescriptions are dictated by generic name, and the lexicon's
+    3,914 brands include many obscure ones that ordinary words happen to sound like ("Oralone");
+    brands a clinician does use come in through their vocabulary."""
     lex = lexicon or default_lexicon()
-    return SoundIndex([m.name for m in lex.by_lower.values()])
+    return SoundIndex([m.name for m in lex.by_lower.values() if m.kind == "ingredient"])
 
 
 def _slots(words: list["_Word"]) -> list[tuple[int, int]]:
@@ -236,7 +240,9 @@ def fill_drug_slots(text: str, *, lexicon: MedicationLexicon | None = None, voca
             if len(ph) < 4:
                 continue
             found = custom_index.closest(ph, min_vocabulary_similarity) if custom_index is not None else None
-            found = found or index.closest(ph, min_similarity)
+            # a short sound has many near neighbours among thousands of names: ask more of it
+            found = found or index.closest(ph, max(min_similarity, SHORT_SIMILARITY) if len(ph) < SHORT_PHONES
+                                           else min_similarity)
             if found:
                 # the slot's words are expected to be the name: each one left outside costs a little
                 fit = found[1] - UNCOVERED_COST * (i - a)
