@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.asr.whisper_weights import encoder_state_dict, read_ct2
+from core.asr.whisper_weights import encoder_state_dict, layer_state_dict, read_ct2
 
 CT2_CONFIG_KEYS = ("alignment_heads", "lang_ids", "suppress_ids", "suppress_ids_begin")
 
@@ -39,16 +39,9 @@ def decoder_state_dict(weights: dict[str, np.ndarray]) -> dict[str, torch.Tensor
           "layer_norm.weight": t("decoder/layer_norm/gamma"), "layer_norm.bias": t("decoder/layer_norm/beta")}
     for i in range(n_layers):
         src, dst = f"decoder/layer_{i}", f"layers.{i}"
-        qkv_w, qkv_b = t(f"{src}/self_attention/linear_0/weight"), t(f"{src}/self_attention/linear_0/bias")
         kv_w, kv_b = t(f"{src}/attention/linear_1/weight"), t(f"{src}/attention/linear_1/bias")
-        sd.update({
-            f"{dst}.self_attn.q_proj.weight": qkv_w[:d], f"{dst}.self_attn.q_proj.bias": qkv_b[:d],
-            f"{dst}.self_attn.k_proj.weight": qkv_w[d:2 * d],
-            f"{dst}.self_attn.v_proj.weight": qkv_w[2 * d:], f"{dst}.self_attn.v_proj.bias": qkv_b[2 * d:],
-            f"{dst}.self_attn.out_proj.weight": t(f"{src}/self_attention/linear_1/weight"),
-            f"{dst}.self_attn.out_proj.bias": t(f"{src}/self_attention/linear_1/bias"),
-            f"{dst}.self_attn_layer_norm.weight": t(f"{src}/self_attention/layer_norm/gamma"),
-            f"{dst}.self_attn_layer_norm.bias": t(f"{src}/self_attention/layer_norm/beta"),
+        sd.update(layer_state_dict(weights, src, dst, d))
+        sd.update({  # cross-attention: q alone, k and v fused (k without bias), out
             f"{dst}.encoder_attn.q_proj.weight": t(f"{src}/attention/linear_0/weight"),
             f"{dst}.encoder_attn.q_proj.bias": t(f"{src}/attention/linear_0/bias"),
             f"{dst}.encoder_attn.k_proj.weight": kv_w[:d],
@@ -57,10 +50,6 @@ def decoder_state_dict(weights: dict[str, np.ndarray]) -> dict[str, torch.Tensor
             f"{dst}.encoder_attn.out_proj.bias": t(f"{src}/attention/linear_2/bias"),
             f"{dst}.encoder_attn_layer_norm.weight": t(f"{src}/attention/layer_norm/gamma"),
             f"{dst}.encoder_attn_layer_norm.bias": t(f"{src}/attention/layer_norm/beta"),
-            f"{dst}.fc1.weight": t(f"{src}/ffn/linear_0/weight"), f"{dst}.fc1.bias": t(f"{src}/ffn/linear_0/bias"),
-            f"{dst}.fc2.weight": t(f"{src}/ffn/linear_1/weight"), f"{dst}.fc2.bias": t(f"{src}/ffn/linear_1/bias"),
-            f"{dst}.final_layer_norm.weight": t(f"{src}/ffn/layer_norm/gamma"),
-            f"{dst}.final_layer_norm.bias": t(f"{src}/ffn/layer_norm/beta"),
         })
     return sd
 

@@ -50,6 +50,28 @@ def read_ct2(path: str | Path) -> dict[str, np.ndarray]:
     return out
 
 
+def layer_state_dict(weights: dict[str, np.ndarray], src: str, dst: str, d: int) -> dict[str, torch.Tensor]:
+    """One transformer layer's self-attention (CTranslate2 fuses q, k, v; k has no bias) and
+    feed-forward block, encoder or decoder alike."""
+    def t(name: str) -> torch.Tensor:
+        return torch.from_numpy(weights[name].astype(np.float32))
+
+    qkv_w, qkv_b = t(f"{src}/self_attention/linear_0/weight"), t(f"{src}/self_attention/linear_0/bias")
+    return {
+        f"{dst}.self_attn.q_proj.weight": qkv_w[:d], f"{dst}.self_attn.q_proj.bias": qkv_b[:d],
+        f"{dst}.self_attn.k_proj.weight": qkv_w[d:2 * d],
+        f"{dst}.self_attn.v_proj.weight": qkv_w[2 * d:], f"{dst}.self_attn.v_proj.bias": qkv_b[2 * d:],
+        f"{dst}.self_attn.out_proj.weight": t(f"{src}/self_attention/linear_1/weight"),
+        f"{dst}.self_attn.out_proj.bias": t(f"{src}/self_attention/linear_1/bias"),
+        f"{dst}.self_attn_layer_norm.weight": t(f"{src}/self_attention/layer_norm/gamma"),
+        f"{dst}.self_attn_layer_norm.bias": t(f"{src}/self_attention/layer_norm/beta"),
+        f"{dst}.fc1.weight": t(f"{src}/ffn/linear_0/weight"), f"{dst}.fc1.bias": t(f"{src}/ffn/linear_0/bias"),
+        f"{dst}.fc2.weight": t(f"{src}/ffn/linear_1/weight"), f"{dst}.fc2.bias": t(f"{src}/ffn/linear_1/bias"),
+        f"{dst}.final_layer_norm.weight": t(f"{src}/ffn/layer_norm/gamma"),
+        f"{dst}.final_layer_norm.bias": t(f"{src}/ffn/layer_norm/beta"),
+    }
+
+
 def encoder_state_dict(weights: dict[str, np.ndarray]) -> tuple[dict[str, torch.Tensor], dict]:
     """CTranslate2 encoder variables -> (transformers ``WhisperEncoder`` state dict, config values)."""
     def t(name: str) -> torch.Tensor:
@@ -63,21 +85,7 @@ def encoder_state_dict(weights: dict[str, np.ndarray]) -> tuple[dict[str, torch.
           "embed_positions.weight": t("encoder/position_encodings/encodings"),
           "layer_norm.weight": t("encoder/layer_norm/gamma"), "layer_norm.bias": t("encoder/layer_norm/beta")}
     for i in range(n_layers):
-        src, dst = f"encoder/layer_{i}", f"layers.{i}"
-        qkv_w, qkv_b = t(f"{src}/self_attention/linear_0/weight"), t(f"{src}/self_attention/linear_0/bias")
-        sd.update({
-            f"{dst}.self_attn.q_proj.weight": qkv_w[:d], f"{dst}.self_attn.q_proj.bias": qkv_b[:d],
-            f"{dst}.self_attn.k_proj.weight": qkv_w[d:2 * d],
-            f"{dst}.self_attn.v_proj.weight": qkv_w[2 * d:], f"{dst}.self_attn.v_proj.bias": qkv_b[2 * d:],
-            f"{dst}.self_attn.out_proj.weight": t(f"{src}/self_attention/linear_1/weight"),
-            f"{dst}.self_attn.out_proj.bias": t(f"{src}/self_attention/linear_1/bias"),
-            f"{dst}.self_attn_layer_norm.weight": t(f"{src}/self_attention/layer_norm/gamma"),
-            f"{dst}.self_attn_layer_norm.bias": t(f"{src}/self_attention/layer_norm/beta"),
-            f"{dst}.fc1.weight": t(f"{src}/ffn/linear_0/weight"), f"{dst}.fc1.bias": t(f"{src}/ffn/linear_0/bias"),
-            f"{dst}.fc2.weight": t(f"{src}/ffn/linear_1/weight"), f"{dst}.fc2.bias": t(f"{src}/ffn/linear_1/bias"),
-            f"{dst}.final_layer_norm.weight": t(f"{src}/ffn/layer_norm/gamma"),
-            f"{dst}.final_layer_norm.bias": t(f"{src}/ffn/layer_norm/beta"),
-        })
+        sd.update(layer_state_dict(weights, f"encoder/layer_{i}", f"layers.{i}", d))
     heads = int(weights["encoder/num_heads"]) if "encoder/num_heads" in weights else max(1, d // 64)
     config = {"d_model": d, "encoder_layers": n_layers, "encoder_attention_heads": heads,
               "encoder_ffn_dim": weights["encoder/layer_0/ffn/linear_0/weight"].shape[0],
