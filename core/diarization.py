@@ -53,6 +53,7 @@ class DiarizationOptions:
     ge2e_window_s: float = 1.6  # ge2e: the encoder's training window
     one_voice_similarity: float | None = 0.70  # GE2E pieces this alike are one voice (None: assume two)
     one_voice_piece_s: float = 3.0  # longest piece of speech behind one GE2E print for that test
+    max_one_voice_pieces: int = 400  # a long call: that many pieces, evenly spread, decide it
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def diarize(samples: np.ndarray, options: DiarizationOptions | None = None,
     encoder = _neural_encoder() if opt.voice_prints == "ge2e" or opt.one_voice_similarity is not None else None
     if encoder is not None and opt.one_voice_similarity is not None and opt.max_speakers >= 2:
         pieces = _pieces(segments, opt.one_voice_piece_s)
-        if one_voice(encoder.embed_windows(samples, pieces), opt.one_voice_similarity):
+        sample = np.linspace(0, len(pieces) - 1, min(len(pieces), opt.max_one_voice_pieces)).astype(int)
+        if one_voice(encoder.embed_windows(samples, [pieces[i] for i in sample]), opt.one_voice_similarity):
             return _turns(segments, pieces, np.zeros(len(pieces), dtype=int), opt)
     if opt.voice_prints == "ge2e" and encoder is not None:
         wins = _windows(segments, replace(opt, window_s=opt.ge2e_window_s))

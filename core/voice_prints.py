@@ -26,6 +26,7 @@ WINDOW = 400  # 25 ms
 HOP = 160  # 10 ms
 PARTIAL_FRAMES = 160  # 1.6 s: what the encoder was trained on
 TARGET_DBFS = -30.0  # Resemblyzer's loudness normalisation (raise quiet audio only)
+BLOCK_S = 60.0  # windows are printed from one mel spectrogram per block of at most this many seconds
 
 
 def weights_path() -> Path:
@@ -76,27 +77,40 @@ class GE2EEncoder(nn.Module):
     @torch.no_grad()
     def embed_windows(self, samples: np.ndarray, windows: list[tuple[float, float]], batch: int = 256) -> np.ndarray:
         """One print per ``(start, end)`` window (seconds) of one recording. The mel spectrogram is
-        computed once; a window is cut into 1.6 s partials (half overlapping; a shorter window is
-        one partial padded in front) whose prints are averaged."""
-        x = normalise_loudness(np.asarray(samples, dtype=np.float32))
-        mel = self.mel(x)
+        computed a block (at most ``BLOCK_S``) at a time around the windows, so a 3-hour call
+        needs megabytes, not gigabytes; a window is cut into 1.6 s partials (half overlapping; a
+        shorter window is one partial padded in front) whose prints are averaged."""
+        gain = loudness_gain(samples)
         parts, owner = [], []
-        for w, (a, b) in enumerate(windows):
-            s0 = int(a * SAMPLE_RATE / HOP)
-            n = max(1, int((b - a) * SAMPLE_RATE / HOP))
-            span = mel[s0:s0 + n]
-            if len(span) <= PARTIAL_FRAMES:
-                part = torch.zeros(PARTIAL_FRAMES, MEL_BANDS)
-                part[PARTIAL_FRAMES - len(span):] = span  # padded in front: the LSTM's last state reads it
-                parts.append(part)
-                owner.append(w)
-                continue
-            starts = list(range(0, len(span) - PARTIAL_FRAMES + 1, PARTIAL_FRAMES // 2))
-            if starts[-1] != len(span) - PARTIAL_FRAMES:
-                starts.append(len(span) - PARTIAL_FRAMES)
-            for st in starts:
-                parts.append(span[st:st + PARTIAL_FRAMES])
-                owner.append(w)
+        order = sorted(range(len(windows)), key=lambda w: windows[w][0])
+        k = 0
+        while k < len(order):
+            first = windows[order[k]][0]
+            group = [order[k]]
+            while k + 1 < len(order) and windows[order[k + 1]][1] - first <= BLOCK_S:
+                k += 1
+                group.append(order[k])
+            k += 1
+            a0 = max(0, int(first * SAMPLE_RATE))
+            b0 = int(max(windows[w][1] for w in group) * SAMPLE_RATE)
+            mel = self.mel(np.asarray(samples[a0:b0], dtype=np.float32) * gain)
+            for w in group:
+                a, b = windows[w]
+                s0 = max(0, int(a * SAMPLE_RATE / HOP) - a0 // HOP)
+                n = max(1, int((b - a) * SAMPLE_RATE / HOP))
+                span = mel[s0:s0 + n]
+                if len(span) <= PARTIAL_FRAMES:
+                    part = torch.zeros(PARTIAL_FRAMES, MEL_BANDS)
+                    part[PARTIAL_FRAMES - len(span):] = span  # padded in front: the LSTM's last state reads it
+                    parts.append(part)
+                    owner.append(w)
+                    continue
+                starts = list(range(0, len(span) - PARTIAL_FRAMES + 1, PARTIAL_FRAMES // 2))
+                if starts[-1] != len(span) - PARTIAL_FRAMES:
+                    starts.append(len(span) - PARTIAL_FRAMES)
+                for st in starts:
+                    parts.append(span[st:st + PARTIAL_FRAMES])
+                    owner.append(w)
         prints = []
         for i in range(0, len(parts), batch):
             _, (hidden, _) = self.lstm(torch.stack(parts[i:i + batch]))
@@ -109,12 +123,15 @@ class GE2EEncoder(nn.Module):
         return (out / (out.norm(dim=1, keepdim=True) + 1e-9)).numpy()
 
 
-def normalise_loudness(x: np.ndarray) -> np.ndarray:
-    rms = float(np.sqrt(np.mean(x ** 2))) if len(x) else 0.0
+def loudness_gain(x: np.ndarray) -> float:
+    """Resemblyzer's loudness normalisation as one factor (quiet audio is raised to -30 dBFS; loud
+    audio is left alone), computed without copying the recording."""
+    x = np.asarray(x, dtype=np.float32)
+    rms = float(np.sqrt(np.dot(x, x) / len(x))) if len(x) else 0.0
     if rms <= 1e-8:
-        return x
+        return 1.0
     change = TARGET_DBFS - 20 * np.log10(rms)
-    return x * 10 ** (change / 20) if change > 0 else x
+    return float(10 ** (change / 20)) if change > 0 else 1.0
 
 
 @lru_cache(maxsize=1)
