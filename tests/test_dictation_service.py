@@ -237,6 +237,13 @@ def test_the_vocabulary_learns_from_signed_notes_and_corrections_and_stays_priva
     mine = {r["term"]: r for r in service.get_vocabulary(username="dr.a")}
     assert mine["sertraline"]["source"] == "signed" and mine["lisinopril"]["uses"] == 2
     assert service.get_vocabulary(username="dr.b") == []  # another clinician's list is their own
+    # a name typed in the box (never checked there) that is longer than a term may be is used for the
+    # entities but not learnt: the edit is saved, nothing fails (PostgreSQL would refuse 100 characters)
+    long_name = "zeta" * 25
+    service.update_transcript(username="dr.a", encounter_id=enc, text=f"Start {long_name} 5 mg daily.",
+                              vocabulary=[long_name])
+    assert long_name in service.open_note(username="dr.a", encounter_id=enc).transcript
+    assert all(len(r["term"]) <= 60 for r in service.get_vocabulary(username="dr.a"))
     # the clinician edits the list: what they leave out goes, what they type is kept as typed
     rows = service.save_vocabulary(username="dr.a", terms="sertraline, Seroquel\nApixaban")
     assert {r["term"]: r["source"] for r in rows} == {"sertraline": "signed", "Apixaban": "typed", "Seroquel": "typed"}

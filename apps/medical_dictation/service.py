@@ -202,8 +202,7 @@ def _process_recording(username: str, recording_id: int, vocabulary: list[str] |
         if rec is None:
             raise DictationError("That recording does not exist or belongs to another clinician.")
         path, encounter_id, filename = rec.audio_path, rec.encounter_id, rec.filename
-        stored = [t.term for t in crud.list_vocabulary(session=s, clinician_id=user.id)]
-    words = list(dict.fromkeys(words + stored))[:MAX_VOCABULARY_TERMS]  # typed now, then their saved list
+        words = _vocabulary(s, user, words)
     log.info("processing recording %s of encounter %s", recording_id, encounter_id)
     report(0.05, "reading the recording")
     try:
@@ -354,6 +353,7 @@ def save_note(*, username: str, encounter_id: int, sections: dict[str, str], exp
     if n_words > limit:
         raise DictationError(f"The note has {n_words:,} words, more than the {limit:,} a note may hold; "
                              "nothing was saved — split it or shorten it.")
+    after = medication_names(_body(cleaned))  # the drugs the saved text names (pure text, before the transaction)
     with session_scope() as s:
         user = _user(s, username)
         enc = _encounter(s, user, encounter_id)
@@ -367,7 +367,7 @@ def save_note(*, username: str, encounter_id: int, sections: dict[str, str], exp
                 before = medication_names(_body({k: getattr(note, k) for k in crud.SECTIONS}))
                 crud.save_note(session=s, note=note, sections=cleaned, expected_version=int(expected_version),
                                username=username)
-                _learn_corrections(s, user, before, medication_names(_body(cleaned)))
+                _learn_corrections(s, user, before, after)
         except crud.StaleNoteError as exc:
             theirs = {k: getattr(note, k) for k in crud.SECTIONS} if note else {}
             raise NoteConflict(f"Not saved: {exc} Your text is still in the editor; their version is shown "
@@ -401,8 +401,7 @@ def sign_note(*, username: str, encounter_id: int, expected_version: int) -> Non
                            content_sha256=hashlib.sha256(content.encode()).hexdigest(), entities=entities)
         except (crud.StaleNoteError, crud.SignedNoteError) as exc:
             raise DictationError(f"Not signed: {exc}") from exc
-        learnt = crud.learn_terms(session=s, clinician_id=user.id, source="signed",
-                                  terms=[e["text"] for e in entities if e["label"] == "MEDICATION"])
+        learnt = _learn(s, user, [e["text"] for e in entities if e["label"] == "MEDICATION"], "signed")
         _audit(s, user, "sign", "note", enc.id, {"version": note.version, "entities": len(entities),
                                                  "vocabulary_learnt": learnt})
 
@@ -485,8 +484,7 @@ def update_transcript(*, username: str, encounter_id: int, text: str, vocabulary
         enc = _encounter(s, user, encounter_id)  # refuse before any model work
         previous = crud.latest_transcript(session=s, encounter_id=enc.id)
         before = previous.text if previous else ""
-        stored = [t.term for t in crud.list_vocabulary(session=s, clinician_id=user.id)]
-    words = list(dict.fromkeys([w.strip() for w in (vocabulary or []) if w.strip()] + stored))[:MAX_VOCABULARY_TERMS]
+        words = _vocabulary(s, user, vocabulary)
     found = _entities(body, words)
     rows = [_entity_row(e) for e in found]
     with session_scope() as s:
@@ -506,12 +504,27 @@ def medication_names(text: str, vocabulary: list[str] | None = None) -> list[str
     return [e.text for e in extract_entities(text, vocabulary=vocabulary or []) if e.label == "MEDICATION"]
 
 
+def _vocabulary(session, user, typed: list[str] | None) -> list[str]:
+    """What biases the recogniser and the repair: the terms typed with this request, then the
+    clinician's stored list (most used first), at most MAX_VOCABULARY_TERMS."""
+    stored = [t.term for t in crud.list_vocabulary(session=session, clinician_id=user.id)]
+    typed = [w.strip() for w in (typed or []) if w.strip()]
+    return list(dict.fromkeys(typed + stored))[:MAX_VOCABULARY_TERMS]
+
+
+def _learn(session, user, terms: list[str], source: str) -> list[str]:
+    """Add drug names to the clinician's list; names a person could not type there (a 106-character
+    vaccine name, odd characters) are left out rather than failing the signature or the save."""
+    fit = [t for t in terms if len(t) <= MAX_TERM_CHARS and _TERM.fullmatch(t)]
+    return crud.learn_terms(session=session, clinician_id=user.id, terms=fit, source=source) if fit else []
+
+
 def _learn_corrections(session, user, before: list[str], after: list[str]) -> None:
     """Drug names the clinician's edit brought in (in ``after``, not ``before``) join their vocabulary."""
     seen = {b.lower() for b in before}
     new = [a for a in after if a.lower() not in seen]
     if new:
-        learnt = crud.learn_terms(session=session, clinician_id=user.id, terms=new, source="correction")
+        learnt = _learn(session, user, new, "correction")
         log.info("vocabulary of %s learnt %d corrected names", user.username, len(learnt))
 
 
