@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from core.clinical.medications import MedicationLexicon, default_lexicon, is_english_word
+from core.clinical.medications import MedicationLexicon, default_lexicon
 from core.clinical.repair import Repair, RepairResult
 from core.text.tokens import tokens
 
@@ -69,7 +69,7 @@ def phones_of(words: list[str]) -> tuple[str, ...]:
     for w in words:
         prons, _ = lex.lookup(re.sub(r"[^A-Za-z']", "", w).upper() or w.upper())
         if prons:
-            out += [re.sub(r"\d", "", p) for p in prons[0]]
+            out += [p.rstrip("012") for p in prons[0]]  # stress marks off (unknown symbols are skipped later)
     return tuple(out)
 
 
@@ -205,12 +205,13 @@ class _Word:
 
 
 def _words(text: str) -> list[_Word]:
-    toks = [t for t in tokens(text, spaces=True)]
+    """Words and numbers, each knowing whether a clause ends right after it (one pass)."""
     out: list[_Word] = []
-    for k, t in enumerate(toks):
+    for t in tokens(text, spaces=True):
         if t.kind in ("word", "number"):
-            nxt = next((u for u in toks[k + 1:] if u.kind != "space"), None)
-            out.append(_Word(t.text, t.start, t.end, nxt is not None and (nxt.text in CLAUSE_ENDS or "\n" in nxt.text)))
+            out.append(_Word(t.text, t.start, t.end, False))
+        elif out and t.kind != "space" and not out[-1].end_of_clause and (t.text in CLAUSE_ENDS or "\n" in t.text):
+            out[-1] = _Word(out[-1].text, out[-1].start, out[-1].end, True)
     return out
 
 
@@ -221,16 +222,13 @@ def fill_drug_slots(text: str, *, lexicon: MedicationLexicon | None = None, voca
     lex = lexicon or default_lexicon()
     words = _words(text)
     custom = [v for v in vocabulary if v.strip()]
+    known = {c.lower() for c in custom}
     custom_index = SoundIndex(custom) if custom else None
     index = lexicon_sound_index(lexicon)
     matches: list[SlotMatch] = []
-    taken: set[int] = set()
-    for a, b in _slots(words):
-        span = words[a:b]
-        if any(lex.lookup(w.text) or w.text.lower() in {c.lower() for c in custom} for w in span):
+    for a, b in _slots(words):  # slots never overlap: each ends at its own dose
+        if any(lex.lookup(w.text) or w.text.lower() in known for w in words[a:b]):
             continue  # already names a drug
-        if any(k in taken for k in range(a, b)):
-            continue
         best = None
         for i in range(b - 1, max(a, b - MAX_SLOT_WORDS) - 1, -1):  # the name ends where the dose begins
             said = [w.text for w in words[i:b]]
@@ -252,12 +250,10 @@ def fill_drug_slots(text: str, *, lexicon: MedicationLexicon | None = None, voca
             continue
         i, j, score, name, _ = best
         said = text[words[i].start:words[j - 1].end]
-        if said.lower() == name.lower() or (j - i == 1 and not is_english_word(said) and lex.lookup(said)):
-            continue
-        matches.append(SlotMatch(words[i].start, words[j - 1].end, said, name, round(score, 3)))
-        taken.update(range(i, j))
+        if said.lower() != name.lower():
+            matches.append(SlotMatch(words[i].start, words[j - 1].end, said, name, round(score, 3)))
     out, cursor = [], 0
-    for m in sorted(matches, key=lambda m: m.start):
+    for m in matches:  # in text order: slots are found left to right
         out += [text[cursor:m.start], m.name]
         cursor = m.end
     out.append(text[cursor:])
