@@ -18,8 +18,9 @@ for a precision of 0.9: a two-party call taken for one voice loses its agent/cus
 costs more than the reverse. ``benchmarks/callcenter.py --voices-only`` measures it on other
 speakers; see docs/callcenter.md for the figures.
 
-Measured so far (2026-12-01): on the real two-party telephone call (tests/fixtures) the MFCC prints
-give DER 0.029 and the GE2E prints 0.046, so MFCC places the turns by default. Centroids of
+Measured (2026-12-01): on the real two-party telephone call (tests/fixtures) both prints give DER
+0.029; on the synthetic mono calls GE2E turns do better (0.156 vs 0.210) but GE2E costs 1.5x the
+time, so MFCC places the turns by default (README, issue 13). Centroids of
 window prints were a poor one-voice test (the real call's two speakers: 0.88; one RAVDESS actor's
 calm and angry clips: 0.59-0.83); the piece-level split above tells them apart (0.55 for the call).
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.asr.whisper_weights import encoder_state_dict, layer_state_dict, read_ct2
+from core.asr.whisper_weights import count_layers, encoder_state_dict, layer_state_dict, read_ct2
 
 CT2_CONFIG_KEYS = ("alignment_heads", "lang_ids", "suppress_ids", "suppress_ids_begin")
 
@@ -32,8 +32,7 @@ def decoder_state_dict(weights: dict[str, np.ndarray]) -> dict[str, torch.Tensor
         return torch.from_numpy(weights[name].astype(np.float32))
 
     d = weights["decoder/embeddings/weight"].shape[1]
-    n_layers = 1 + max(int(k.split("/")[1][len("layer_"):]) for k in weights
-                       if k.startswith("decoder/layer_") and k.split("/")[1][len("layer_"):].isdigit())
+    n_layers = count_layers(weights, "decoder")
     sd = {"embed_tokens.weight": t("decoder/embeddings/weight"),
           "embed_positions.weight": t("decoder/position_encodings/encodings"),
           "layer_norm.weight": t("decoder/layer_norm/gamma"), "layer_norm.bias": t("decoder/layer_norm/beta")}
@@ -76,8 +75,7 @@ def load_whisper_hf(folder: str | Path):
         vocab_size=vocab, num_mel_bins=values["num_mel_bins"], d_model=d,
         encoder_layers=values["encoder_layers"], encoder_attention_heads=values["encoder_attention_heads"],
         encoder_ffn_dim=values["encoder_ffn_dim"], max_source_positions=values["max_source_positions"],
-        decoder_layers=1 + max(int(k.split("/")[1][6:]) for k in weights
-                               if k.startswith("decoder/layer_") and k.split("/")[1][6:].isdigit()),
+        decoder_layers=count_layers(weights, "decoder"),
         decoder_attention_heads=int(weights.get("decoder/num_heads", values["encoder_attention_heads"])),
         decoder_ffn_dim=weights["decoder/layer_0/ffn/linear_0/weight"].shape[0],
         max_target_positions=weights["decoder/position_encodings/encodings"].shape[0],

@@ -10,6 +10,7 @@ adapting Whisper).
 """
 from __future__ import annotations
 
+import re
 import struct
 from pathlib import Path
 
@@ -50,6 +51,11 @@ def read_ct2(path: str | Path) -> dict[str, np.ndarray]:
     return out
 
 
+def count_layers(weights: dict[str, np.ndarray], stack: str) -> int:
+    """How many ``<stack>/layer_<i>`` blocks (``stack``: "encoder" or "decoder") the model has."""
+    return 1 + max(int(m[1]) for k in weights if (m := re.match(rf"{stack}/layer_(\d+)/", k)))
+
+
 def layer_state_dict(weights: dict[str, np.ndarray], src: str, dst: str, d: int) -> dict[str, torch.Tensor]:
     """One transformer layer's self-attention (CTranslate2 fuses q, k, v; k has no bias) and
     feed-forward block, encoder or decoder alike."""
@@ -78,8 +84,7 @@ def encoder_state_dict(weights: dict[str, np.ndarray]) -> tuple[dict[str, torch.
         return torch.from_numpy(weights[name].astype(np.float32))
 
     d = weights["encoder/conv1/weight"].shape[0]
-    n_layers = 1 + max(int(k.split("/")[1][len("layer_"):]) for k in weights if k.startswith("encoder/layer_")
-                       and k.split("/")[1][len("layer_"):].isdigit())
+    n_layers = count_layers(weights, "encoder")
     sd = {"conv1.weight": t("encoder/conv1/weight"), "conv1.bias": t("encoder/conv1/bias"),
           "conv2.weight": t("encoder/conv2/weight"), "conv2.bias": t("encoder/conv2/bias"),
           "embed_positions.weight": t("encoder/position_encodings/encodings"),
