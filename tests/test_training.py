@@ -76,6 +76,26 @@ def test_resume_continues_where_it_stopped(tmp_path):
     assert abs(resumed.history[-1]["loss"] - straight.history[-1]["loss"]) < 1e-5
 
 
+class NanOnce(Classify):
+    """The third batch's loss is NaN (a corrupt clip, a blow-up)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def loss(self, model, batch):
+        self.calls += 1
+        return super().loss(model, batch) * (float("nan") if self.calls == 3 else 1.0)
+
+
+def test_a_nan_loss_skips_its_batch_says_so_and_training_goes_on(tmp_path, capsys):
+    m = model()
+    result = fit(m, NanOnce(), data(), data(), TrainConfig(run_dir=str(tmp_path), epochs=2, log_every=0))
+    assert result.steps == 15  # 16 batches, one skipped
+    assert all(torch.isfinite(p).all() for p in m.parameters())
+    assert "the loss is nan; batch skipped" in capsys.readouterr().out
+    assert result.history[-1]["accuracy"] > 0.5
+
+
 def test_gradient_accumulation_counts_optimizer_steps(tmp_path):
     result = fit(model(), Classify(), data(), data(), TrainConfig(run_dir=str(tmp_path), epochs=2, grad_accum=4,
                                                                    log_every=0))
