@@ -19,6 +19,9 @@ class Settings(BaseSettings):
 
     # where the suite keeps its SQLite database and uploaded audio
     data_dir: Path = Field(default_factory=default_data_dir)
+    # where recordings are kept (every worker must see it: a shared mount for several machines);
+    # empty means data_dir
+    storage_dir: Path | None = None
     # SQLAlchemy URL; empty means a SQLite file in data_dir (WAL mode)
     database_url: str = ""
     # web server
@@ -41,6 +44,16 @@ class Settings(BaseSettings):
     session_hours: float = 12.0
     # mark the session cookie Secure (only sent over HTTPS): set true behind a TLS proxy
     cookie_secure: bool = False
+
+    # processing: "embedded" (worker threads inside the server; nothing else to run) or "celery"
+    # (a Celery broker; workers on any machine: docs/deployment.md)
+    task_mode: str = "embedded"
+    # the Celery broker (task_mode "celery"); Redis here, any broker Celery supports works
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    # the server sends queued recordings to the workers (off: nothing is processed; for tests)
+    start_processing: bool = True
+    # embedded mode: how many recordings the server processes at once
+    embedded_workers: int = 1
 
     @property
     def resolved_database_url(self) -> str:

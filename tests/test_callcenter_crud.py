@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from apps.finance_callcenter import crud
-from apps.finance_callcenter.models import RoutingDecisionRow, Turn
+from apps.finance_callcenter.models import Call, RoutingDecisionRow, Turn
 from core.db import utcnow
+from core.tasks import claims
 
 
 def _call(session, name="a.wav"):
@@ -13,19 +14,40 @@ def _call(session, name="a.wav"):
                          audio_bytes=10, uploaded_by="sup")
 
 
-def test_queue_claims_in_order_and_requeues_after_a_restart(session):
+def _claim(session, call):
+    return claims.claim(session=session, model=Call, record_id=call.id)
+
+
+def test_a_call_is_claimed_once_and_only_its_claim_writes_the_outcome(session):
     first, second = _call(session, "1.wav"), _call(session, "2.wav")
-    claimed = crud.claim_next_call(session=session)
-    assert claimed.id == first.id and claimed.status == "processing" and claimed.attempts == 1
-    assert crud.claim_next_call(session=session).id == second.id
-    assert crud.claim_next_call(session=session) is None
-    assert crud.requeue_interrupted(session=session) == 2
-    assert crud.count_by_status(session=session) == {"queued": 2}
+    assert claims.queued_ids(session=session, model=Call) == [first.id, second.id]
+    assert _claim(session, first) == 1
+    assert _claim(session, first) is None  # a second delivery of the same task gets nothing
+    session.refresh(first)
+    assert first.status == "processing" and first.attempts == 1
+    assert claims.queued_ids(session=session, model=Call) == [second.id]
+    # its worker went silent: the call is queued again and a second worker claims it (attempt 2)
+    assert crud.requeue_stale(session=session, older_than=utcnow() + timedelta(seconds=1)) == [first.id]
+    assert _claim(session, first) == 2
+    # the first worker wakes up: its claim (1) no longer holds, so it writes nothing
+    assert not claims.finish(session=session, model=Call, record_id=first.id, attempt=1, status="done")
+    assert claims.finish(session=session, model=Call, record_id=first.id, attempt=2, status="done")
+    session.refresh(first)
+    assert first.status == "done"
+
+
+def test_a_worker_that_cannot_read_the_recording_gives_the_claim_back(session):
+    call = _call(session)
+    attempt = _claim(session, call)
+    assert claims.release(session=session, model=Call, record_id=call.id, attempt=attempt, progress_note="elsewhere")
+    session.refresh(call)
+    assert call.status == "queued" and call.attempts == 0 and call.progress_note == "elsewhere"
+    assert not claims.release(session=session, model=Call, record_id=call.id, attempt=attempt)  # not held any more
 
 
 def test_failure_keeps_the_call_and_retry_requeues_it(session):
     call = _call(session)
-    crud.claim_next_call(session=session)
+    _claim(session, call)
     crud.fail_call(session=session, call_id=call.id, error="The file is empty.")
     session.refresh(call)
     assert call.status == "failed" and call.error == "The file is empty." and call.audio_path
@@ -69,10 +91,10 @@ def test_routing_table_versions_increase(session):
 def test_a_call_with_a_stale_heartbeat_is_queued_again(session):
     """Processing that stopped without an outcome (its worker died or could not write) is not lost."""
     alive, stuck = _call(session, "alive.wav"), _call(session, "stuck.wav")
-    crud.claim_next_call(session=session)
-    crud.claim_next_call(session=session)
+    attempt = _claim(session, alive)
+    _claim(session, stuck)
     now = utcnow()
-    crud.beat(session=session, call_id=alive.id)
+    claims.beat(session=session, model=Call, record_id=alive.id, attempt=attempt)
     session.execute(crud.update(crud.Call).where(crud.Call.id == stuck.id).values(heartbeat_at=now - timedelta(minutes=5)))
     assert crud.requeue_stale(session=session, older_than=now - timedelta(minutes=1)) == [stuck.id]
     session.refresh(alive)

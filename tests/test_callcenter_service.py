@@ -72,9 +72,9 @@ def test_bad_files_fail_with_a_clear_message_and_are_kept_for_retry(db, tmp_path
     worker.process_pending()
     row = _status(call_id)
     assert row["status"] == "failed" and message in row["error"].lower(), row["error"]
-    from pathlib import Path
+    from core.storage import local_path
 
-    assert Path(row["audio_path"]).exists()
+    assert local_path(row["audio_path"]).exists()
     service.retry_call(call_id, username="sup")
     assert _status(call_id)["status"] == "queued"
 
@@ -231,11 +231,13 @@ def test_a_database_error_leaves_no_call_stuck_in_processing(db, monkeypatch, ca
     with pytest.raises(service.CallCenterError, match="cannot be retried now"):
         service.retry_call(call_id, username="sup")
     monkeypatch.setattr(service, "STALE_AFTER", timedelta(seconds=-1))  # ... and now it is stale
-    service.retry_call(call_id, username="sup")  # Retry resets a stuck call
-    assert _status(call_id)["status"] == "queued"
+    service.retry_call(call_id, username="sup")  # Retry resets a stuck call (and its count of claims)
+    assert _status(call_id)["status"] == "queued" and _status(call_id)["attempts"] == 0
     worker.process_pending()
     monkeypatch.setattr(worker, "STALE_AFTER", timedelta(seconds=-1))
     assert worker.requeue_stale() == [call_id]  # the worker's own sweep finds it too
+    worker.process_pending()  # second claim
+    worker.requeue_stale()
     worker.process_pending()  # third claim
     worker.requeue_stale()
     monkeypatch.setattr(crud, "fail_call", real_fail)

@@ -17,9 +17,9 @@ def server(tmp_path_factory):
 
     get_callcenter_settings.cache_clear()
     yield from run_suite_signed_in(tmp_path_factory.mktemp("ui") / "suite.sqlite3", "sup", PASSWORD, "supervisor")
-    from apps.finance_callcenter import worker
+    from core.tasks import dispatcher
 
-    worker.stop_worker()  # it works on the suite's database; later tests use their own
+    dispatcher.stop()  # it works on the suite's database; later tests use their own
 
 
 def test_supervisor_uploads_watches_opens_edits_and_exports(server, tmp_path):

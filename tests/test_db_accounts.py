@@ -20,14 +20,14 @@ def test_migrations_create_tables_and_are_idempotent(engine):
     assert current_revisions(engine) == before
     script = ScriptDirectory.from_config(alembic_config(engine))
     heads = set(script.get_heads())
-    assert {"md_0003", "cc_0003"} <= heads  # the registered apps' branches are found
+    assert {"md_0004", "cc_0003", "et_0002"} <= heads  # the registered apps' branches are found
     assert before and before <= heads
     # every head is reached: current, or an ancestor of a current one (the core's head, which the
     # apps' branches depend on, is implied by them and not listed separately)
     reached = {r.revision for r in script.revision_map.iterate_revisions(tuple(before), "base")}
     assert heads <= reached, heads - reached
     tables = set(inspect(engine).get_table_names())
-    assert {"users", "auth_sessions", "audit_log", "alembic_version", "cc_calls", "cc_turns"} <= tables
+    assert {"users", "auth_sessions", "audit_log", "alembic_version", "cc_calls", "cc_turns", "task_workers"} <= tables
 
 
 def test_sqlite_file_uses_wal(tmp_path):

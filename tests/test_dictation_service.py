@@ -7,6 +7,7 @@ import pytest
 from apps.medical_dictation import service
 from core import accounts as A
 from core.db import session_scope, set_engine
+from core.storage import local_path
 
 from .conftest import AUDIO_FIXTURES
 
@@ -103,18 +104,16 @@ def test_bad_recordings_are_kept_explained_and_retryable(db, tmp_path, case, mon
         stored = crud.get_recording(session=s, clinician_id=A.get_user(session=s, username="dr.a").id,
                                     recording_id=rec)
         assert stored.status == "failed" and stored.error == message
-        from pathlib import Path
-
         # the person's file name, never the archive's (which would reveal how recordings are stored)
-        assert Path(stored.audio_path).name not in message and str(tmp_path) not in message
+        assert local_path(stored.audio_path).name not in message and str(tmp_path) not in message
 
-        assert Path(stored.audio_path).stat().st_size == source.stat().st_size  # the audio is kept
+        assert local_path(stored.audio_path).stat().st_size == source.stat().st_size  # the audio is kept
     assert service.open_note(username="dr.a", encounter_id=enc).status == "none"  # no half-made note
     if case == "two_hours":  # raise the limit and retry the same stored recording: it goes through
         monkeypatch.setenv("PARLANCE_DICTATION_MAX_MINUTES", "180")
         get_dictation_settings.cache_clear()
         with pytest.raises(service.DictationError, match="silent"):  # it is two hours of silence
-            service.process_recording(username="dr.a", recording_id=rec)
+            service.reprocess_recording(username="dr.a", recording_id=rec)
 
 
 def test_two_tabs_sign_addendum_export_and_audit(db):
@@ -206,15 +205,26 @@ def test_other_roles_are_refused_by_the_service_itself(db, tmp_path):
                 call()
 
 
-def test_a_recording_a_crash_interrupted_is_listed_and_can_be_processed_again(db):
-    """Issue 11, item 11: a recording left 'stored' (the server died before processing it) used to
-    stay so forever; it is listed on the encounter and Reprocess turns it into the note."""
+def test_a_recording_a_crash_interrupted_is_processed_by_the_next_worker(db):
+    """Issue 11, item 11 and issue 15: a recording stored just before the server died stays queued,
+    and one a worker was processing when it died is queued again once its heartbeat is stale; the
+    next worker drafts from it without anyone pressing anything, exactly once."""
+    from apps.medical_dictation.models import Recording
+    from apps.medical_dictation.worker import KIND
+    from core.db import utcnow
+    from core.tasks import claims
+
     _, enc = _encounter()
     rec = service.store_recording(username="dr.a", encounter_id=enc, source=AUDIO_FIXTURES / "so762_007650078.opus",
                                   filename="visit.opus")  # ... and then the process was killed
     listed = service.list_recordings(username="dr.a", encounter_id=enc)
-    assert [(r["id"], r["file"], r["status"]) for r in listed] == [(rec, "visit.opus", "stored")]
-    view = service.reprocess_recording(username="dr.a", recording_id=rec)
+    assert [(r["id"], r["file"], r["status"]) for r in listed] == [(rec, "visit.opus", "queued")]
+    with session_scope() as s:  # a worker claimed it and died: no heartbeat since
+        assert claims.claim(session=s, model=Recording, record_id=rec) == 1
+        s.get(Recording, rec).heartbeat_at = utcnow().replace(year=2000)
+    assert KIND.pending() == [rec]  # the stale claim is put back in the queue
+    assert KIND.run(rec) == "done" and KIND.run(rec) == "skipped"  # a second delivery does nothing
+    view = service.open_note(username="dr.a", encounter_id=enc)
     assert view.status == "draft" and "year later" in view.transcript.lower()
     assert service.list_recordings(username="dr.a", encounter_id=enc)[0]["status"] == "done"
     with pytest.raises(service.DictationError, match="already in the note"):

@@ -171,26 +171,32 @@ def test_the_call_worker_runs_with_the_server_and_a_queued_call_moves_without_an
     (not when someone opens the dashboard) and stops with it."""
     from apps.finance_callcenter import crud, worker
     from apps.finance_callcenter.config import get_callcenter_settings
+    from core.tasks import dispatcher
 
     monkeypatch.setenv("PARLANCE_CALLCENTER_AUDIO_DIR", str(tmp_path))
     get_callcenter_settings.cache_clear()
     processed = []
-    monkeypatch.setattr(worker, "process_call", lambda call_id: processed.append(call_id) or "done")
+    from dataclasses import replace
+
+    from core.tasks import registry
+
+    monkeypatch.setitem(registry._kinds, worker.KIND.name,
+                        replace(worker.KIND, run=lambda call_id: processed.append(call_id) or "done"))
     with session_scope() as s:
         call = crud.add_call(session=s, filename="left-over.wav", audio_path=str(tmp_path / "x.wav"),
                              audio_sha256="0" * 64, audio_bytes=1, uploaded_by="admin", agent_channel=0)
         call_id = call.id
     try:
         with TestClient(app):  # the server's lifespan: start ... shutdown
-            assert worker._worker is not None and worker._worker.is_alive()
+            assert dispatcher.running()
             for _ in range(50):
                 if processed:
                     break
                 time.sleep(0.1)
         assert processed == [call_id]
-        assert worker._worker is None  # stopped on shutdown
+        assert not dispatcher.running()  # stopped on shutdown
     finally:
-        worker.stop_worker()
+        dispatcher.stop()
         get_callcenter_settings.cache_clear()
 
 

@@ -21,7 +21,7 @@ class AppSpec:
     roles: tuple[str, ...]  # roles (besides admin, who opens everything) that may open it
     migrations: Path | None  # its Alembic version folder (its own branch); None without tables
     ui: str  # "module:function" returning its gr.Blocks; imported only when the suite mounts it
-    worker: str | None = None  # "module" with start_worker() / stop_worker(): runs while the server runs
+    tasks: str | None = None  # "module:KINDS": its kinds of background task (core.tasks.registry.TaskKind)
     files: str | None = None  # "module:function"(user_of) -> APIRouter: downloads the suite serves at {path}/files,
     #   each checking the signed-in person (user_of(request) -> username or None) owns what it asks for
 
@@ -31,8 +31,8 @@ class AppSpec:
     def file_routes(self, user_of: Callable[[Any], str | None]) -> Any | None:
         return _resolve(self.files)(user_of) if self.files else None
 
-    def worker_module(self) -> Any | None:
-        return importlib.import_module(self.worker) if self.worker else None
+    def task_kinds(self) -> tuple[Any, ...]:
+        return tuple(_resolve(self.tasks)) if self.tasks else ()
 
 
 def _resolve(target: str) -> Any:

@@ -3,7 +3,7 @@ read that a person asks for is filtered by who may see it: a teacher's classes, 
 attempts, the students of a teacher's classes."""
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from apps.english_tutor.models import (Assignment, Attempt, Enrolment, Lesson, PhoneResult, Prompt, TutorClass,
@@ -61,6 +61,19 @@ def list_classes(*, session: Session, teacher_id: int) -> list[TutorClass]:
 def get_class(*, session: Session, teacher_id: int, class_id: int) -> TutorClass | None:
     return session.scalars(select(TutorClass).where(TutorClass.id == class_id,
                                                     TutorClass.teacher_id == teacher_id)).first()
+
+
+def get_class_any(*, session: Session, class_id: int) -> TutorClass | None:
+    """A class whoever teaches it (the operator's command line)."""
+    return session.get(TutorClass, class_id)
+
+
+def queue_class_attempts(*, session: Session, class_id: int, statuses: tuple[str, ...]) -> int:
+    """Queue the class's students' attempts in ``statuses`` for scoring again; how many."""
+    students = select(Enrolment.student_id).where(Enrolment.class_id == class_id)
+    done = session.execute(update(Attempt).where(Attempt.student_id.in_(students), Attempt.status.in_(statuses))
+                           .values(status="queued", attempts=0, heartbeat_at=None))
+    return int(done.rowcount or 0)
 
 
 def enrol(*, session: Session, tutor_class: TutorClass, student: User) -> bool:

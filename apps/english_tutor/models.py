@@ -77,7 +77,8 @@ class Attempt(Base):
     audio_path: Mapped[str] = mapped_column(String(500))  # stored before scoring
     audio_sha256: Mapped[str] = mapped_column(String(64))
     audio_bytes: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="stored")  # stored / scored / refused / failed
+    # stored / scored / refused / failed; queued / processing while a batch re-scores it
+    status: Mapped[str] = mapped_column(String(16), default="stored")
     error: Mapped[str] = mapped_column(Text, default="")  # the sentence shown when refused or failed
     duration_s: Mapped[float | None] = mapped_column(Float, default=None)
     accuracy: Mapped[float | None] = mapped_column(Float, default=None)  # 0-100
@@ -89,6 +90,8 @@ class Attempt(Base):
     model: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     scored_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # re-scoring claims (core.tasks.claims)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)  # last sign of life while re-scored
 
     prompt: Mapped[Prompt] = relationship()
 

@@ -20,9 +20,9 @@ from apps.common.spreadsheet import csv_text
 from apps.english_tutor import crud
 from apps.english_tutor.config import APP_ID, get_tutor_settings
 from core import accounts
-from core.archive import archive_file
 from core.audio import AudioError, load_audio
 from core.db import session_scope
+from core.storage import local_path, store
 from core.pronunciation.assess import AssessmentError, assess
 from core.pronunciation.phones import PHONE_INFO, ipa
 from core.pronunciation.tips import tips_for
@@ -137,13 +137,13 @@ def reference_audio(*, username: str, prompt_id: int) -> tuple[int, np.ndarray]:
 # --- attempts ---------------------------------------------------------------------------------------
 def submit_attempt(*, username: str, prompt_id: int, upload: str | Path) -> AttemptView:
     """Store the recording (before anything reads it), then score it."""
-    target, sha, size = archive_file(upload, get_tutor_settings().resolved_audio_dir)
+    key, sha, size = store(upload, get_tutor_settings().resolved_audio_dir)
     with session_scope() as s:
         user = _user(s, username)
         prompt = crud.get_prompt(session=s, prompt_id=int(prompt_id))
         if prompt is None:
             raise TutorError("That prompt does not exist.")
-        attempt = crud.add_attempt(session=s, student_id=user.id, prompt=prompt, audio_path=str(target),
+        attempt = crud.add_attempt(session=s, student_id=user.id, prompt=prompt, audio_path=key,
                                    audio_sha256=sha, audio_bytes=size)
         _audit(s, user, "create", "attempt", attempt.id, {"prompt": prompt.id, "bytes": size})
         attempt_id = attempt.id
@@ -165,28 +165,13 @@ def _own_attempt(session, user, attempt_id: int, *, write: bool = False):
 
 def score_attempt(*, username: str, attempt_id: int) -> AttemptView:
     """Score a stored attempt (a new one, or a retry of one that was interrupted or failed)."""
-    settings = get_tutor_settings()
     with session_scope() as s:
         user = _user(s, username)
         attempt = _own_attempt(s, user, attempt_id, write=True)
         if attempt.status not in RETRYABLE:
             raise TutorError("That attempt is already scored; record a new one to try again.")
-        path, text = attempt.audio_path, attempt.prompt.text
-    status, message, result, duration = "failed", "", None, None
-    try:  # model work runs outside any transaction
-        audio = load_audio(path)
-        duration = audio.duration
-        if duration > settings.max_seconds:
-            raise AssessmentError(f"The recording is {duration:.0f} s long; please keep a reading under "
-                                  f"{settings.max_seconds:.0f} s.", "too_long")
-        assessment = assess(audio.samples, text, recognizer=_recognizer(), scorer=_scorer())
-        result, status = assessment.to_dict(), "scored"
-    except (AudioError, AssessmentError) as exc:
-        log.info("attempt %s refused: %s", attempt_id, exc.message, exc_info=True)
-        status, message = "refused", exc.message
-    except Exception:  # noqa: BLE001 - the recording is kept; the student can retry
-        log.exception("scoring attempt %s failed", attempt_id)
-        message = "Scoring failed on the server; your recording is kept. Please press Retry."
+        key, text = attempt.audio_path, attempt.prompt.text
+    status, message, result, duration = assess_recording(local_path(key), text, attempt_id)
     with session_scope() as s:
         user = _user(s, username)
         attempt = _own_attempt(s, user, attempt_id, write=True)
@@ -195,6 +180,29 @@ def score_attempt(*, username: str, attempt_id: int) -> AttemptView:
         else:
             crud.mark(session=s, attempt=attempt, status=status, error=message, duration_s=duration)
         return _view(s, attempt)
+
+
+def assess_recording(path: Path, text: str, attempt_id: int) -> tuple[str, str, dict | None, float | None]:
+    """Score a reading of ``text`` (model work: no transaction open): (status, message for the
+    student, the assessment, seconds) with status "scored", "refused" (bad audio, explained) or
+    "failed" (our fault; the recording is kept)."""
+    status, message, result, duration = "failed", "", None, None
+    try:
+        audio = load_audio(path)
+        duration = audio.duration
+        limit = get_tutor_settings().max_seconds
+        if duration > limit:
+            raise AssessmentError(f"The recording is {duration:.0f} s long; please keep a reading under "
+                                  f"{limit:.0f} s.", "too_long")
+        assessment = assess(audio.samples, text, recognizer=_recognizer(), scorer=_scorer())
+        result, status = assessment.to_dict(), "scored"
+    except (AudioError, AssessmentError) as exc:
+        log.info("attempt %s refused: %s", attempt_id, exc.message, exc_info=True)
+        status, message = "refused", exc.message
+    except Exception:  # noqa: BLE001 - the recording is kept; the student can retry
+        log.exception("scoring attempt %s failed", attempt_id)
+        message = "Scoring failed on the server; your recording is kept. Please press Retry."
+    return status, message, result, duration
 
 
 def _recognizer():
@@ -241,7 +249,7 @@ def attempt_audio(*, username: str, attempt_id: int) -> Path:
     """The stored recording of an attempt this person may see (for the player)."""
     with session_scope() as s:
         user = _user(s, username)
-        return Path(_own_attempt(s, user, attempt_id).audio_path)
+        return local_path(_own_attempt(s, user, attempt_id).audio_path)
 
 
 def history(*, username: str) -> list[dict]:

@@ -7,14 +7,14 @@ from pathlib import Path
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from apps.common.app_spec import AppSpec
-from core.config import get_settings
+from core.storage import area
 
 APP_ID = "finance_callcenter"
 ROLES = ("supervisor",)
 SPEC = AppSpec(app_id=APP_ID, title="Call-center supervisor", path="/callcenter", roles=ROLES,
                blurb="Calls transcribed turn by turn, intents and emotions, routing and escalations.",
                migrations=Path(__file__).resolve().parent / "migrations" / "versions",
-               ui="apps.finance_callcenter.ui:build_demo", worker="apps.finance_callcenter.worker",
+               ui="apps.finance_callcenter.ui:build_demo", tasks="apps.finance_callcenter.worker:KINDS",
                files="apps.finance_callcenter.files:build_router")
 # the two parties of a call, as call segmentation names them (stereo: agent on ``agent_channel``)
 AGENT, CUSTOMER = "agent", "customer"
@@ -23,8 +23,7 @@ AGENT, CUSTOMER = "agent", "customer"
 class CallCenterSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARLANCE_CALLCENTER_", extra="ignore")
 
-    audio_dir: Path | None = None  # stored call recordings (default: <data_dir>/callcenter/audio)
-    start_worker: bool = True  # process queued calls in a background thread of the server
+    audio_dir: Path | None = None  # stored call recordings (default: <storage_dir>/callcenter/audio)
     max_files_per_upload: int = 50  # one drop of files
     dashboard_refresh_s: float = 5.0  # live queue view refresh period
     # context given to the recogniser before each call (domain words it should expect); measured in
@@ -34,7 +33,7 @@ class CallCenterSettings(BaseSettings):
 
     @property
     def resolved_audio_dir(self) -> Path:
-        return self.audio_dir or get_settings().data_dir / "callcenter" / "audio"
+        return self.audio_dir or area("callcenter", "audio")
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from apps.finance_callcenter.models import Agent, Call, CallQueue, RoutingDecisionRow, RoutingTableVersion, Turn
 from core.db import utcnow
+from core.tasks import claims
 
 
 # --- routing tables and queues -------------------------------------------------------------------
@@ -70,45 +71,11 @@ def get_call(*, session: Session, call_id: int, with_turns: bool = False) -> Cal
     return session.scalars(query).first()
 
 
-def claim_next_call(*, session: Session) -> Call | None:
-    """The oldest queued call, marked processing (one worker; the UPDATE guards against a second)."""
-    call = session.scalars(select(Call).where(Call.status == "queued").order_by(Call.id).limit(1)).first()
-    if call is None:
-        return None
-    claimed = session.execute(update(Call).where(Call.id == call.id, Call.status == "queued")
-                              .values(status="processing", progress=0.0, progress_note="starting",
-                                      attempts=Call.attempts + 1, heartbeat_at=utcnow()))
-    if claimed.rowcount != 1:
-        return None
-    session.refresh(call)
-    return call
-
-
-def requeue_interrupted(*, session: Session) -> int:
-    """Calls left 'processing' by a stopped server go back to the queue (nothing is lost)."""
-    result = session.execute(update(Call).where(Call.status == "processing")
-                             .values(status="queued", progress=0.0, progress_note="re-queued after a restart"))
-    return result.rowcount or 0
-
-
 def requeue_stale(*, session: Session, older_than: datetime) -> list[int]:
     """Calls 'processing' whose worker gave no sign of life since ``older_than`` (it died, or could
     not record the outcome) go back to the queue; returns their ids."""
-    stale = _stale_processing(older_than)
-    ids = list(session.scalars(select(Call.id).where(stale)))
-    if ids:
-        session.execute(update(Call).where(Call.id.in_(ids), stale)
-                        .values(status="queued", progress=0.0, progress_note="re-queued: its processing stopped"))
-    return ids
-
-
-def _stale_processing(older_than: datetime):
-    return and_(Call.status == "processing", or_(Call.heartbeat_at.is_(None), Call.heartbeat_at < older_than))
-
-
-def beat(*, session: Session, call_id: int) -> None:
-    """The worker is still on this call."""
-    session.execute(update(Call).where(Call.id == call_id, Call.status == "processing").values(heartbeat_at=utcnow()))
+    return claims.requeue_stale(session=session, model=Call, older_than=older_than, progress=0.0,
+                                progress_note="re-queued: its processing stopped")
 
 
 def set_progress(*, session: Session, call_id: int, progress: float, note: str) -> None:
@@ -125,9 +92,22 @@ def requeue_call(*, session: Session, call_id: int, stale_before: datetime) -> b
     """Queue a failed or finished call again, or one stuck 'processing' with no heartbeat since
     ``stale_before``; False when it is queued or being worked on."""
     result = session.execute(update(Call).where(Call.id == call_id, or_(Call.status.in_(["failed", "done"]),
-                                                                        _stale_processing(stale_before)))
-                             .values(status="queued", error="", progress=0.0, progress_note="queued for retry"))
+                                                                        claims.stale(Call, stale_before)))
+                             .values(status="queued", error="", progress=0.0, progress_note="queued for retry",
+                                     attempts=0))
     return bool(result.rowcount)
+
+
+def requeue_period(*, session: Session, since: datetime, until: datetime) -> list[int]:
+    """Queue again every finished or failed call uploaded in [since, until) (a model update); their ids.
+    Their results stay until the new ones are written; each new routing decision is added to the history."""
+    period = and_(Call.uploaded_at >= since, Call.uploaded_at < until, Call.status.in_(["done", "failed"]))
+    ids = list(session.scalars(select(Call.id).where(period).order_by(Call.id)))
+    if ids:
+        session.execute(update(Call).where(Call.id.in_(ids), period)
+                        .values(status="queued", error="", progress=0.0, progress_note="queued again (batch)",
+                                attempts=0))
+    return ids
 
 
 def save_results(*, session: Session, call: Call, turns: list[Turn], decision: RoutingDecisionRow,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from apps.finance_callcenter import crud
@@ -18,7 +18,7 @@ from apps.finance_callcenter.config import APP_ID, get_callcenter_settings
 from apps.finance_callcenter.models import Call, RoutingDecisionRow
 from apps.finance_callcenter.routing import RoutingTable, default_table_text, parse_table
 from core import accounts
-from core.archive import archive_file
+from core.storage import local_path, store
 from core.db import session_scope, utcnow
 
 log = logging.getLogger(__name__)
@@ -104,9 +104,9 @@ def store_upload(path: str | Path, *, username: str, filename: str | None = None
         raise CallCenterError(f"The upload '{filename or src.name}' did not arrive; please try again.")
     with session_scope() as s:
         require_supervisor(s, username)
-    target, sha, size = archive_file(src, get_callcenter_settings().resolved_audio_dir)
+    key, sha, size = store(src, get_callcenter_settings().resolved_audio_dir)
     with session_scope() as s:
-        call = crud.add_call(session=s, filename=filename or src.name, audio_path=str(target), audio_sha256=sha,
+        call = crud.add_call(session=s, filename=filename or src.name, audio_path=key, audio_sha256=sha,
                              audio_bytes=size, uploaded_by=username, agent_channel=agent_channel)
         audit(s, username, "upload", "call", call.id, {"file": call.filename, "bytes": call.audio_bytes})
         return call.id
@@ -131,6 +131,22 @@ def retry_call(call_id: int, *, username: str) -> None:
         if not crud.requeue_call(session=s, call_id=call_id, stale_before=utcnow() - STALE_AFTER):
             raise CallCenterError(f"Call {call_id} cannot be retried now (it is queued or being processed).")
         audit(s, username, "retry", "call", call_id)
+
+
+def reprocess_period(*, since: datetime, until: datetime, username: str | None = None) -> list[int]:
+    """Queue again the calls uploaded in [since, until) that are finished or failed (after a model or
+    routing-table update); their ids. ``username``: a supervisor (checked); None: the operator's
+    command line (audited as such). The caller wakes the dispatcher (a server picks them up anyway)."""
+    if until <= since:
+        raise CallCenterError("The period is empty: its end must come after its start.")
+    with session_scope() as s:
+        if username is not None:
+            require_supervisor(s, username)
+        ids = crud.requeue_period(session=s, since=since, until=until)
+        audit(s, username, "reprocess_period", "call", "", {"since": since.isoformat(), "until": until.isoformat(),
+                                                            "calls": len(ids)})
+    log.info("%d calls uploaded in [%s, %s) queued again", len(ids), since, until)
+    return ids
 
 
 # --- supervisor actions -------------------------------------------------------------------------------
@@ -174,10 +190,10 @@ def call_recording(call_id: int, *, username: str) -> tuple[Path, str]:
     with session_scope() as s:
         require_supervisor(s, username)
         call = crud.get_call(session=s, call_id=call_id)
-        if call is None or not Path(call.audio_path).is_file():
+        if call is None or not local_path(call.audio_path).is_file():
             raise CallCenterError(f"There is no recording for call {call_id}.")
         audit(s, username, "play", "call", call_id)
-        return Path(call.audio_path), call.filename
+        return local_path(call.audio_path), call.filename
 
 
 def call_detail(call_id: int, *, username: str) -> CallView:

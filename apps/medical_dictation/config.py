@@ -7,20 +7,22 @@ from pathlib import Path
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from apps.common.app_spec import AppSpec
-from core.config import get_settings
+from core.storage import area
 
 APP_ID = "medical_dictation"
 ROLES = ("clinician",)
 SPEC = AppSpec(app_id=APP_ID, title="Medical dictation", path="/dictation", roles=ROLES,
                blurb="Dictate after a visit; get a structured note to review, sign and export.",
                migrations=Path(__file__).resolve().parent / "migrations" / "versions",
-               ui="apps.medical_dictation.ui:build_demo", files="apps.medical_dictation.files:build_router")
+               ui="apps.medical_dictation.ui:build_demo", files="apps.medical_dictation.files:build_router",
+               tasks="apps.medical_dictation.worker:KINDS")
 
 
 class DictationSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARLANCE_DICTATION_", extra="ignore")
 
-    audio_dir: Path | None = None  # stored dictations (default: <data_dir>/dictation/audio)
+    audio_dir: Path | None = None  # stored dictations (default: <storage_dir>/dictation/audio)
+    wait_minutes: float = 15.0  # the page waits this long for a busy worker; the dictation is kept either way
     max_note_words: int = 20000  # a note longer than this is refused with a message
     max_minutes: float = 30.0  # a longer recording is kept but refused with a message (a 2-hour file)
     check_language: bool = True  # refuse recordings in another language (Whisper base hears which)
@@ -36,7 +38,7 @@ class DictationSettings(BaseSettings):
 
     @property
     def resolved_audio_dir(self) -> Path:
-        return self.audio_dir or get_settings().data_dir / "dictation" / "audio"
+        return self.audio_dir or area("dictation", "audio")
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from apps.medical_dictation.models import (Addendum, Encounter, EntityRow, Note, NoteVersion, Patient, Recording,
                                            Transcript, VocabularyTerm)
+from core.accounts import User
 from core.db import utcnow
 
 SECTIONS = ("subjective", "objective", "assessment", "plan")
@@ -64,9 +65,10 @@ def get_encounter(*, session: Session, clinician_id: int, encounter_id: int) -> 
 
 # --- recordings and transcripts ---------------------------------------------------------------------
 def add_recording(*, session: Session, encounter: Encounter, audio_path: str, audio_sha256: str, audio_bytes: int,
-                  filename: str) -> Recording:
+                  filename: str, vocabulary: list[str] | None = None) -> Recording:
+    """A new recording, queued for processing."""
     r = Recording(encounter_id=encounter.id, audio_path=audio_path, audio_sha256=audio_sha256,
-                  audio_bytes=audio_bytes, filename=filename[:255])
+                  audio_bytes=audio_bytes, filename=filename[:255], status="queued", vocabulary=list(vocabulary or []))
     session.add(r)
     session.flush()
     return r
@@ -78,6 +80,19 @@ def set_recording_status(*, session: Session, recording: Recording, status: str,
     if duration_s is not None:
         recording.duration_s = duration_s
     session.flush()
+
+
+def queue_recording(*, session: Session, recording: Recording, vocabulary: list[str]) -> None:
+    """Queue a stored or failed recording again (its claims start over)."""
+    recording.status, recording.error, recording.attempts = "queued", "", 0
+    recording.progress, recording.progress_note, recording.vocabulary = 0.0, "queued again", list(vocabulary)
+    session.flush()
+
+
+def recording_owner(*, session: Session, recording_id: int) -> str | None:
+    """The username of the clinician whose encounter holds the recording (None: no such recording)."""
+    return session.scalar(select(User.username).join(Encounter, Encounter.clinician_id == User.id)
+                          .join(Recording, Recording.encounter_id == Encounter.id).where(Recording.id == recording_id))
 
 
 def get_recording(*, session: Session, clinician_id: int, recording_id: int) -> Recording | None:

@@ -49,10 +49,16 @@ class Recording(Base):
     audio_sha256: Mapped[str] = mapped_column(String(64))
     audio_bytes: Mapped[int] = mapped_column(Integer)
     filename: Mapped[str] = mapped_column(String(255), default="")
-    status: Mapped[str] = mapped_column(String(16), default="stored")  # stored / done / failed
+    # queued / processing / done / failed ("stored": kept before the task queue, never processed)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     error: Mapped[str] = mapped_column(Text, default="")
     duration_s: Mapped[float | None] = mapped_column(Float, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    vocabulary: Mapped[list] = mapped_column(JSON, default=list)  # terms typed with this dictation
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims by workers (core.tasks.claims)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)  # last sign of life while processing
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # 0..1 while processing
+    progress_note: Mapped[str] = mapped_column(String(200), default="")
 
 
 class Transcript(Base):

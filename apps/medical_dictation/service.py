@@ -12,23 +12,29 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
 from apps.medical_dictation import crud
 from apps.medical_dictation.config import APP_ID, get_dictation_settings
-from apps.medical_dictation.models import EntityRow
+from apps.medical_dictation.models import EntityRow, Recording
 from core import accounts
-from core.archive import archive_file
 from core.audio import AudioError
 from core.clinical.draft import Draft, draft_note
 from core.clinical.entities import Entity, Tagger, extract_entities
-from core.db import session_scope
+from core.db import session_scope, utcnow
 from core.logs import job_context
+from core.storage import RecordingChanged, store
+from core.tasks import claims, dispatcher
 
 log = logging.getLogger(__name__)
 MAX_DRAFT_ATTEMPTS = 3  # another dictation of the same encounter landed meanwhile: draft again
+STALE_AFTER = timedelta(seconds=60)  # a recording 'processing' with no heartbeat this long: its worker died
+MAX_ATTEMPTS = 3  # claimed this many times without an outcome: failed, not tried again
+WAIT_POLL_S = 0.25  # how often the page looks at a recording a worker is processing
 MAX_VOCABULARY_TERMS = 500  # a clinician's list; more would slow the recogniser's prompt and the repair
 MAX_TERM_CHARS = 60
 _TERM = re.compile(r"[A-Za-z][A-Za-z0-9 \-']*")
@@ -137,24 +143,30 @@ def list_encounters(*, username: str, patient_id: int) -> list[dict]:
 
 
 # --- dictation ------------------------------------------------------------------------------------------
-def store_recording(*, username: str, encounter_id: int, source: str | Path, filename: str = "") -> int:
-    """Copy the audio into the archive before anything else (nothing is lost if processing fails)."""
+def store_recording(*, username: str, encounter_id: int, source: str | Path, filename: str = "",
+                    vocabulary: list[str] | None = None) -> int:
+    """Copy the audio into the storage before anything else (nothing is lost if processing fails) and
+    queue it, with the terms typed for it; a worker drafts from it (``process_recording`` waits)."""
     src = Path(source)
     if not src.is_file():
         raise DictationError("The recording did not arrive; please record or upload it again.")
     with session_scope() as s:
         _encounter(s, _user(s, username), encounter_id)  # refuse before copying anything
-    target, data_hash, size = archive_file(src, get_dictation_settings().resolved_audio_dir)
+    key, data_hash, size = store(src, get_dictation_settings().resolved_audio_dir)
     with session_scope() as s:
         user = _user(s, username)
         enc = _encounter(s, user, encounter_id)
-        rec = crud.add_recording(session=s, encounter=enc, audio_path=str(target), audio_sha256=data_hash,
-                                 audio_bytes=size, filename=filename or src.name)
+        rec = crud.add_recording(session=s, encounter=enc, audio_path=key, audio_sha256=data_hash,
+                                 audio_bytes=size, filename=filename or src.name, vocabulary=_typed(vocabulary))
         _audit(s, user, "create", "recording", rec.id, {"encounter": enc.id, "bytes": rec.audio_bytes})
         return rec.id
 
 
-REPROCESSABLE = ("stored", "failed")  # a crash left it unprocessed, or processing failed
+REPROCESSABLE = ("stored", "failed")  # stored before the task queue existed and never processed, or failed
+
+
+def _typed(vocabulary: list[str] | None) -> list[str]:
+    return [w.strip()[:MAX_TERM_CHARS] for w in (vocabulary or []) if w and w.strip()][:MAX_VOCABULARY_TERMS]
 
 
 def list_recordings(*, username: str, encounter_id: int) -> list[dict]:
@@ -174,37 +186,129 @@ def reprocess_recording(*, username: str, recording_id: int, vocabulary: list[st
         if rec is None:
             raise DictationError("That recording does not exist or belongs to another clinician.")
         if rec.status not in REPROCESSABLE:
-            raise DictationError("That recording is already in the note; only stored or failed recordings can be "
-                                 "processed again.")
+            raise DictationError("That recording is already in the note or on its way; only stored or failed "
+                                 "recordings can be processed again.")
+        crud.queue_recording(session=s, recording=rec, vocabulary=_typed(vocabulary))
         _audit(s, user, "reprocess", "recording", rec.id)
-    return process_recording(username=username, recording_id=recording_id, vocabulary=vocabulary, progress=progress)
+    return process_recording(username=username, recording_id=recording_id, progress=progress)
 
 
 def process_recording(*, username: str, recording_id: int, vocabulary: list[str] | None = None,
-                      progress: Callable[[float, str], None] | None = None) -> NoteView:
-    """Transcribe a stored recording and fold it into the encounter's note (draft sections are
-    appended to, never overwritten; a signed note gets the dictation as an addendum)."""
-    with job_context(f"recording-{int(recording_id)}"):
-        return _process_recording(username, int(recording_id), vocabulary, progress or (lambda f, m: None))
+                      progress: Callable[[float, str], None] | None = None,
+                      timeout_s: float | None = None) -> NoteView:
+    """Draft from a queued recording and return the encounter's note (draft sections are appended
+    to, never overwritten; a signed note gets the dictation as an addendum). Where this process
+    sends work to workers (the server), a worker does it and this waits, reporting its progress;
+    elsewhere (a script, a test) it runs here. ``DictationError`` carries the reason it failed."""
+    report = progress or (lambda f, m: None)
+    with session_scope() as s:
+        user = _user(s, username)
+        rec = crud.get_recording(session=s, clinician_id=user.id, recording_id=int(recording_id))
+        if rec is None:
+            raise DictationError("That recording does not exist or belongs to another clinician.")
+        if vocabulary is not None and rec.status == "queued":
+            rec.vocabulary = _typed(vocabulary)
+        encounter_id = rec.encounter_id
+    if dispatcher.running():
+        dispatcher.wake()
+        status, error = _wait(username, int(recording_id), report,
+                              timeout_s or 60.0 * get_dictation_settings().wait_minutes)
+    else:
+        run_recording(int(recording_id))
+        status, error = _status(username, int(recording_id))
+    if status == "failed":
+        raise DictationError(error or "Processing failed; the recording is kept.")
+    if status != "done":
+        raise DictationError("The dictation is still being processed (the workers are busy); it is kept and "
+                             "will appear in the note when it is done. Open the note again in a few minutes.")
+    report(1.0, "done")
+    return open_note(username=username, encounter_id=encounter_id)
 
 
-def _process_recording(username: str, recording_id: int, vocabulary: list[str] | None,
-                       report: Callable[[float, str], None]) -> NoteView:
+def _status(username: str, recording_id: int) -> tuple[str, str]:
+    with session_scope() as s:
+        rec = crud.get_recording(session=s, clinician_id=_user(s, username).id, recording_id=recording_id)
+        return (rec.status, rec.error) if rec else ("failed", "The recording was deleted.")
+
+
+def _wait(username: str, recording_id: int, report: Callable[[float, str], None], timeout_s: float) -> tuple[str, str]:
+    """Watch the recording until a worker finished it (or ``timeout_s`` passed)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with session_scope() as s:
+            rec = crud.get_recording(session=s, clinician_id=_user(s, username).id, recording_id=recording_id)
+            if rec is None:
+                return "failed", "The recording was deleted."
+            status, error, fraction, note = rec.status, rec.error, rec.progress, rec.progress_note
+        if status in ("done", "failed") or time.monotonic() > deadline:
+            return status, error
+        report(fraction, note or ("waiting for a worker" if status == "queued" else "processing"))
+        time.sleep(WAIT_POLL_S)
+
+
+# --- the task: "draft from recording N" (runs on a worker; see core.tasks) ---------------------------------
+def run_recording(recording_id: int) -> str:
+    """Claim recording ``recording_id`` and draft from it: "done", "failed", or "skipped" (not
+    queued: another worker has it, it is finished or deleted). Raises ``Retry`` when this machine
+    cannot read the recording (the claim is given back for another worker)."""
+    with session_scope() as s:
+        attempt = claims.claim(session=s, model=Recording, record_id=int(recording_id), progress=0.0,
+                               progress_note="starting")
+        owner = crud.recording_owner(session=s, recording_id=int(recording_id)) if attempt else None
+    if attempt is None or owner is None:
+        return "skipped"
+    with job_context(f"recording-{int(recording_id)}"), claims.Heartbeat(Recording, int(recording_id), attempt):
+        if attempt > MAX_ATTEMPTS:
+            _recording_failed(int(recording_id), attempt, f"Processing was interrupted {attempt - 1} times; the "
+                                                          "recording is kept. Press Process again to retry.")
+            return "failed"
+        try:
+            return _process_recording(owner, int(recording_id), attempt)
+        except DictationError:
+            return "failed"  # stored with the recording already
+
+
+def pending_recordings() -> list[int]:
+    """Recordings waiting for a worker (stale claims put back first)."""
+    with session_scope() as s:
+        ids = claims.requeue_stale(session=s, model=Recording, older_than=utcnow() - STALE_AFTER, progress=0.0,
+                                   progress_note="queued again: its processing stopped")
+        if ids:
+            log.warning("recordings whose processing stopped were queued again: %s", ids)
+        return claims.queued_ids(session=s, model=Recording)
+
+
+def give_up_recording(recording_id: int, message: str) -> None:
+    """No worker could process it: failed, with the reason (the recording is kept)."""
+    _recording_failed(int(recording_id), None, message)
+
+
+def _process_recording(username: str, recording_id: int, attempt: int) -> str:
     from core.asr import TranscribeOptions, get_transcriber
     from core.asr.language import not_english_message
     from core.audio import load_audio
     from core.config import get_settings
 
-    words = [w.strip() for w in (vocabulary or []) if w.strip()]
+    def report(fraction: float, note: str) -> None:
+        with session_scope() as s:
+            claims.beat(session=s, model=Recording, record_id=recording_id, attempt=attempt,
+                        progress=round(fraction, 3), progress_note=note[:200])
+
     with session_scope() as s:
         user = _user(s, username)
         rec = crud.get_recording(session=s, clinician_id=user.id, recording_id=recording_id)
-        if rec is None:
-            raise DictationError("That recording does not exist or belongs to another clinician.")
-        path, encounter_id, filename = rec.audio_path, rec.encounter_id, rec.filename
-        words = _vocabulary(s, user, words)
-    log.info("processing recording %s of encounter %s", recording_id, encounter_id)
+        key, sha, encounter_id, filename = rec.audio_path, rec.audio_sha256, rec.encounter_id, rec.filename
+        words = _vocabulary(s, user, list(rec.vocabulary or []))
+    log.info("processing recording %s of encounter %s, attempt %d", recording_id, encounter_id, attempt)
     report(0.05, "reading the recording")
+    try:
+        path = claims.claimed_recording(model=Recording, record_id=recording_id, attempt=attempt, key=key,
+                                        sha256=sha, progress_note=claims.WAITING_NOTE)
+    except RecordingChanged as exc:
+        log.error("recording %s: %s", recording_id, exc)
+        message = "The stored recording is not the file that was recorded (it changed on disk); please dictate again."
+        _recording_failed(recording_id, attempt, message)
+        raise DictationError(message) from exc
     try:
         cfg, dcfg = get_settings(), get_dictation_settings()
         audio = load_audio(path, max_seconds=min(cfg.max_audio_seconds, 60 * dcfg.max_minutes),
@@ -220,31 +324,29 @@ def _process_recording(username: str, recording_id: int, vocabulary: list[str] |
         if exc.code == "too_long":
             message += (" The recording is kept: it can be processed here once an administrator raises"
                         " the dictation limit (PARLANCE_DICTATION_MAX_MINUTES).")
-        _recording_failed(username, recording_id, message)
+        _recording_failed(recording_id, attempt, message)
         raise DictationError(message) from exc
     foreign = not_english_message(audio, transcript) if dcfg.check_language else None
     if foreign:
         log.info("recording %s refused: not English", recording_id)
-        _recording_failed(username, recording_id, foreign)
+        _recording_failed(recording_id, attempt, foreign)
         raise DictationError(foreign)
     if not transcript.text.strip():
         message = "No speech was recognised in this recording (is it silent, or not in English?)."
-        _recording_failed(username, recording_id, message)
+        _recording_failed(recording_id, attempt, message)
         raise DictationError(message)
     report(0.8, "finding medications, problems and sections")
     tagger = _tagger()
     for _attempt in range(MAX_DRAFT_ATTEMPTS):
         previous, seen_version = _latest_transcript(username, encounter_id)
         draft = draft_note(transcript.text, vocabulary=words, tagger=tagger, previous=previous)  # no transaction open
-        if _save_dictation(username, recording_id, encounter_id, transcript, draft, seen_version):
-            break
+        saved = _save_dictation(username, recording_id, attempt, encounter_id, transcript, draft, seen_version)
+        if saved is not None:
+            return "done" if saved else "skipped"
         log.info("encounter %s got another transcript meanwhile; drafting again", encounter_id)
-    else:
-        message = "Other dictations for this encounter kept arriving; please process this recording again."
-        _recording_failed(username, recording_id, message)
-        raise DictationError(message)
-    report(1.0, "done")
-    return open_note(username=username, encounter_id=encounter_id)
+    message = "Other dictations for this encounter kept arriving; please process this recording again."
+    _recording_failed(recording_id, attempt, message)
+    raise DictationError(message)
 
 
 def _latest_transcript(username: str, encounter_id: int) -> tuple[str, int]:
@@ -255,18 +357,22 @@ def _latest_transcript(username: str, encounter_id: int) -> tuple[str, int]:
         return (t.text, t.version) if t else ("", 0)
 
 
-def _save_dictation(username: str, recording_id: int, encounter_id: int, transcript, draft: Draft,
-                    seen_version: int) -> bool:
-    """Store the transcript, its entities and the note's new sections in one transaction; False
-    (nothing written) when another transcript landed after ``seen_version`` was read."""
+def _save_dictation(username: str, recording_id: int, attempt: int, encounter_id: int, transcript, draft: Draft,
+                    seen_version: int) -> bool | None:
+    """Store the transcript, its entities and the note's new sections in one transaction, while this
+    worker's claim holds: True; None (nothing written) when another transcript landed after
+    ``seen_version`` was read (draft again); False when the claim was lost (another worker owns it)."""
     with session_scope() as s:
         user = _user(s, username)
         enc = _encounter(s, user, encounter_id)
         previous = crud.latest_transcript(session=s, encounter_id=enc.id)
         if (previous.version if previous else 0) != seen_version:
+            return None
+        if not claims.finish(session=s, model=Recording, record_id=recording_id, attempt=attempt, status="done",
+                             duration_s=transcript.duration, error="", progress=1.0, progress_note=""):
+            log.warning("recording %s: this worker's claim was lost; its draft is discarded", recording_id)
             return False
         rec = crud.get_recording(session=s, clinician_id=user.id, recording_id=recording_id)
-        crud.set_recording_status(session=s, recording=rec, status="done", duration_s=transcript.duration)
         t = crud.add_transcript(session=s, encounter=enc, text=draft.transcript, raw_text=transcript.text,
                                 recording=rec, model=transcript.model, created_by=username,
                                 repairs=[[r.original, r.replacement, r.similarity] for r in draft.repairs])
@@ -287,12 +393,18 @@ def _save_dictation(username: str, recording_id: int, encounter_id: int, transcr
     return True
 
 
-def _recording_failed(username: str, recording_id: int, message: str) -> None:
+def _recording_failed(recording_id: int, attempt: int | None, message: str) -> None:
+    """Store the failure (with ``attempt``: only while that claim holds)."""
     with session_scope() as s:
-        user = _user(s, username)
-        rec = crud.get_recording(session=s, clinician_id=user.id, recording_id=int(recording_id))
+        rec = s.get(Recording, int(recording_id))
+        if rec is None or rec.status == "done":
+            return
+        if attempt is not None and not claims.finish(session=s, model=Recording, record_id=rec.id, attempt=attempt,
+                                                     status="failed", error=message, progress=0.0, progress_note=""):
+            log.warning("recording %s: claim lost before its failure was written", recording_id)
+            return
         crud.set_recording_status(session=s, recording=rec, status="failed", error=message)
-        _audit(s, user, "dictate_failed", "recording", rec.id, {"error": message[:200]})
+        _audit(s, None, "dictate_failed", "recording", rec.id, {"error": message[:200]})
 
 
 def _tagger() -> Tagger | None:

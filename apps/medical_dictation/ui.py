@@ -128,9 +128,8 @@ def dictate(encounter_id, audio, vocabulary: str, request: gr.Request, progress=
     try:
         upload = checked_upload(audio)  # before anything reads it: only this server's uploads
         rec = service.store_recording(username=_user(request), encounter_id=int(encounter_id), source=upload,
-                                      filename=upload.name)
-        service.process_recording(username=_user(request), recording_id=rec, vocabulary=_words(vocabulary),
-                                  progress=lambda f, m: progress(f, desc=m))
+                                      filename=upload.name, vocabulary=_words(vocabulary))
+        service.process_recording(username=_user(request), recording_id=rec, progress=lambda f, m: progress(f, desc=m))
     except UploadRefused as exc:
         return (f"**Could not process the dictation:** {exc}", *load_note(encounter_id, request)[1:])
     except service.DictationError as exc:

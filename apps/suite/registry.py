@@ -15,8 +15,11 @@ MOUNTED: tuple[AppSpec, ...] = (MEDICAL_DICTATION, FINANCE_CALLCENTER, ENGLISH_T
 
 
 def register_apps(specs: tuple[AppSpec, ...] = MOUNTED) -> tuple[AppSpec, ...]:
-    """Tell the core each app's roles and migrations folder (idempotent); returns ``specs``."""
+    """Tell the core each app's roles, migrations folder and kinds of task (idempotent); returns ``specs``."""
+    from core.tasks import registry
+
     for spec in specs:
+        registry.register(*spec.task_kinds())
         accounts.register_app(spec.app_id, spec.roles)
         if spec.migrations is not None:
             db.register_migrations(spec.migrations)

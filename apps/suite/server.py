@@ -57,18 +57,20 @@ def _safe_next(path: str | None) -> str:
 
 
 def _lifespan(specs):
-    """Background workers run while the server runs: started with it, stopped on shutdown."""
+    """Processing (``core.tasks``) runs while the server runs: started with it, stopped on shutdown."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        workers = [m for m in (spec.worker_module() for spec in specs) if m is not None]
-        for worker in workers:
-            worker.start_worker()
+        from core.tasks import dispatcher
+
+        start = get_settings().start_processing
+        if start:
+            dispatcher.start()
         try:
             yield
         finally:
-            for worker in workers:
-                worker.stop_worker()
+            if start:
+                dispatcher.stop()
 
     return lifespan
 
