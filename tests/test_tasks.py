@@ -84,7 +84,7 @@ def _recording(tmp_path: Path, seed: int) -> Path:
 def _calls(tmp_path: Path, n: int) -> list[int]:
     ids = []
     for i in range(n):
-        key, sha, size = store(_recording(tmp_path, i), get_settings().data_dir / "test-audio")
+        key, sha, size = store(_recording(tmp_path, i), get_settings().data_dir / "test-audio" / tmp_path.name)
         with session_scope() as s:
             ids.append(crud.add_call(session=s, filename=f"{i}.wav", audio_path=key, audio_sha256=sha,
                                      audio_bytes=size, uploaded_by="sup").id)
@@ -107,7 +107,7 @@ def _wait(predicate, timeout: float = 20.0) -> bool:
 
 
 def test_storage_keys_are_relative_and_reads_are_checked(tmp_path, db):
-    key, sha, _ = store(_recording(tmp_path, 99), get_settings().data_dir / "test-audio")  # spoilt below
+    key, sha, _ = store(_recording(tmp_path, 99), get_settings().data_dir / "test-audio" / tmp_path.name)  # spoilt below
     assert not Path(key).is_absolute() and key.startswith("test-audio/")
     assert verified_path(key, sha) == local_path(key)
     local_path(key).write_bytes(b"not the same bytes")
