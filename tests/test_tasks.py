@@ -53,8 +53,9 @@ class Counting:
         self.processed.append(call_id)
         return "done"
 
-    def pending(self) -> list[int]:
+    def pending(self, stale_before) -> list[int]:
         with session_scope() as s:
+            claims.requeue_stale(session=s, model=Call, older_than=stale_before)
             return claims.queued_ids(session=s, model=Call)
 
     def fail(self, call_id: int, message: str) -> None:
@@ -221,3 +222,24 @@ def test_celery_mode_on_redis_processes_each_call_once(tmp_path, db):
         time.sleep(0.5)
     assert sorted(db.processed) == ids
     assert all(_status(i)[0] == "done" for i in ids)
+
+
+def test_a_restarted_server_alone_takes_back_what_its_killed_predecessor_held(tmp_path, db):
+    """The embedded server was killed mid-call: its presence row says a dead pid, its call says
+    'processing' with a fresh heartbeat. Alone on the database, the new server queues it at once
+    (rather than a minute later, when the heartbeat is stale); with another worker alive it waits."""
+    from core.tasks.workers import WorkerRow, forget_dead_local, process_name
+
+    (call_id,) = _calls(tmp_path, 1)
+    with session_scope() as s:
+        claims.claim(session=s, model=Call, record_id=call_id)
+        s.add(WorkerRow(name=process_name().rsplit(":", 1)[0] + ":999999999", role="server", mode="embedded",
+                        models_version=models_version()))
+    d = dispatcher.Dispatcher(EmbeddedBackend(1, None), models_version(), recover_all=False)
+    try:
+        assert d.tick() == 0  # fresh heartbeat: maybe someone is on it
+        assert forget_dead_local() == [process_name().rsplit(":", 1)[0] + ":999999999"]
+        d.recover_all = True
+        assert d.tick() == 1 and _wait(lambda: db.processed == [call_id])
+    finally:
+        d.backend.stop(2)

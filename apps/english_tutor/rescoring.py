@@ -9,19 +9,18 @@ synchronous in ``service.submit_attempt``: it takes a fraction of a second.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime
 
 from apps.english_tutor import crud
 from apps.english_tutor.models import Attempt
 from apps.english_tutor.service import TutorError, _audit, _class, _model_name, _teacher, assess_recording
-from core.db import session_scope, utcnow
+from core.db import session_scope
 from core.logs import job_context
 from core.storage import RecordingChanged
 from core.tasks import claims, dispatcher
 from core.tasks.registry import TaskKind
 
 log = logging.getLogger(__name__)
-STALE_AFTER = timedelta(seconds=60)
 MAX_ATTEMPTS = 3
 RESCORABLE = ("scored", "refused", "failed", "stored")
 
@@ -77,9 +76,9 @@ def _finish(attempt_id: int, attempt: int, status: str, message: str, result: di
     return "done" if status in ("scored", "refused") else "failed"
 
 
-def pending_rescores() -> list[int]:
+def pending_rescores(stale_before: datetime) -> list[int]:
     with session_scope() as s:
-        claims.requeue_stale(session=s, model=Attempt, older_than=utcnow() - STALE_AFTER)
+        claims.requeue_stale(session=s, model=Attempt, older_than=stale_before)
         return claims.queued_ids(session=s, model=Attempt)
 
 

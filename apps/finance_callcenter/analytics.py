@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,8 @@ from apps.common.spreadsheet import safe_cell
 from apps.finance_callcenter import crud
 from apps.finance_callcenter.service import audit, current_table, list_call_dicts
 from core.db import session_scope
+
+log = logging.getLogger(__name__)
 
 AMBER_AT = 0.5  # share of the SLA after which a waiting call turns amber (red past the SLA)
 
@@ -54,7 +57,19 @@ def queue_board(*, username: str, now: datetime | None = None) -> dict:
                      "colour": sla_colour(longest, sla) if mine else "green"})
     waiting.sort(key=lambda w: (not w["escalated"], -w["waited_min"]))
     processing.sort(key=lambda p: ({"processing": 0, "queued": 1, "failed": 2}[p["status"]], p["id"]))
-    return {"queues": rows, "waiting": waiting, "processing": processing}
+    return {"queues": rows, "waiting": waiting, "processing": processing, "workers": processing_overview()}
+
+
+def processing_overview() -> dict | None:
+    """The processing layer as the dashboard shows it (mode, broker queue depth, workers alive);
+    None when it cannot be read (the board still shows the calls)."""
+    from core.tasks import dispatcher
+
+    try:
+        return dispatcher.overview()
+    except Exception:  # noqa: BLE001 - e.g. the workers table is locked; the board still opens
+        log.exception("the processing overview could not be read")
+        return None
 
 
 def _window(days: int | None, now: datetime | None = None) -> datetime | None:

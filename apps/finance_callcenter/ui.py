@@ -38,7 +38,8 @@ def refresh_board(request: gr.Request):
     except service.CallCenterError as exc:
         log.info("refused: %s", exc, exc_info=True)
         return f"<p><b>{html.escape(str(exc))}</b></p>", "", ""
-    return (views.board_html(board), views.waiting_html(board["waiting"]), views.processing_html(board["processing"]))
+    return (views.board_html(board), views.waiting_html(board["waiting"]),
+            views.processing_html(board["processing"], board.get("workers")))
 
 
 # --- upload -----------------------------------------------------------------------------------------

@@ -41,9 +41,37 @@ def waiting_html(waiting: list[dict]) -> str:
             "<th>Waited / SLA</th><th></th></tr>" + "".join(rows) + "</table>")
 
 
-def processing_html(items: list[dict]) -> str:
+def workers_html(view: dict | None) -> str:
+    """One line on the processing layer, then the workers: who is alive, on what, on which models."""
+    if view is None:
+        return "<p><em>The workers' state could not be read (see the server log).</em></p>"
+    depth = "unknown" if view["queue_depth"] is None else str(view["queue_depth"])
+    mode = "inside this server" if view["mode"] == "embedded" else "distributed workers (Celery)"
+    head = (f'<p class="cc-workers"><b>Processing:</b> {mode} · <b>{view["workers_alive"]}</b> worker(s) alive · '
+            f'<b>{depth}</b> waiting for a worker · models {_e(view["models_version"])}</p>')
+    if view["broker_down"]:
+        head += ('<p style="color:#b3261e;font-weight:600">The task broker does not answer: uploads are kept and '
+                 'wait; processing resumes when it is back.</p>')
+    if view["mode"] == "celery" and view["workers_alive"] == 0:
+        head += ('<p style="color:#b3261e;font-weight:600">No worker is running: start one with '
+                 '<code>python -m apps.suite worker</code>.</p>')
+    rows = []
+    for w in view["workers"]:
+        odd = w["name"] in view["mismatched"]
+        state = _e(w["current"]) if w["current"] else "idle"
+        flag = ' <span style="color:#b3261e">other models: refuses tasks</span>' if odd else ""
+        rows.append(f"<tr><td>{_e(w['name'])}</td><td>{_e(w['role'])}</td><td>{state}{flag}</td>"
+                    f"<td>{w['done']}</td><td>{w['failed']}</td></tr>")
+    if rows:
+        head += ("<table><tr><th>Worker</th><th>Role</th><th>Now</th><th>Done</th><th>Failed</th></tr>"
+                 + "".join(rows) + "</table>")
+    return head
+
+
+def processing_html(items: list[dict], workers: dict | None = None) -> str:
+    head = workers_html(workers)
     if not items:
-        return "<p><em>Nothing is being processed.</em></p>"
+        return head + "<p><em>Nothing is being processed.</em></p>"
     rows = []
     for p in items[:200]:
         if p["status"] == "failed":
@@ -54,7 +82,7 @@ def processing_html(items: list[dict]) -> str:
             pct = int(round(100 * (p["progress"] or 0)))
             state = (f'<progress value="{pct}" max="100"></progress> {pct}% {_e(p["note"])}')
         rows.append(f"<tr><td>#{p['id']}</td><td>{_e(p['file'])}</td><td>{state}</td></tr>")
-    return "<table><tr><th>Call</th><th>File</th><th>Progress</th></tr>" + "".join(rows) + "</table>"
+    return head + "<table><tr><th>Call</th><th>File</th><th>Progress</th></tr>" + "".join(rows) + "</table>"
 
 
 def transcript_html(turns: list[dict]) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from pathlib import Path
 
 from apps.finance_callcenter import crud
@@ -132,9 +133,10 @@ def give_up(call_id: int, message: str) -> None:
     _fail(call_id, None, message)
 
 
-def pending() -> list[int]:
-    """Calls waiting for a worker, oldest first (stale ones put back in the queue first)."""
-    requeue_stale()
+def pending(stale_before: datetime | None = None) -> list[int]:
+    """Calls waiting for a worker, oldest first (claims with no heartbeat since ``stale_before``,
+    by default ``STALE_AFTER`` ago, put back in the queue first)."""
+    requeue_stale(stale_before)
     with session_scope() as s:
         return claims.queued_ids(session=s, model=Call)
 
@@ -155,10 +157,10 @@ KIND = TaskKind(name="callcenter.process_call", run=process_call, pending=pendin
 KINDS = (KIND,)
 
 
-def requeue_stale() -> list[int]:
+def requeue_stale(stale_before: datetime | None = None) -> list[int]:
     """Queue again the calls stuck 'processing' with a stale heartbeat (logged)."""
     with session_scope() as s:
-        ids = crud.requeue_stale(session=s, older_than=utcnow() - STALE_AFTER)
+        ids = crud.requeue_stale(session=s, older_than=stale_before or utcnow() - STALE_AFTER)
     if ids:
         log.warning("re-queued calls whose processing stopped: %s", ids)
     return ids

@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -25,14 +25,13 @@ from core import accounts
 from core.audio import AudioError
 from core.clinical.draft import Draft, draft_note
 from core.clinical.entities import Entity, Tagger, extract_entities
-from core.db import session_scope, utcnow
+from core.db import session_scope
 from core.logs import job_context
 from core.storage import RecordingChanged, store
 from core.tasks import claims, dispatcher
 
 log = logging.getLogger(__name__)
 MAX_DRAFT_ATTEMPTS = 3  # another dictation of the same encounter landed meanwhile: draft again
-STALE_AFTER = timedelta(seconds=60)  # a recording 'processing' with no heartbeat this long: its worker died
 MAX_ATTEMPTS = 3  # claimed this many times without an outcome: failed, not tried again
 WAIT_POLL_S = 0.25  # how often the page looks at a recording a worker is processing
 MAX_VOCABULARY_TERMS = 500  # a clinician's list; more would slow the recogniser's prompt and the repair
@@ -268,10 +267,10 @@ def run_recording(recording_id: int) -> str:
             return "failed"  # stored with the recording already
 
 
-def pending_recordings() -> list[int]:
-    """Recordings waiting for a worker (stale claims put back first)."""
+def pending_recordings(stale_before: datetime) -> list[int]:
+    """Recordings waiting for a worker (claims with no heartbeat since ``stale_before`` put back first)."""
     with session_scope() as s:
-        ids = claims.requeue_stale(session=s, model=Recording, older_than=utcnow() - STALE_AFTER, progress=0.0,
+        ids = claims.requeue_stale(session=s, model=Recording, older_than=stale_before, progress=0.0,
                                    progress_note="queued again: its processing stopped")
         if ids:
             log.warning("recordings whose processing stopped were queued again: %s", ids)

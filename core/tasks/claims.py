@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import and_, or_, select, update
@@ -23,6 +23,7 @@ from core.tasks.registry import Retry
 
 log = logging.getLogger(__name__)
 QUEUED, PROCESSING = "queued", "processing"
+STALE_AFTER = timedelta(seconds=60)  # a claim whose heartbeat is older than this is abandoned (its worker died)
 WAITING_NOTE = "waiting for a worker that can read the recording"
 
 

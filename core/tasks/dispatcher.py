@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import timedelta
 
 from core.config import get_settings
-from core.tasks import registry
+from core.db import utcnow
+from core.tasks import claims, registry
 from core.tasks.backends import BrokerUnavailable, CeleryBackend, EmbeddedBackend
 from core.tasks.versions import models_version
-from core.tasks.workers import Presence, list_workers
+from core.tasks.workers import Presence, forget_dead_local, list_workers
 
 log = logging.getLogger(__name__)
 POLL_S = 2.0  # how often queued records are looked for when nobody wakes the loop
@@ -28,9 +30,10 @@ MODES = ("embedded", "celery")
 
 
 class Dispatcher(threading.Thread):
-    def __init__(self, backend, version: str):
+    def __init__(self, backend, version: str, recover_all: bool = False):
         super().__init__(name="task-dispatcher", daemon=True)
         self.backend, self.version = backend, version
+        self.recover_all = recover_all  # first tick: every 'processing' record is orphaned (no other worker lives)
         self.wake, self.stopping = threading.Event(), threading.Event()
         self.sent: dict[tuple[str, int], float] = {}
         self.broker_down_since: float | None = None
@@ -47,10 +50,12 @@ class Dispatcher(threading.Thread):
     def tick(self) -> int:
         """Send what waits; returns how many messages were sent."""
         sent = 0
+        stale_before = utcnow() + timedelta(seconds=1) if self.recover_all else utcnow() - claims.STALE_AFTER
+        self.recover_all = False
         for kind in registry.all_kinds():
             waiting = set()
             depth: int | None = None
-            for record_id in kind.pending():
+            for record_id in kind.pending(stale_before):
                 key = (kind.name, record_id)
                 waiting.add(key)
                 last = self.sent.get(key)
@@ -109,9 +114,21 @@ def start() -> None:
             _presence.start()
         except Exception:  # noqa: BLE001 - the dashboard then lacks this row; processing still runs
             log.exception("could not write this server's presence row")
-        _dispatcher = Dispatcher(make_backend(_presence), models_version())
+        _dispatcher = Dispatcher(make_backend(_presence), models_version(), recover_all=_alone(_presence))
         _dispatcher.start()
         log.info("processing started (%s mode, models version %s)", mode, models_version())
+
+
+def _alone(presence: Presence) -> bool:
+    """True when no other server or worker is alive: then whatever is 'processing' was left by a
+    process that died (this server's previous run, killed) and is queued again at once rather than
+    after ``claims.STALE_AFTER``. Rows of this machine's processes that no longer exist are removed."""
+    try:
+        forget_dead_local()
+        return not [w for w in list_workers() if w["name"] != presence.name]
+    except Exception:  # noqa: BLE001 - then the stale heartbeat recovers them, a minute later
+        log.exception("could not read the workers table")
+        return False
 
 
 def wake() -> None:

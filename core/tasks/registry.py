@@ -6,6 +6,7 @@ list at start, so a message names a kind and a record id and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable
 
 
@@ -22,7 +23,8 @@ class Retry(Exception):
 class TaskKind:
     name: str  # "callcenter.process_call": the message names it
     run: Callable[[int], str]  # claim record N and process it: "done" / "failed" / "skipped" (not claimable)
-    pending: Callable[[], list[int]]  # ids waiting to be processed (stale claims first put back in the queue)
+    pending: Callable[[datetime], list[int]]  # put back claims with no heartbeat since the time given, then
+    #                                           the ids waiting to be processed, oldest first
     fail: Callable[[int, str], None]  # give up on record N with a sentence for the person (retries spent)
 
 

@@ -114,6 +114,31 @@ def list_workers(*, include_gone: bool = False) -> list[dict]:
     return [w for w in out if include_gone or w["alive"]]
 
 
+def forget_dead_local() -> list[str]:
+    """Delete the rows of processes on this machine that no longer run (killed without a goodbye)."""
+    host = socket.gethostname()
+    gone = []
+    with session_scope() as s:
+        for row in s.scalars(select(WorkerRow).where(WorkerRow.name.like(f"{host}:%"))):
+            pid = int(row.name.rsplit(":", 1)[1]) if row.name.rsplit(":", 1)[1].isdigit() else -1
+            if pid != os.getpid() and not _running(pid):
+                gone.append(row.name)
+                s.delete(row)
+    return gone
+
+
+def _running(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def server_version() -> str | None:
     """The models version of the newest live server (what tasks are sent with), if one is alive."""
     servers = [w for w in list_workers() if w["role"] == "server"]
