@@ -266,3 +266,24 @@ def test_the_heartbeat_is_written_while_a_call_is_processed(db, monkeypatch):
     call_id = service.store_upload(CALL, username="sup")
     worker.process_pending()
     assert beats[0] is not None and beats[1] > beats[0]
+
+
+def test_a_period_is_processed_again_after_a_model_update(db):
+    """Issue 15: the batch command queues a period's calls again; each is processed once more and
+    its new routing decision joins the history."""
+    call_id = service.store_upload(CALL, username="sup")
+    worker.process_pending()
+    now = datetime.now(UTC)
+    with pytest.raises(service.CallCenterError, match="period is empty"):
+        service.reprocess_period(since=now, until=now)
+    with pytest.raises(service.CallCenterError):
+        service.reprocess_period(since=now - timedelta(hours=1), until=now, username="doc")
+    assert service.reprocess_period(since=now - timedelta(days=2), until=now - timedelta(days=1)) == []
+    assert service.reprocess_period(since=now - timedelta(hours=1), until=now + timedelta(minutes=1),
+                                    username="sup") == [call_id]
+    assert _status(call_id)["status"] == "queued"
+    assert service.reprocess_period(since=now - timedelta(hours=1), until=now + timedelta(minutes=1)) == []
+    assert worker.process_pending() == 1 and worker.process_pending() == 0
+    with session_scope() as s:
+        call = crud.get_call(session=s, call_id=call_id, with_turns=True)
+        assert call.status == "done" and [d.decided_by for d in call.decisions] == ["auto", "auto"]

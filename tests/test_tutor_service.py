@@ -164,3 +164,31 @@ def test_csv_cells_are_guarded_against_spreadsheet_formulas(db, tmp_path):
                          audio_path=str(stored), audio_sha256="0" * 64, audio_bytes=1)
     rows = list(csv.reader(io.StringIO(service.export_csv(username="ms.t", class_id=cid))))
     assert rows[1][0].startswith("'=") and rows[1][5].startswith("'+")
+
+
+@pytest.mark.slow
+def test_a_class_is_scored_again_on_the_queue_after_a_model_update(db):
+    """Issue 15: the teacher's class (or the operator's command) is re-scored by the workers, one
+    task per attempt; the old scores stay until the new ones are written; each attempt once."""
+    from apps.english_tutor import rescoring
+    from core.db import utcnow
+    from core.tasks import claims
+
+    cid = service.create_class(username="ms.t", name="3B")
+    service.add_student(username="ms.t", class_id=cid, student="amy")
+    pid = _custom_prompt(db, "She was almost like a boy.")
+    mine = service.submit_attempt(username="amy", prompt_id=pid, upload=CLIP)
+    other = service.submit_attempt(username="bob", prompt_id=pid, upload=CLIP)  # bob is in no class
+    with pytest.raises(service.TutorError, match="not yours"):
+        rescoring.rescore_class(class_id=cid, username="mr.u")
+    with pytest.raises(service.TutorError, match="no class 999"):
+        rescoring.rescore_class(class_id=999)
+    assert rescoring.rescore_class(class_id=cid, username="ms.t") == 1
+    queued = service.get_attempt(username="amy", attempt_id=mine.id)
+    assert queued.status == "queued" and queued.scores == mine.scores  # the old scores are still shown
+    assert rescoring.KIND.pending(utcnow() - claims.STALE_AFTER) == [mine.id]
+    assert rescoring.run_rescore(mine.id) == "done" and rescoring.run_rescore(mine.id) == "skipped"
+    again = service.get_attempt(username="amy", attempt_id=mine.id)
+    assert again.status == "scored" and again.scores == mine.scores  # same model, same reading
+    assert service.get_attempt(username="bob", attempt_id=other.id).status == "scored"
+    assert rescoring.rescore_class(class_id=cid) == 1  # the operator's command line

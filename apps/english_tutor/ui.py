@@ -65,6 +65,9 @@ def _phone_line(p: dict) -> str:
 
 def result_html(view: service.AttemptView, prefix: str = "/tutor") -> str:
     """The coloured sentence (hover: the sounds), score cards, the word details and the players."""
+    if view.status in ("queued", "processing"):
+        return (f"<p><b>Being scored again</b> with the updated model (attempt #{view.id}); the new scores "
+                "appear here when it is done.</p>")
     if view.status != "scored":
         return (f"<p><b>Not scored.</b> {html.escape(view.message)}</p>"
                 f"<p>Your recording is kept (attempt #{view.id}).</p>")

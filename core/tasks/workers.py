@@ -98,15 +98,22 @@ class Presence:
             log.warning("worker presence not written", exc_info=True)
 
     def _run(self) -> None:
+        beats = 0
         while not self._stop.wait(BEAT_S):
             self._safe_write()
+            beats += 1
+            if self.role == "server" and beats % 720 == 1:  # about hourly: forget workers gone a day
+                try:
+                    with session_scope() as s:
+                        s.execute(delete(WorkerRow).where(WorkerRow.last_seen < utcnow() - FORGET_AFTER))
+                except Exception:  # noqa: BLE001 - a tidy-up; next hour will do
+                    log.warning("old worker rows not removed", exc_info=True)
 
 
 def list_workers(*, include_gone: bool = False) -> list[dict]:
-    """Workers seen lately (newest first), each with ``alive``; rows gone a day are forgotten."""
+    """Workers seen lately (newest first), each with ``alive`` (read only: the dashboard calls it)."""
     now = utcnow()
     with session_scope() as s:
-        s.execute(delete(WorkerRow).where(WorkerRow.last_seen < now - FORGET_AFTER))
         rows = list(s.scalars(select(WorkerRow).order_by(WorkerRow.last_seen.desc())))
         out = [{"name": r.name, "role": r.role, "mode": r.mode, "models_version": r.models_version,
                 "alive": _aware(r.last_seen) >= now - ALIVE_WITHIN, "current": r.current, "done": r.done,
