@@ -237,30 +237,36 @@ def throughput(args, paths: list[Path], work: Path) -> dict:
     return out
 
 
-def kill_worker(args, paths: list[Path], work: Path) -> dict:
-    """Two workers; once a few calls are done, SIGKILL the one busy on a call."""
+def fault_run(args, paths: list[Path], work: Path, name: str, fault) -> tuple[dict, float, list[float]]:
+    """Two workers, ``args.fault_calls`` calls; ``fault(done, seen)`` is called as calls finish
+    (it strikes once, when it chooses). Returns (tally, seconds, completion times)."""
     from core.tasks import dispatcher
 
-    with Setup(work, "kill", "celery") as setup:
+    with Setup(work, name, "celery") as setup:
         setup.start_workers(2, 1)
         dispatcher.start()
         warm_up(paths, 2)
         ids = upload(paths, args.fault_calls)
-        state: dict = {}
+        seconds, times = run_batch(ids, 30 * 60, fault)
+        return tally(ids), seconds, times
 
-        def maybe_kill(done: int, seen: dict) -> None:
-            if "killed_at" not in state and done >= 5:
-                busy = [w for w in live_workers() if w["current"].startswith("callcenter.process_call")]
-                if busy:
-                    pid = int(busy[0]["name"].rsplit(":", 1)[1])
-                    state.update(call=int(busy[0]["current"].split()[-1]), pid=pid, killed_at=time.monotonic())
-                    os.kill(pid, signal.SIGKILL)
-                    print(f"  SIGKILL worker pid {pid} while on call #{state['call']}", flush=True)
-            if "killed_at" in state and "recovered_s" not in state and state["call"] in seen:
-                state["recovered_s"] = time.monotonic() - state["killed_at"]
 
-        seconds, _ = run_batch(ids, 30 * 60, maybe_kill)
-        t = tally(ids)
+def kill_worker(args, paths: list[Path], work: Path) -> dict:
+    """Once a few calls are done, SIGKILL the worker busy on a call."""
+    state: dict = {}
+
+    def maybe_kill(done: int, seen: dict) -> None:
+        if "killed_at" not in state and done >= 5:
+            busy = [w for w in live_workers() if w["current"].startswith("callcenter.process_call")]
+            if busy:
+                pid = int(busy[0]["name"].rsplit(":", 1)[1])
+                state.update(call=int(busy[0]["current"].split()[-1]), pid=pid, killed_at=time.monotonic())
+                os.kill(pid, signal.SIGKILL)
+                print(f"  SIGKILL worker pid {pid} while on call #{state['call']}", flush=True)
+        if "killed_at" in state and "recovered_s" not in state and state["call"] in seen:
+            state["recovered_s"] = time.monotonic() - state["killed_at"]
+
+    t, seconds, _ = fault_run(args, paths, work, "kill", maybe_kill)
     out = {**t, "seconds": round(seconds, 1), "killed_call": state.get("call"),
            "recovery_s": round(state["recovered_s"], 1) if "recovered_s" in state else None}
     print(f"  kill -9 of a busy worker: lost {t['lost']}, decided twice {t['decided_twice']}, failed {t['failed']}; "
@@ -269,33 +275,22 @@ def kill_worker(args, paths: list[Path], work: Path) -> dict:
 
 
 def cut_broker(args, paths: list[Path], work: Path) -> dict:
-    """Two workers; once a few calls are done, every client connection to Redis is killed."""
+    """Once a few calls are done, every client connection to Redis is killed."""
     import redis
 
-    from core.tasks import dispatcher
+    state: dict = {}
 
-    with Setup(work, "broker", "celery") as setup:
-        setup.start_workers(2, 1)
-        dispatcher.start()
-        warm_up(paths, 2)
-        ids = upload(paths, args.fault_calls)
-        state: dict = {}
+    def maybe_cut(done: int, seen: dict) -> None:
+        if "cut_at" not in state and done >= 5:
+            state["killed"] = redis.Redis.from_url(BROKER).client_kill_filter(_type="normal", skipme=True)
+            state.update(cut_at=time.monotonic(), done_at_cut=done)
+            print(f"  cut {state['killed']} broker connections", flush=True)
 
-        def maybe_cut(done: int, seen: dict) -> None:
-            if "cut_at" not in state and done >= 5:
-                client = redis.Redis.from_url(BROKER)
-                state["killed"] = client.client_kill_filter(_type="normal", skipme=True)
-                state["cut_at"] = time.monotonic()
-                state["done_at_cut"] = done
-                print(f"  cut {state['killed']} broker connections", flush=True)
-
-        seconds, times = run_batch(ids, 30 * 60, maybe_cut)
-        t = tally(ids)
-    cut = state.get("cut_at")
-    after = [x for x in times[state.get("done_at_cut", 0):]]
+    t, seconds, times = fault_run(args, paths, work, "broker", maybe_cut)
+    after = times[state.get("done_at_cut", 0):]
     gaps = np.diff(after) if len(after) > 1 else np.array([0.0])
     out = {**t, "seconds": round(seconds, 1), "connections_cut": state.get("killed"),
-           "longest_pause_after_cut_s": round(float(gaps.max()), 1) if cut else None}
+           "longest_pause_after_cut_s": round(float(gaps.max()), 1) if "cut_at" in state else None}
     print(f"  broker connections cut: lost {t['lost']}, decided twice {t['decided_twice']}, failed {t['failed']}; "
           f"longest pause between completions afterwards {out['longest_pause_after_cut_s']} s", flush=True)
     return out

@@ -140,7 +140,8 @@ def test_a_message_delivered_twice_is_processed_once(tmp_path, db):
     assert db.processed == [call_id]
 
 
-def test_a_worker_that_cannot_read_the_recording_gives_it_back_then_it_fails_plainly(tmp_path, db, monkeypatch):
+def test_a_worker_that_cannot_read_the_recording_gives_it_back_then_it_fails_plainly(tmp_path, db, monkeypatch,
+                                                                                     caplog):
     (call_id,) = _calls(tmp_path, 1)
     with session_scope() as s:
         local_path(s.get(Call, call_id).audio_path).unlink()  # this machine lacks the share
@@ -152,7 +153,9 @@ def test_a_worker_that_cannot_read_the_recording_gives_it_back_then_it_fails_pla
     try:
         backend._again(db.name, call_id, models_version(), 2, "no share here", 0.0)  # retries spent
         status, error, _ = _status(call_id)
-        assert status == "failed" and "No worker could process this recording" in error and "no share" in error
+        assert status == "failed" and "No worker could process this recording" in error
+        assert "no share" not in error and str(tmp_path) not in error  # the detail goes to the log, not the page
+        assert any("no share here" in r.getMessage() for r in caplog.records)
     finally:
         backend.stop(2)
 

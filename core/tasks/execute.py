@@ -50,5 +50,6 @@ def give_up(kind: str, record_id: int, reason: str) -> None:
     log.error("giving up on %s %s after %d tries: %s", kind, record_id, MAX_RETRIES, reason)
     k = registry.get(kind)
     if k is not None:
-        k.fail(int(record_id), f"No worker could process this recording ({reason}). It is kept; an administrator "
-                               "can fix the workers and press Retry.")
+        k.fail(int(record_id), "No worker could process this recording: the workers could not read it from the "
+                               "shared storage, or run other models than the server (the details are in the log). "
+                               "It is kept; an administrator can fix the workers and press Retry.")
