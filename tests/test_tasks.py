@@ -246,3 +246,34 @@ def test_a_restarted_server_alone_takes_back_what_its_killed_predecessor_held(tm
         assert d.tick() == 1 and _wait(lambda: db.processed == [call_id])
     finally:
         d.backend.stop(2)
+
+
+def test_processing_resumes_when_the_broker_answers_again(tmp_path, db):
+    """Broker down mid-run: nothing is sent (the records wait, queued); back: all are sent, once."""
+
+    class Flaky:
+        def __init__(self):
+            self.up, self.sent = False, []
+
+        def send(self, kind, record_id, version, retries=0):
+            if not self.up:
+                raise BrokerUnavailable("the task broker did not answer (test)")
+            self.sent.append(record_id)
+
+        def depth(self):
+            return len(self.sent) if self.up else None
+
+    ids = _calls(tmp_path, 3)
+    backend = Flaky()
+    d = dispatcher.Dispatcher(backend, models_version())
+    assert d.tick() == 0 and d.broker_down_since is not None
+    backend.up = True
+    assert d.tick() == 3 and d.broker_down_since is None and backend.sent == ids
+    assert d.tick() == 0  # sent once
+
+
+def test_a_task_for_a_deleted_recording_ends_quietly(tmp_path, db):
+    (call_id,) = _calls(tmp_path, 1)
+    with session_scope() as s:
+        s.delete(s.get(Call, call_id))
+    assert execute(db.name, call_id, models_version()) == "skipped" and db.processed == []
