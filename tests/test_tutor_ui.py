@@ -2,6 +2,7 @@
 browser would), and the teacher's handlers; files served only to who may see them."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -78,3 +79,12 @@ def test_teacher_handlers_manage_a_class_and_never_see_other_classes(server):
     assert "not yours" in ui.class_report(cid, other)[3]
     assert "not yours" in ui.enrol(cid, "kim", other)
     assert ui.teacher_view(t)[0]["visible"] is True and ui.teacher_view(other)[1]["choices"] == []
+    assert "not yours" in ui.rescore(cid, other)  # another teacher cannot queue this class
+    readings = len(service.history(username="kim"))
+    assert readings and ui.rescore(cid, t).startswith(f"{readings} reading(s) queued to be scored again")
+    for _ in range(600):  # the server's worker scores them again
+        if {r["status"] for r in service.history(username="kim")} <= {"scored", "refused"}:
+            break
+        time.sleep(0.1)
+    assert {r["status"] for r in service.history(username="kim")} <= {"scored", "refused"}
+    assert "Choose a class" in ui.rescore(None, t)

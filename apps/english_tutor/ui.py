@@ -244,6 +244,22 @@ def assign(class_id, lesson_id, request: gr.Request):
 
 
 @plain_errors
+def rescore(class_id, request: gr.Request):
+    """After a scorer update: every reading of the class is scored again in the background."""
+    from apps.english_tutor.rescoring import rescore_class
+
+    if class_id in (None, ""):
+        return "**Choose a class first.**"
+    try:
+        n = rescore_class(class_id=int(class_id), username=_user(request))
+    except (service.TutorError, ValueError) as exc:
+        log.info("refused: %s", exc, exc_info=True)
+        return f"**{exc}**"
+    return (f"{n} reading(s) queued to be scored again with the current model; each keeps its old scores until "
+            "the new ones are ready. Show the class report again in a minute." if n else "This class has no readings yet.")
+
+
+@plain_errors
 def class_report(class_id, request: gr.Request):
     empty = (pd.DataFrame(), pd.DataFrame(columns=["attempt", "total", "student"]),
              pd.DataFrame(columns=["sound", "error_rate"]), "")
@@ -301,7 +317,9 @@ def build_demo() -> gr.Blocks:
                 assign_lesson = gr.Dropdown(label="Assign lesson", choices=[], allow_custom_value=True)
                 assign_btn = gr.Button("Assign")
             teacher_msg = gr.Markdown()
-            report_btn = gr.Button("Show class report", variant="primary")
+            with gr.Row():
+                report_btn = gr.Button("Show class report", variant="primary")
+                rescore_btn = gr.Button("Score the class's readings again (after a model update)")
             report_note = gr.Markdown()
             students = gr.Dataframe(label="Students", interactive=False)
             with gr.Row():
@@ -321,5 +339,6 @@ def build_demo() -> gr.Blocks:
         add.click(enrol, [klass, student], teacher_msg, api_name="add_student")
         assign_btn.click(assign, [klass, assign_lesson], teacher_msg, api_name="assign")
         report_btn.click(class_report, klass, [students, trend, weak, report_note], api_name="class_report")
+        rescore_btn.click(rescore, klass, teacher_msg, api_name="rescore_class")
         klass.change(class_report, klass, [students, trend, weak, report_note], api_name=False)
     return demo
