@@ -9,7 +9,8 @@ student and assigns the th/s lesson; the student picks a prompt, hears the refer
 uploads readings, all synthetic (espeak-ng): "I sink it is sick" for "I think it is thick" (/s/ for
 /θ/, as many learners say it), the prompt read correctly, and a reading of the wrong prompt
 (refused with a message); then the coloured sentence, a word's sounds, the tips and the progress
-tab. The teacher opens the class report (students, trend, weakest sounds) and downloads the CSV.
+tab. The teacher opens the class report (students, trend, weakest sounds), downloads the CSV and
+has the class's readings scored again.
 Needs the [ui] extra (playwright) and Debian's chromium.
 """
 from __future__ import annotations
@@ -121,6 +122,12 @@ def main() -> None:
         download.value.save_as(saved)
         assert saved.read_text(encoding="utf-8").startswith("class,student"), "the CSV did not download"
         saved.unlink()
+        page.get_by_role("button", name="Score the class's readings again (after a model update)").click()
+        page.wait_for_selector("text=queued to be scored again", timeout=30000)
+        page.wait_for_timeout(8000)  # the server's worker scores them again meanwhile
+        page.get_by_role("button", name="Show class report").click()
+        page.wait_for_timeout(3000)
+        page.screenshot(path=out / "08_teacher_rescored.png", full_page=True)
         browser.close()
     good.unlink()
     accented.unlink()
