@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     broker_url: str = "redis://127.0.0.1:6379/0"
     # the server sends queued recordings to the workers (off: nothing is processed; for tests)
     start_processing: bool = True
-    # embedded mode: how many recordings the server processes at once
+    # embedded mode: how many recordings of each kind (calls, dictations, readings) the server processes at once
     embedded_workers: int = 1
 
     @property

@@ -277,3 +277,31 @@ def test_a_task_for_a_deleted_recording_ends_quietly(tmp_path, db):
     with session_scope() as s:
         s.delete(s.get(Call, call_id))
     assert execute(db.name, call_id, models_version()) == "skipped" and db.processed == []
+
+
+def test_in_the_embedded_mode_a_dictation_never_waits_behind_a_backlog_of_calls(monkeypatch):
+    done: dict[str, list[float]] = {"calls": [], "dictation": []}
+    started = time.monotonic()
+
+    def slow(record_id: int) -> str:
+        time.sleep(0.3)
+        done["calls"].append(time.monotonic() - started)
+        return "done"
+
+    def quick(record_id: int) -> str:
+        done["dictation"].append(time.monotonic() - started)
+        return "done"
+
+    kinds = {name: registry.TaskKind(name=name, run=run, pending=lambda stale: [], fail=lambda i, m: None)
+             for name, run in (("calls", slow), ("dictation", quick))}
+    monkeypatch.setattr(registry, "_kinds", kinds)
+    backend = EmbeddedBackend(1, None)
+    try:
+        for i in range(5):
+            backend.send("calls", i, models_version())
+        backend.send("dictation", 1, models_version())
+        assert _wait(lambda: len(done["calls"]) == 5, timeout=10)
+        assert done["dictation"] and done["dictation"][0] < 0.3 < done["calls"][-1]  # not after 5 x 0.3 s
+        assert backend.depth() == 0
+    finally:
+        backend.stop(2)

@@ -23,31 +23,42 @@ class BrokerUnavailable(RuntimeError):
 
 
 class EmbeddedBackend:
-    """``threads`` worker threads inside this process, fed from an in-memory queue. The database
-    holds every task's state, so nothing is lost with the queue when the process stops: the
-    dispatcher sends the still-queued records again at start."""
+    """Worker threads inside this process: ``threads`` per kind of task, each kind with its own
+    in-memory queue, so a clinician's dictation never waits behind a backlog of bank calls (the
+    threads of different kinds share the cores; one kind's tasks run in order). The database holds
+    every task's state, so nothing is lost with the queues when the process stops: the dispatcher
+    sends the still-queued records again at start."""
 
     mode = "embedded"
 
     def __init__(self, threads: int, presence: Presence | None):
-        self.q: queue.Queue = queue.Queue()
-        self.presence = presence
+        self.per_kind, self.presence = max(1, threads), presence
+        self.lanes: dict[str, queue.Queue] = {}
+        self.threads: list[threading.Thread] = []
         self.stopping = threading.Event()
-        self.threads = [threading.Thread(target=self._run, name=f"task-worker-{i}", daemon=True)
-                        for i in range(max(1, threads))]
-        for t in self.threads:
-            t.start()
+        self._lock = threading.Lock()
+
+    def _lane(self, kind: str) -> queue.Queue:
+        with self._lock:
+            if kind not in self.lanes:
+                self.lanes[kind] = queue.Queue()
+                for i in range(self.per_kind):
+                    t = threading.Thread(target=self._run, args=(self.lanes[kind],), name=f"task-{kind}-{i}",
+                                         daemon=True)
+                    self.threads.append(t)
+                    t.start()
+            return self.lanes[kind]
 
     def send(self, kind: str, record_id: int, version: str, retries: int = 0) -> None:
-        self.q.put((kind, int(record_id), version, retries))
+        self._lane(kind).put((kind, int(record_id), version, retries))
 
     def depth(self) -> int:
-        return self.q.qsize()
+        return sum(q.qsize() for q in list(self.lanes.values()))
 
-    def _run(self) -> None:
+    def _run(self, lane: queue.Queue) -> None:
         while not self.stopping.is_set():
             try:
-                kind, record_id, version, retries = self.q.get(timeout=0.5)
+                kind, record_id, version, retries = lane.get(timeout=0.5)
             except queue.Empty:
                 continue
             if self.stopping.is_set():
@@ -72,7 +83,7 @@ class EmbeddedBackend:
     def stop(self, timeout: float = 60.0) -> None:
         self.stopping.set()
         deadline = time.monotonic() + timeout
-        for t in self.threads:
+        for t in list(self.threads):
             t.join(max(0.0, deadline - time.monotonic()))
 
 
