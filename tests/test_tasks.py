@@ -126,9 +126,10 @@ def test_embedded_mode_processes_every_queued_call_once_and_shows_its_worker(tmp
     assert _wait(lambda: len(db.processed) == 6)
     assert sorted(db.processed) == ids  # each once, though the dispatcher polled many times
     assert all(_status(i)[0] == "done" for i in ids)
+    # the worker's row is updated just after each task returns
+    assert _wait(lambda: any(w["role"] == "server" and w["done"] == 6 for w in dispatcher.overview()["workers"]))
     view = dispatcher.overview()
     assert view["mode"] == "embedded" and view["workers_alive"] == 1 and view["mismatched"] == []
-    assert any(w["role"] == "server" and w["done"] == 6 for w in view["workers"])
     dispatcher.stop(5)
     assert not any(w["alive"] for w in list_workers())  # its row is removed on a clean stop
 
