@@ -29,6 +29,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,8 +46,6 @@ SECTIONS = ("throughput", "kill", "broker", "embedded")
 # --- set-up ---------------------------------------------------------------------------------------------
 def write_calls(n: int, data: Path, work: Path) -> list[Path]:
     """``n`` distinct synthetic stereo calls (agent left) as WAV files."""
-    import soundfile as sf
-
     from benchmarks.callcenter import make_calls
 
     paths = []
@@ -345,22 +344,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="parlance-scale-") as tmp:
         work = Path(tmp)
         paths = write_calls(args.distinct, args.data, work)
-        seconds = [len(__import__("soundfile").read(p)[0]) / 16000 for p in paths]
+        seconds = [sf.info(p).duration for p in paths]
         figures["call_seconds_mean"] = round(float(np.mean(seconds)), 1)
         print(f"{len(paths)} distinct synthetic calls, {np.mean(seconds):.1f} s each on average; "
               f"{os.cpu_count()} cores", flush=True)
-        if "throughput" in args.sections:
-            print("Throughput (Celery on Redis, PostgreSQL):", flush=True)
-            figures["throughput"] = throughput(args, paths, work)
-        if "kill" in args.sections:
-            print("A worker killed mid-call:", flush=True)
-            figures["kill_worker"] = kill_worker(args, paths, work)
-        if "broker" in args.sections:
-            print("The broker's connections cut mid-run:", flush=True)
-            figures["broker_cut"] = cut_broker(args, paths, work)
-        if "embedded" in args.sections:
-            print("Embedded mode (one machine, no broker):", flush=True)
-            figures["embedded"] = embedded(args, paths, work)
+        runs = {"throughput": ("Throughput (Celery on Redis, PostgreSQL):", "throughput", throughput),
+                "kill": ("A worker killed mid-call:", "kill_worker", kill_worker),
+                "broker": ("The broker's connections cut mid-run:", "broker_cut", cut_broker),
+                "embedded": ("Embedded mode (one machine, no broker):", "embedded", embedded)}
+        for section in SECTIONS:
+            if section in args.sections:
+                title, key, run = runs[section]
+                print(title, flush=True)
+                figures[key] = run(args, paths, work)
     finish(figures)
 
 

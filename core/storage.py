@@ -11,11 +11,10 @@ was uploaded (a half-copied or swapped file is refused, never analysed).
 """
 from __future__ import annotations
 
-import hashlib
 import socket
 from pathlib import Path
 
-from core.archive import archive_file
+from core.archive import archive_file, file_sha256
 from core.config import get_settings
 
 
@@ -53,14 +52,6 @@ def local_path(key: str) -> Path:
     """Where a stored recording is on this machine (a key, or an older row's absolute path)."""
     path = Path(key)
     return path if path.is_absolute() else storage_root() / path
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verified_path(key: str, sha256: str) -> Path:

@@ -78,11 +78,6 @@ def requeue_stale(*, session: Session, older_than: datetime) -> list[int]:
                                 progress_note="re-queued: its processing stopped")
 
 
-def set_progress(*, session: Session, call_id: int, progress: float, note: str) -> None:
-    session.execute(update(Call).where(Call.id == call_id)
-                    .values(progress=progress, progress_note=note[:200], heartbeat_at=utcnow()))
-
-
 def fail_call(*, session: Session, call_id: int, error: str) -> None:
     session.execute(update(Call).where(Call.id == call_id).values(status="failed", error=error, progress=0.0,
                                                                   progress_note=""))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from apps.finance_callcenter import crud
@@ -19,10 +19,11 @@ from apps.finance_callcenter.models import Call, RoutingDecisionRow
 from apps.finance_callcenter.routing import RoutingTable, default_table_text, parse_table
 from core import accounts
 from core.storage import local_path, store
+from core.tasks import claims
 from core.db import session_scope, utcnow
 
 log = logging.getLogger(__name__)
-STALE_AFTER = timedelta(seconds=60)  # a call 'processing' with no heartbeat this long is stuck: re-queued
+STALE_AFTER = claims.STALE_AFTER  # a call 'processing' with no heartbeat this long is stuck: re-queued
 
 
 class CallCenterError(ValueError):

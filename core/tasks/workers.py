@@ -110,15 +110,14 @@ class Presence:
                     log.warning("old worker rows not removed", exc_info=True)
 
 
-def list_workers(*, include_gone: bool = False) -> list[dict]:
-    """Workers seen lately (newest first), each with ``alive`` (read only: the dashboard calls it)."""
-    now = utcnow()
+def list_workers() -> list[dict]:
+    """Workers seen within ``ALIVE_WITHIN``, newest first (read only: the dashboard calls it)."""
     with session_scope() as s:
-        rows = list(s.scalars(select(WorkerRow).order_by(WorkerRow.last_seen.desc())))
-        out = [{"name": r.name, "role": r.role, "mode": r.mode, "models_version": r.models_version,
-                "alive": _aware(r.last_seen) >= now - ALIVE_WITHIN, "current": r.current, "done": r.done,
-                "failed": r.failed, "note": r.note, "last_seen": r.last_seen} for r in rows]
-    return [w for w in out if include_gone or w["alive"]]
+        rows = s.scalars(select(WorkerRow).where(WorkerRow.last_seen >= utcnow() - ALIVE_WITHIN)
+                         .order_by(WorkerRow.last_seen.desc()))
+        return [{"name": r.name, "role": r.role, "mode": r.mode, "models_version": r.models_version, "alive": True,
+                 "current": r.current, "done": r.done, "failed": r.failed, "note": r.note, "last_seen": r.last_seen}
+                for r in rows]
 
 
 def forget_dead_local() -> list[str]:
@@ -150,9 +149,3 @@ def server_version() -> str | None:
     """The models version of the newest live server (what tasks are sent with), if one is alive."""
     servers = [w for w in list_workers() if w["role"] == "server"]
     return servers[0]["models_version"] if servers else None
-
-
-def _aware(value: datetime) -> datetime:
-    from datetime import timezone
-
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
