@@ -124,13 +124,13 @@ def fold_models(run_dir: Path):
     """The cross-validation's fold models (best checkpoints) with their test speakers."""
     import torch
 
-    from core.emotion.speech_model import SpeechEmotionConfig, SpeechEmotionNet
+    from core.emotion.speech_model import SpeechEmotionConfig, build_net
 
     cv = json.loads((run_dir / "cv.json").read_text())
     out = []
     for f, fold in enumerate(cv["folds"]):
         ckpt = torch.load(run_dir / f"fold{f}" / "best.pt", map_location="cpu", weights_only=False)
-        net = SpeechEmotionNet(SpeechEmotionConfig.from_dict(json.loads((run_dir / f"fold{f}" / "model.json").read_text())))
+        net = build_net(SpeechEmotionConfig.from_dict(json.loads((run_dir / f"fold{f}" / "model.json").read_text())))
         net.load_state_dict(ckpt["state_dict"])
         out.append((net.eval(), set(fold["test_speakers"])))
     return out

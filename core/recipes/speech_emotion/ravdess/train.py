@@ -18,6 +18,7 @@ import json
 import random
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from torch.nn import functional as F
 
 from core.data import BucketBatches
 from core.emotion.labels import FOUR_CLASS, LABELS
-from core.emotion.speech_model import SpeechEmotionConfig, SpeechEmotionNet, config_dict
+from core.emotion.speech_model import SpeechEmotionConfig, SpeechEmotionEnsemble, SpeechEmotionNet, config_dict
 from core.recipes.common import export_artifact, load_best, start_run
 from core.recipes.speech_emotion.ravdess.prepare import (cache_features, feature_path, read_list, read_manifest,
                                                          read_plain_speech, read_ravdess, write_manifest)
@@ -136,19 +137,35 @@ def speaker_folds(rows: list[dict], k: int) -> list[list[str]]:
 
 
 def train_one(hp: dict, train_rows: list[dict], valid_rows: list[dict], cache: Path, run_dir: Path,
-              input_dim: int, layers: int = 1) -> tuple[SpeechEmotionNet, dict, object]:
+              input_dim: int, layers: int = 1) -> tuple[nn.Module, dict, object]:
+    """Train the head (``members`` > 1: that many heads from seeds ``seed``, ``seed + 1``, ...,
+    each in ``run_dir/member<i>``, averaged); the best weights are in ``run_dir/best.pt``."""
     copies = ["clean"] + [f"aug{i}" for i in range(hp["augment"])]
     train = examples(train_rows, cache, hp["frontend"], copies)
     valid = examples(valid_rows, cache, hp["frontend"], ["clean", "phone"])
-    config = SpeechEmotionConfig(frontend=hp["frontend"], input_dim=input_dim, layers=layers, **hp["model"])
-    model = SpeechEmotionNet(config)
+    config = SpeechEmotionConfig(frontend=hp["frontend"], input_dim=input_dim, layers=layers,
+                                 members=int(hp.get("members", 1)), **hp["model"])
+    one = replace(config, members=1)
     length = lambda r: r["feats"].shape[-2]  # noqa: E731
-    train_batches = BucketBatches(train, hp["batch_size"], make_collate(hp["max_frames"], True), length=length,
-                                  shuffle=True, seed=hp["seed"])
     valid_batches = BucketBatches(valid, 32, make_collate(hp["max_frames"], False), length=length, shuffle=False)
-    result = fit(model, EmotionTask(hp["affect_weight"]), train_batches, valid_batches,
-                 TrainConfig(run_dir=str(run_dir), seed=hp["seed"], **hp["train"]))
-    metrics = load_best(model, result.best_path)
+    task = EmotionTask(hp["affect_weight"])
+    heads = []
+    for i in range(config.members):
+        seed = hp["seed"] + i
+        train_batches = BucketBatches(train, hp["batch_size"], make_collate(hp["max_frames"], True), length=length,
+                                      shuffle=True, seed=seed)
+        model = SpeechEmotionNet(one)
+        result = fit(model, task, train_batches, valid_batches,
+                     TrainConfig(run_dir=str(run_dir if config.members == 1 else run_dir / f"member{i}"), seed=seed,
+                                 **hp["train"]))
+        metrics = load_best(model, result.best_path)
+        heads.append(model)
+    if config.members > 1:
+        model = SpeechEmotionEnsemble(config, heads).eval()
+        with torch.no_grad():
+            metrics = task.evaluate(model, valid_batches)
+        print(f"[ensemble] {config.members} heads on the validation speakers: {json.dumps(metrics)}", flush=True)
+        torch.save({"state_dict": model.state_dict(), "metrics": metrics}, run_dir / "best.pt")
     (run_dir / "model.json").write_text(json.dumps(config_dict(config)))  # what best.pt's weights fit
     return model, metrics, result
 
