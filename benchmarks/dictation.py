@@ -9,8 +9,13 @@ voices, never used for tuning. Set-ups, each adding one step, so each step's gai
 - plain: the recogniser's text, normalised;
 - +spelling: drug names repaired by spelling (near misses, split names) against the lexicon;
 - +slots: words in a drug's slot (before a dose) matched by sound against the whole lexicon;
+- +second pass: speech chunks whose first transcript holds words that sound like drug names are
+  decoded again with the lexicon's closest names in the prompt (the recogniser decides);
 - +vocabulary: the clinician's list (tuned: the 40 drugs most common in the notes; untuned: the
   set's own drugs, a formulary that holds what they dictate) biases the recogniser and the repair.
+
+Every decode uses the app's options (``apps.medical_dictation.config.asr_options``: English, the
+clinical prompt).
 
 Figures: medication-name recall; dose / route / frequency / duration accuracy over all gold orders
 (a missed drug counts as wrong) and dose accuracy over the drugs found. False insertions: drug
@@ -49,7 +54,7 @@ def norm(value: str) -> str:
 
 ATTRIBUTES = ("dosage", "route", "frequency", "duration")
 SETUPS = {"plain": ("plain", {"repair": False}, False), "+spelling": ("plain", {"slots": False}, False),
-          "+slots": ("plain", {}, False), "+vocabulary": ("biased", {}, True)}
+          "+slots": ("plain", {}, False), "+second pass": ("second", {}, False), "+vocabulary": ("biased", {}, True)}
 
 
 def score(gold: list[dict[str, dict]], texts: list[str], vocab: list[str], tagger, options: dict,
@@ -135,15 +140,13 @@ def main() -> None:
                     help="JSON cache of the recognisers' output: written on the first run, reused after "
                          "(to tune the text steps without decoding the audio again)")
     ap.add_argument("--no-latency", action="store_true")
+    ap.add_argument("--sets", nargs="+", default=["tuned/notes", "tuned/orders", "untuned"])
     args = ap.parse_args()
     if not shutil.which("espeak-ng"):
         sys.exit("espeak-ng is needed: apt-get install espeak-ng")
-    import numpy as np
-
+    from apps.medical_dictation.config import DictationSettings, asr_options
     from benchmarks.dictation_sets import UNTUNED_VOICES, VOICES, drug_pool, meds, orders, spoken_form, untuned_set
-    from core.asr import TranscribeOptions, get_transcriber
-    from core.audio import Audio
-    from core.clinical.draft import draft_note
+    from core.asr import get_transcriber
     from core.text.ner import get_ner
 
     notes = [json.loads(p.read_text()) for p in sorted((args.data / "primock57" / "notes").glob("*.json"))]
@@ -156,6 +159,7 @@ def main() -> None:
     sets = {"tuned/notes": ([spoken_form(n["note"]) for n in notes], gold_notes, VOICES),
             "tuned/orders": ([said for said, _ in plans], [g for _, g in plans], VOICES),
             "untuned": ([said for said, _ in untuned], [g for _, g in untuned], UNTUNED_VOICES)}
+    sets = {k: v for k, v in sets.items() if k in args.sets}
     vocabularies = {"tuned": [m for m, _ in Counter(m for g in gold_notes for m in g).most_common(40)],
                     "untuned": sorted({m for _, g in untuned for m in g})}
     work = Path(tempfile.mkdtemp(prefix="parlance-bench-dict-"))
@@ -166,15 +170,17 @@ def main() -> None:
         tr = None
         for set_name, (said, gold, voices) in sets.items():
             vocab = vocabularies[set_name.split("/")[0]]
-            key = f"{model}:{set_name}"
+            key = f"{model}:{set_name}:app-options"
             if key in cache and cache[key]["said"] == said:
                 texts, minutes[set_name] = cache[key]["texts"], cache[key]["minutes"]
             else:
                 tr = tr or get_transcriber(model)
                 audios = [speak(t, i, work / f"{set_name.replace('/', '_')}{i}.wav", voices) for i, t in enumerate(said)]
                 minutes[set_name] = sum(a.duration for a in audios) / 60
-                texts = {"plain": [t.text for t in tr.transcribe_many(audios, TranscribeOptions())],
-                         "biased": [t.text for t in tr.transcribe_many(audios, TranscribeOptions(vocabulary=tuple(vocab)))]}
+                one_pass = DictationSettings(drug_second_pass=False)
+                texts = {"plain": [t.text for t in tr.transcribe_many(audios, asr_options((), one_pass))],
+                         "second": [t.text for t in tr.transcribe_many(audios, asr_options(()))],
+                         "biased": [t.text for t in tr.transcribe_many(audios, asr_options(vocab))]}
                 cache[key] = {"said": said, "texts": texts, "minutes": minutes[set_name]}
                 if args.transcripts:
                     args.transcripts.parent.mkdir(parents=True, exist_ok=True)
@@ -187,15 +193,15 @@ def main() -> None:
                     for med, what, want, got, text in errors[: args.show_errors]:
                         print(f"[miss] {model} {set_name} {what}: want {want!r} for {med!r}; got {got}; text: {text[:160]!r}")
     insertions = false_insertions(dialogue_words(args.data))
-    print(f"\nSynthetic dictations (espeak-ng): tuned notes {len(notes)} ({minutes['tuned/notes']:.1f} min), tuned "
-          f"orders {len(plans)} plans ({minutes['tuned/orders']:.1f} min), untuned {len(untuned)} orders and notes "
-          f"({minutes['untuned']:.1f} min, {sum(len(g) for _, g in untuned)} drugs)\n")
-    print(f"{'model':8} {'set':13} {'set-up':12} {'meds':>5} {'recall':>7} {'dose|found':>10} "
+    print("\nSynthetic dictations (espeak-ng): " + ", ".join(
+        f"{name} {len(sets[name][0])} ({minutes[name]:.1f} min, {sum(len(g) for g in sets[name][1])} drugs)"
+        for name in sets) + "\n")
+    print(f"{'model':8} {'set':13} {'set-up':13} {'meds':>5} {'recall':>7} {'dose|found':>10} "
           + " ".join(f"{k[:8]:>9}" for k in ATTRIBUTES))
     for key, r in results.items():
         model, set_name, name = key.split("|")
         cells = " ".join(f"{r[k + '_accuracy']:9.3f}" if k + "_accuracy" in r else f"{'-':>9}" for k in ATTRIBUTES)
-        print(f"{model:8} {set_name:13} {name:12} {r['medications']:5d} {r['medication_recall']:7.3f} "
+        print(f"{model:8} {set_name:13} {name:13} {r['medications']:5d} {r['medication_recall']:7.3f} "
               f"{r['dosage_accuracy_found']:10.3f} {cells}")
     print(f"\nFalse insertions on PriMock57 consultation transcripts ({insertions['words']} words): spelling repair "
           f"{insertions['spelling_per_1000_words']:.2f} and drug slots {insertions['slots_per_1000_words']:.2f} per "
@@ -205,7 +211,8 @@ def main() -> None:
     figures.update({f"false_insertions_{k}": round(v, 3) for k, v in insertions.items() if isinstance(v, float)})
     if not args.no_latency:
         for model in args.models:
-            figures.update(latency(model, sets["tuned/notes"][0][0], vocabularies["tuned"], tagger, work, args.repeats))
+            figures.update(latency(model, spoken_form(notes[0]["note"]), vocabularies["tuned"], tagger, work,
+                                   args.repeats))
     finish({**figures, "notes": len(notes)})
 
 
@@ -214,8 +221,9 @@ def latency(model: str, text: str, vocab: list[str], tagger, work: Path, repeats
     same run: faster-whisper as its README shows (same weights) only transcribing the same 60 s."""
     import numpy as np
 
+    from apps.medical_dictation.config import asr_options
     from benchmarks.dictation_sets import VOICES
-    from core.asr import TranscribeOptions, get_transcriber
+    from core.asr import get_transcriber
     from core.audio import Audio
     from core.clinical.draft import draft_note
 
@@ -226,7 +234,7 @@ def latency(model: str, text: str, vocab: list[str], tagger, work: Path, repeats
                   source_format="numpy")
 
     def draft_60s() -> None:
-        (tt,) = tr.transcribe_many([sixty], TranscribeOptions(vocabulary=tuple(vocab)))
+        (tt,) = tr.transcribe_many([sixty], asr_options(vocab))  # the app's options
         draft_note(tt.text, vocabulary=vocab, tagger=tagger)
 
     peer_model = faster_whisper(model=model)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -122,18 +121,10 @@ def table(results: dict[str, dict]) -> dict:
 
 def fold_models(run_dir: Path):
     """The cross-validation's fold models (best checkpoints) with their test speakers."""
-    import torch
-
-    from core.emotion.speech_model import SpeechEmotionConfig, build_net
+    from core.recipes.speech_emotion.ravdess.train import load_fold
 
     cv = json.loads((run_dir / "cv.json").read_text())
-    out = []
-    for f, fold in enumerate(cv["folds"]):
-        ckpt = torch.load(run_dir / f"fold{f}" / "best.pt", map_location="cpu", weights_only=False)
-        net = build_net(SpeechEmotionConfig.from_dict(json.loads((run_dir / f"fold{f}" / "model.json").read_text())))
-        net.load_state_dict(ckpt["state_dict"])
-        out.append((net.eval(), set(fold["test_speakers"])))
-    return out
+    return [(load_fold(run_dir / f"fold{f}"), set(fold["test_speakers"])) for f, fold in enumerate(cv["folds"])]
 
 
 def gain_section(args, rows: list[dict], run_dir: Path, frontend_name: str) -> dict:
@@ -260,7 +251,7 @@ def fusion_section(args, rows: list[dict], run_dir: Path, artifact: Path) -> dic
 
     from core.emotion.fusion import EKMAN, fuse, to_ekman
     from core.emotion.labels import LABELS
-    from core.emotion.speech_model import SpeechEmotionRecognizer, speech_share
+    from core.emotion.speech_model import SpeechEmotionRecognizer
     from core.pronunciation.espeak import synthesize
     from core.recipes.text_emotion.goemotions.prepare import read_split
     from core.text.emotion import get_text_emotion

@@ -88,6 +88,42 @@ def test_options_no_word_timestamps_and_vocabulary(transcriber, speech_clips):
     assert t.words == () and "boy" in t.text.lower()
 
 
+def _order(text: str) -> Audio:
+    from core.pronunciation.espeak import synthesize
+
+    quiet = np.zeros(8000, np.float32)
+    return as_audio(np.concatenate([quiet, synthesize(text, rate_wpm=140), quiet]))  # a synthetic voice
+
+
+def test_suggested_terms_get_a_second_pass_with_them_in_the_prompt(transcriber):
+    order = _order("Start sertraline fifty milligrams once daily.")
+    assert "sertraline" not in transcriber.transcribe(order).text.lower()  # tiny.en hears "search rely in"
+    seen = []
+    t = transcriber.transcribe(order, TranscribeOptions(suggest_terms=lambda text: seen.append(text) or ["sertraline"]))
+    assert seen and "50" in seen[0]  # called with the chunk's first transcript
+    assert "sertraline" in t.text.lower()
+    assert transcriber.transcribe(order, TranscribeOptions(suggest_terms=lambda text: [])).text == \
+        transcriber.transcribe(order).text  # nothing suggested: the first decode stands
+
+
+def test_a_vocabulary_longer_than_the_prompt_keeps_the_terms_that_sound_like_the_speech(transcriber):
+    from core.clinical.drug_slots import lexicon_sound_index
+    from core.text.sounds_like import rank_terms
+
+    names = sorted(n for bucket in lexicon_sound_index().names.values() for n in bucket if n != "sertraline")
+    vocabulary = ("sertraline",) + tuple(names[:300])  # the one that matters first: a prompt kept its tail
+    opt = TranscribeOptions(vocabulary=vocabulary)
+    assert not transcriber._prompt_holds("en", opt)
+    ranked = [t for t, _ in rank_terms("Start search, rely in 50 milligrams, one daily.", vocabulary)]
+    assert ranked[0] == "sertraline"
+    kept = transcriber._terms_that_fit("en", opt, ranked)
+    assert kept == ranked[:len(kept)] and 10 < len(kept) < 300
+    assert transcriber._prompt_holds("en", TranscribeOptions(vocabulary=tuple(kept)))
+    assert not transcriber._prompt_holds("en", TranscribeOptions(vocabulary=tuple(ranked[:len(kept) + 1])))
+    t = transcriber.transcribe(_order("Start sertraline fifty milligrams once daily."), opt)
+    assert "sertraline" in t.text.lower()
+
+
 def test_results_are_frozen_and_serialisable(transcriber, speech_clips):
     t = transcriber.transcribe(next(iter(speech_clips)))
     with pytest.raises(FrozenInstanceError):

@@ -185,7 +185,8 @@ def test_ordinary_words_outside_or_far_from_a_drug_are_left_alone(talk):
 
 
 def test_the_clinicians_vocabulary_is_searched_first_in_a_slot():
-    from core.clinical.drug_slots import fill_drug_slots, phones_of, sound_similarity
+    from core.clinical.drug_slots import fill_drug_slots
+    from core.text.sounds_like import phones_of, sound_similarity
 
     assert fill_drug_slots("Start zero quell 5 mg daily.", vocabulary=["Seroquel"]).text == "Start Seroquel 5 mg daily."
     assert sound_similarity(phones_of(["search", "rely", "in"]), phones_of(["sertraline"])) > 0.8
@@ -218,3 +219,23 @@ def test_a_unit_that_does_not_fit_the_route_is_flagged_not_rewritten():
     assert med.attributes["dosage"] == "10 ml" and "check the unit" in med.attributes["check"]
     (syrup,) = [e for e in extract_entities("Give amoxicillin 5 ml oral suspension by mouth.") if e.label == "MEDICATION"]
     assert "check" not in syrup.attributes
+
+
+def test_names_that_sound_like_a_first_transcript_are_suggested_for_a_second_pass():
+    from core.clinical.drug_slots import sounds_like_drugs
+
+    assert "meloxicam" in sounds_like_drugs("She takes melixicum at the moment.")  # not English: a name attempt
+    assert "sertraline" in sounds_like_drugs("Start search rely in 50 mg once daily.")  # a drug's slot
+    assert "torsemide" in sounds_like_drugs("Restart Torsamide 20 mg daily.")
+    assert sounds_like_drugs("She went to the shops with her daughter and felt fine.") == []  # plain English
+    assert sounds_like_drugs("Start metformin 500 mg twice daily.") == []  # already a drug
+    assert len(sounds_like_drugs("Start foo bar baz 5 mg. Give quux zorp 2 puffs. " * 20, limit=7)) <= 7
+
+
+def test_terms_are_ranked_by_how_much_the_text_sounds_like_them():
+    from core.text.sounds_like import rank_terms
+
+    ranked = rank_terms("Start search, rely in 50 milligrams, one daily.", ["metformin", "sertraline", "lisinopril"])
+    assert ranked[0][0] == "sertraline" and ranked[0][1] > 0.8 > ranked[1][1]
+    assert rank_terms("continue metformin", ["Metformin", "sertraline"])[0] == ("Metformin", 1.0)  # spelt out
+    assert rank_terms("", ["sertraline"]) == [("sertraline", 0.0)]

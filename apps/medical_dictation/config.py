@@ -35,10 +35,26 @@ class DictationSettings(BaseSettings):
     asr_model: str | None = "base"
     # context for the recogniser; clinician vocabulary is appended
     asr_prompt: str = "Clinical dictation by a doctor: history, examination, assessment and plan, with medications."
+    # a second decoding pass for speech chunks holding words that sound like drug names the
+    # recogniser did not know (core.clinical.drug_slots.sounds_like_drugs puts the lexicon's closest
+    # names in its prompt). Measured in benchmarks/dictation.py: see the README (issue 17)
+    drug_second_pass: bool = True
 
     @property
     def resolved_audio_dir(self) -> Path:
         return self.audio_dir or area("dictation", "audio")
+
+
+def asr_options(vocabulary: list[str] | tuple[str, ...] = (), settings: DictationSettings | None = None):
+    """How dictations are transcribed: English (a multilingual recogniser could take a strong accent
+    for another language; other languages are refused by the language check), the clinical prompt,
+    the clinician's vocabulary, and the drug-name second pass."""
+    from core.asr.types import TranscribeOptions
+    from core.clinical.drug_slots import sounds_like_drugs
+
+    cfg = settings or get_dictation_settings()
+    return TranscribeOptions(vocabulary=tuple(vocabulary), initial_prompt=cfg.asr_prompt, language="en",
+                             suggest_terms=sounds_like_drugs if cfg.drug_second_pass else None)
 
 
 @lru_cache(maxsize=1)

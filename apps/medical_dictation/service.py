@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from apps.medical_dictation import crud
-from apps.medical_dictation.config import APP_ID, get_dictation_settings
+from apps.medical_dictation.config import APP_ID, asr_options, get_dictation_settings
 from apps.medical_dictation.models import EntityRow, Recording
 from core import accounts
 from core.audio import AudioError
@@ -283,7 +283,7 @@ def give_up_recording(recording_id: int, message: str) -> None:
 
 
 def _process_recording(username: str, recording_id: int, attempt: int) -> str:
-    from core.asr import TranscribeOptions, get_transcriber
+    from core.asr import get_transcriber
     from core.asr.language import not_english_message
     from core.audio import load_audio
     from core.config import get_settings
@@ -313,10 +313,7 @@ def _process_recording(username: str, recording_id: int, attempt: int) -> str:
         audio = load_audio(path, max_seconds=min(cfg.max_audio_seconds, 60 * dcfg.max_minutes),
                            min_seconds=cfg.min_audio_seconds)
         report(0.15, "transcribing")
-        # English only (a multilingual recogniser could take a strong accent for another language);
-        # other languages are refused below by the language check
-        opts = TranscribeOptions(vocabulary=tuple(words), initial_prompt=dcfg.asr_prompt, language="en")
-        (transcript,) = get_transcriber(dcfg.asr_model).transcribe_many([audio], opts)
+        (transcript,) = get_transcriber(dcfg.asr_model).transcribe_many([audio], asr_options(words, dcfg))
     except AudioError as exc:
         log.warning("recording %s refused: %s", recording_id, exc.message)
         message = exc.message.replace(Path(path).name, filename)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,6 @@ class TranscribeOptions:
     compression_ratio_threshold: float = 2.4  # above this (repetition) the chunk is re-decoded
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback schedule
     max_new_tokens: int = 220  # per 30 s chunk; speech rarely needs more than ~150
+    # a chunk's first transcript -> more terms it may hold (e.g. names that sound like its unknown
+    # words); when it gives any, the chunk is decoded again with them in the prompt
+    suggest_terms: Callable[[str], Sequence[str]] | None = None

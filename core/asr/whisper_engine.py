@@ -12,6 +12,10 @@ benchmarks/asr.py, explained in docs/asr.md):
 3. A safety net: any chunk whose decode looks wrong (repetitive, or low log-probability) is
    decoded again with the standard full 30 s window and the temperature fallback of the
    original Whisper, so the fast path never makes a transcript worse than the standard one.
+4. A vocabulary longer than the prompt holds (Whisper keeps 223 tokens of context, about 50 drug
+   names) is not cut at an arbitrary end: each chunk is decoded once, its terms are ranked by how
+   much something in that first transcript sounds like them (``core.text.sounds_like``), and the
+   chunk is decoded again, from the same encoder pass, with the prompt and the closest terms.
 
 >>> asr = WhisperTranscriber("tiny.en")                         # doctest: +SKIP
 >>> asr.transcribe("visit.wav").text                            # 'The patient is ...'
@@ -21,7 +25,7 @@ from __future__ import annotations
 import os
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import ctranslate2
@@ -39,6 +43,11 @@ MAX_CHUNK_S = 28.0  # speech chunks stay under 30 s so some padding always follo
 SENTENCE_END = (".", "?", "!")
 SEGMENT_GAP_S = 1.0  # a pause this long between words starts a new segment
 MAX_DECODER_TOKENS = 448  # Whisper's text context
+MAX_PROMPT_TOKENS = MAX_DECODER_TOKENS // 2 - 1  # previous-text context, as Whisper was trained
+# a second pass adds at most this many chosen terms: a long list of names dilutes the prompt
+# until the decoder drops words (tuned on the tuned dictation set, benchmarks/dictation.py)
+SECOND_PASS_TERMS = int(os.environ.get("PARLANCE_ASR_SECOND_PASS_TERMS", "10"))
+SECOND_PASS_MIN_SIMILARITY = 0.6  # a long vocabulary's terms must sound this much like something heard
 
 
 @dataclass
@@ -182,7 +191,10 @@ class WhisperTranscriber:
         langs = self._languages(enc, len(batch), opt)
         for c, lang in zip(batch, langs):
             c.language = lang
-        prompts = [self._prompt(lang, opt) for lang in langs]
+        # a vocabulary too long for the prompt is left out of the first pass (cut, it would bias the
+        # decoder towards arbitrary terms); the second pass picks the terms that fit what was heard
+        first_opt = opt if self._prompt_holds(langs[0], opt) else replace(opt, vocabulary=())
+        prompts = [self._prompt(lang, first_opt) for lang in langs]
         results = self._model.generate(
             enc, prompts, beam_size=opt.beam_size, patience=1.0, length_penalty=1.0,
             max_length=self._max_length(prompts[0], opt), return_scores=True,
@@ -190,12 +202,15 @@ class WhisperTranscriber:
         )
         decoded = [self._score(r.sequences_ids[0], r.scores[0], r.no_speech_prob, lang)
                    for r, lang in zip(results, langs)]
+        options = [opt] * len(batch)
+        if opt.suggest_terms is not None or (opt.vocabulary and not self._prompt_holds(langs[0], opt)):
+            options, decoded = self._decode_with_closest_terms(enc, langs, decoded, opt)
         keep: list[tuple[int, _Decoded]] = []
         for j, (c, d) in enumerate(zip(batch, decoded)):
             if _is_silence(d, opt):
                 continue
             if _needs_fallback(d, opt):
-                self._decode_full_window(c, langs[j], opt)
+                self._decode_full_window(c, langs[j], options[j])
                 continue
             keep.append((j, d))
         words: list[tuple] = [()] * len(keep)
@@ -209,6 +224,49 @@ class WhisperTranscriber:
             batch[j].result = _segment(batch[j], d, w)
         for c in batch:
             c.features = None  # ~1 MB per chunk: hours of audio must not keep them all
+
+    def _decode_with_closest_terms(self, enc: ctranslate2.StorageView, langs: list[str], first: list[_Decoded],
+                                   opt: TranscribeOptions) -> tuple[list[TranscribeOptions], list[_Decoded]]:
+        """Decode chunks again with the terms that fit them best: a vocabulary too long for the
+        prompt ranked by how much the chunk's first decode sounds like each term, then what
+        ``opt.suggest_terms`` proposes for that decode; as many as the prompt holds. Chunks that
+        are silent, or for which nothing changes, keep their first decode."""
+        from core.text.sounds_like import rank_terms
+
+        holds = self._prompt_holds(langs[0], opt)
+        options, decoded = [opt if holds else replace(opt, vocabulary=())] * len(first), list(first)
+        redo = []
+        for j, d in enumerate(first):
+            if not d.text or _is_silence(d, opt):
+                continue
+            vocabulary = list(opt.vocabulary) if holds else [
+                t for t, score in rank_terms(d.text, opt.vocabulary) if score >= SECOND_PASS_MIN_SIMILARITY]
+            have = {t.lower() for t in vocabulary}
+            extra = [t for t in (opt.suggest_terms(d.text) if opt.suggest_terms else ()) if t.lower() not in have]
+            if holds and not extra:
+                continue
+            # the clinician's own list stays whole when it fits; chosen terms are capped
+            chosen = vocabulary + extra[:SECOND_PASS_TERMS] if holds else (vocabulary + extra)[:SECOND_PASS_TERMS]
+            terms = self._terms_that_fit(langs[j], opt, chosen)
+            if not terms:
+                continue
+            options[j] = replace(opt, vocabulary=tuple(reversed(terms)), suggest_terms=None)  # the best last
+            redo.append(j)
+        if not redo:
+            return options, decoded
+        prompts = {j: self._prompt(langs[j], options[j]) for j in redo}
+        frames = np.asarray(enc)
+        for size in sorted({len(p) for p in prompts.values()}):  # one batch per prompt length (CTranslate2 needs that)
+            group = [j for j in redo if len(prompts[j]) == size]
+            results = self._model.generate(
+                ctranslate2.StorageView.from_array(np.ascontiguousarray(frames[group])), [prompts[j] for j in group],
+                beam_size=opt.beam_size, patience=1.0, length_penalty=1.0,
+                max_length=self._max_length(prompts[group[0]], opt), return_scores=True,
+                return_no_speech_prob=True, suppress_blank=True, suppress_tokens=self._suppress,
+            )
+            for j, r in zip(group, results):
+                decoded[j] = self._score(r.sequences_ids[0], r.scores[0], r.no_speech_prob, langs[j])
+        return options, decoded
 
     def _decode_full_window(self, chunk: _Chunk, lang: str, opt: TranscribeOptions) -> None:
         """Standard Whisper decoding of one chunk: 30 s window + temperature fallback."""
@@ -255,13 +313,30 @@ class WhisperTranscriber:
         found = self._model.detect_language(enc)
         return [r[0][0].strip("<|>") for r in found]
 
+    def _context(self, lang: str, opt: TranscribeOptions, vocabulary: Sequence[str] | None = None) -> list[int]:
+        terms = opt.vocabulary if vocabulary is None else vocabulary
+        context = " ".join(p for p in (opt.initial_prompt, ", ".join(terms)) if p).strip()
+        return self._tokenizer(lang).encode(" " + context) if context else []
+
     def _prompt(self, lang: str, opt: TranscribeOptions) -> list[int]:
         tok = self._tokenizer(lang)
-        context = " ".join(p for p in (opt.initial_prompt, ", ".join(opt.vocabulary)) if p).strip()
-        prompt: list[int] = []
-        if context:
-            prompt = [tok.sot_prev] + tok.encode(" " + context)[-(MAX_DECODER_TOKENS // 2 - 1):]
+        context = self._context(lang, opt)
+        prompt = [tok.sot_prev] + context[-MAX_PROMPT_TOKENS:] if context else []
         return prompt + list(tok.sot_sequence) + [tok.no_timestamps]
+
+    def _prompt_holds(self, lang: str, opt: TranscribeOptions) -> bool:
+        return len(self._context(lang, opt)) <= MAX_PROMPT_TOKENS
+
+    def _terms_that_fit(self, lang: str, opt: TranscribeOptions, ranked: list[str]) -> list[str]:
+        """The longest best-first prefix of ``ranked`` that fits the prompt after ``initial_prompt``."""
+        lo, hi = 0, len(ranked)
+        while lo < hi:  # the token count grows with the prefix: bisect it
+            mid = (lo + hi + 1) // 2
+            if len(self._context(lang, opt, ranked[:mid])) <= MAX_PROMPT_TOKENS:
+                lo = mid
+            else:
+                hi = mid - 1
+        return ranked[:lo]
 
     def _max_length(self, prompt: list[int], opt: TranscribeOptions) -> int:
         return min(MAX_DECODER_TOKENS, len(prompt) + opt.max_new_tokens)

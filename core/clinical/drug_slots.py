@@ -18,14 +18,12 @@ made on the PriMock57 consultation transcripts (doctor and patient talk, no dict
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
-
 from core.clinical.medications import MedicationLexicon, default_lexicon
 from core.clinical.repair import Repair, RepairResult
+from core.text.sounds_like import SoundIndex, phones_of
 from core.text.tokens import tokens
 
 # words after which a drug is named ("start her on ...": "her" and "on" are skipped)
@@ -47,10 +45,6 @@ MAX_SLOT_WORDS = 4
 SHORT_PHONES, SHORT_SIMILARITY = 7, 0.8  # fewer phones than this need this similarity (lexicon search)
 UNCOVERED_COST = 0.05  # a slot word left outside the matched name lowers the match by this much
 CLAUSE_ENDS = {".", ";", ":", "?", "!"}
-VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
-# consonants that are easily heard as each other (voicing pairs, place neighbours)
-NEAR = [{"P", "B"}, {"T", "D"}, {"K", "G"}, {"F", "V"}, {"S", "Z"}, {"SH", "ZH"}, {"CH", "JH"}, {"TH", "DH"},
-        {"M", "N", "NG"}, {"L", "R"}, {"T", "CH"}, {"D", "JH"}, {"S", "SH"}, {"TH", "F"}, {"Y", "IY"}, {"W", "UW"}]
 
 
 @dataclass(frozen=True)
@@ -60,110 +54,6 @@ class SlotMatch:
     said: str
     name: str
     similarity: float
-
-
-def phones_of(words: list[str]) -> tuple[str, ...]:
-    """Stress-free ARPAbet of some words (CMUdict's first pronunciation, else espeak-ng's rules)."""
-    out: list[str] = []
-    lex = _lexicon()
-    for w in words:
-        prons, _ = lex.lookup(re.sub(r"[^A-Za-z']", "", w).upper() or w.upper())
-        if prons:
-            out += [p.rstrip("012") for p in prons[0]]  # stress marks off (unknown symbols are skipped later)
-    return tuple(out)
-
-
-@lru_cache(maxsize=1)
-def _lexicon():
-    from core.pronunciation.lexicon import Lexicon
-
-    return Lexicon()
-
-
-PHONES = sorted(VOWELS | {"B", "CH", "D", "DH", "F", "G", "HH", "JH", "K", "L", "M", "N", "NG", "P", "R", "S", "SH",
-                           "T", "TH", "V", "W", "Y", "Z", "ZH"})
-PHONE_ID = {p: i for i, p in enumerate(PHONES)}
-
-
-def _sub_cost(a: str, b: str) -> float:
-    if a == b:
-        return 0.0
-    if a in VOWELS and b in VOWELS:
-        return 0.4
-    if any(a in s and b in s for s in NEAR):
-        return 0.5
-    return 1.0
-
-
-def _indel_cost(p: str) -> float:
-    return 0.6 if p in VOWELS or p in ("HH", "Y", "W") else 1.0
-
-
-SUB = np.array([[_sub_cost(a, b) for b in PHONES] for a in PHONES])
-INDEL = np.array([_indel_cost(p) for p in PHONES])
-
-
-def _ids(phones: tuple[str, ...]) -> np.ndarray:
-    return np.array([PHONE_ID[p] for p in phones if p in PHONE_ID], dtype=np.int64)
-
-
-def _distances(query: np.ndarray, cands: np.ndarray) -> np.ndarray:
-    """Weighted edit distance of one phone-id sequence ``[n]`` to each row of ``cands`` ``[N, L]``
-    (all of length L), one dynamic-programming table for all rows at once."""
-    n_rows, length = cands.shape
-    ins = INDEL[cands]  # [N, L]
-    prev = np.concatenate([np.zeros((n_rows, 1)), np.cumsum(ins, axis=1)], axis=1)
-    for q in query:
-        cur = np.empty_like(prev)
-        cur[:, 0] = prev[:, 0] + INDEL[q]
-        sub = SUB[q][cands]
-        for j in range(1, length + 1):
-            cur[:, j] = np.minimum(np.minimum(prev[:, j] + INDEL[q], cur[:, j - 1] + ins[:, j - 1]),
-                                   prev[:, j - 1] + sub[:, j - 1])
-        prev = cur
-    return prev[:, -1]
-
-
-def sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
-    """1 - weighted edit distance / the longer sequence's length (1.0: the same phones)."""
-    qa, qb = _ids(a), _ids(b)
-    if not len(qa) or not len(qb):
-        return 0.0
-    return float(1.0 - _distances(qa, qb[None])[0] / max(len(qa), len(qb)))
-
-
-class SoundIndex:
-    """Every drug name's phones, for a nearest-by-sound search (names bucketed by phone count)."""
-
-    def __init__(self, names: list[str]):
-        buckets: dict[int, list[tuple[str, np.ndarray]]] = {}
-        for name in dict.fromkeys(names):
-            if not re.fullmatch(r"[A-Za-z][A-Za-z \-]{3,}", name) or len(name.split()) > 2:
-                continue
-            ph = _ids(phones_of(re.split(r"[ \-]", name)))
-            if len(ph) >= 4:
-                buckets.setdefault(len(ph), []).append((name, ph))
-        self.names = {k: [n for n, _ in v] for k, v in buckets.items()}
-        self.phones = {k: np.stack([p for _, p in v]) for k, v in buckets.items()}
-
-    def __len__(self) -> int:
-        return sum(len(v) for v in self.names.values())
-
-    def closest(self, phones: tuple[str, ...], min_similarity: float) -> tuple[str, float] | None:
-        query = _ids(phones)
-        n = len(query)
-        if n == 0:
-            return None
-        best = None
-        # a similarity of s allows at most (1 - s) * max(len) edits, which bounds the lengths to try
-        for length in range(max(4, int(n * min_similarity)), int(n / max(min_similarity, 0.1)) + 2):
-            if length not in self.phones:
-                continue
-            sims = 1.0 - _distances(query, self.phones[length]) / max(n, length)
-            k = int(np.argmax(sims))
-            if sims[k] >= min_similarity and (best is None or sims[k] > best[1]):
-                best = (self.names[length][k], float(sims[k]))
-        return best
 
 
 @lru_cache(maxsize=4)
@@ -258,3 +148,46 @@ def fill_drug_slots(text: str, *, lexicon: MedicationLexicon | None = None, voca
         cursor = m.end
     out.append(text[cursor:])
     return RepairResult("".join(out), tuple(Repair(m.said, m.name, m.similarity) for m in matches))
+
+
+def sounds_like_drugs(text: str, *, per_span: int = 3, min_similarity: float = 0.55, limit: int = 30,
+                      lexicon: MedicationLexicon | None = None) -> list[str]:
+    """Generic drug names that something in a first transcript may have been: the words of each
+    drug slot, the words after a slot verb, and every word that is not English (a recogniser's
+    attempt at a name it does not know: "melixicum", "Torsamide"), each compared by sound with the
+    whole lexicon. Best first, at most ``limit``; meant as a recogniser's prompt for a second pass,
+    where the audio decides (nothing here is written into the text)."""
+    from core.clinical.medications import is_english_word
+
+    lex = lexicon or default_lexicon()
+    index = lexicon_sound_index(lexicon)
+    words = _words(text)
+    lowered = [w.text.lower() for w in words]
+    spans: set[tuple[int, int]] = set()
+    for a, b in _slots(words):
+        spans |= {(i, b) for i in range(a, b)}
+    for i, w in enumerate(lowered):
+        if w in SLOT_VERBS:  # "restart <name> ...": the next 1-3 words, up to a clause end or a dose word
+            j = i + 1
+            while j < len(words) and lowered[j] in SKIPPED_AFTER_VERB:
+                j += 1
+            for k in range(j + 1, min(j + 3, len(words)) + 1):
+                if lowered[k - 1] in SLOT_END or lowered[k - 1][0].isdigit():
+                    break
+                spans.add((j, k))
+                if words[k - 1].end_of_clause:
+                    break
+        elif len(w) >= 4 and w.isalpha() and not is_english_word(w) and not lex.lookup(w):
+            spans |= {(i, i + 1), (max(0, i - 1), i + 1), (i, min(len(words), i + 2))}
+    best: dict[str, float] = {}
+    for a, b in spans:
+        if any(lex.lookup(w.text) for w in words[a:b]):
+            continue  # already names a drug
+        ph = phones_of([w.text for w in words[a:b]])
+        if len(ph) < 4:
+            continue
+        sims = index.similarities(ph)
+        for name in sorted(sims, key=sims.get, reverse=True)[:per_span]:
+            if sims[name] >= min_similarity and sims[name] > best.get(name, 0.0):
+                best[name] = sims[name]
+    return sorted(best, key=best.get, reverse=True)[:limit]

@@ -28,7 +28,8 @@ from torch.nn import functional as F
 
 from core.data import BucketBatches
 from core.emotion.labels import FOUR_CLASS, LABELS
-from core.emotion.speech_model import SpeechEmotionConfig, SpeechEmotionEnsemble, SpeechEmotionNet, config_dict
+from core.emotion.speech_model import (SpeechEmotionConfig, SpeechEmotionEnsemble, SpeechEmotionNet, build_net,
+                                       config_dict)
 from core.recipes.common import export_artifact, load_best, start_run
 from core.recipes.speech_emotion.ravdess.prepare import (cache_features, feature_path, read_list, read_manifest,
                                                          read_plain_speech, read_ravdess, write_manifest)
@@ -170,6 +171,13 @@ def train_one(hp: dict, train_rows: list[dict], valid_rows: list[dict], cache: P
     return model, metrics, result
 
 
+def load_fold(fold_dir: Path) -> nn.Module:
+    """A finished fold's network (``model.json`` + ``best.pt``), ready to predict."""
+    net = build_net(SpeechEmotionConfig.from_dict(json.loads((fold_dir / "model.json").read_text())))
+    net.load_state_dict(torch.load(fold_dir / "best.pt", map_location="cpu", weights_only=False)["state_dict"])
+    return net.eval()
+
+
 def main(argv: list[str]) -> dict:
     started = time.time()
     hp, run_dir, _ = start_run(argv, lambda h, out: {"manifests": str(Path(h["cache_dir"]) / "manifests")})
@@ -191,14 +199,20 @@ def main(argv: list[str]) -> dict:
         rest = sorted({r["speaker"] for r in rows} - set(test_speakers))
         valid_speakers = set(rng.sample(rest, hp["valid_speakers"]))
         test = [r for r in rows if r["speaker"] in test_speakers]
-        model, _, _ = train_one(hp, [r for r in rows if r["speaker"] not in valid_speakers | set(test_speakers)] + plain,
-                                [r for r in rows if r["speaker"] in valid_speakers], cache, run_dir / f"fold{f}",
-                                input_dim, layers)
+        done = run_dir / f"fold{f}" / "fold.json"
+        if done.exists():  # finished by an earlier (interrupted) run: its best weights are reused
+            model = load_fold(run_dir / f"fold{f}")
+            print(f"[fold {f}] done earlier: {done}", flush=True)
+        else:
+            model, _, _ = train_one(hp, [r for r in rows if r["speaker"] not in valid_speakers | set(test_speakers)]
+                                    + plain, [r for r in rows if r["speaker"] in valid_speakers], cache,
+                                    run_dir / f"fold{f}", input_dim, layers)
         labels = np.array([LABELS.index(r["label"]) for r in test])
         lo_clean, _ = predict(model, examples(test, cache, hp["frontend"], ["clean"]))
         lo_phone, _ = predict(model, examples(test, cache, hp["frontend"], ["phone"]))
         fold = {"test_speakers": test_speakers, "clean": figures(labels, lo_clean), "phone": figures(labels, lo_phone)}
         print(f"[fold {f}] {json.dumps(fold)}", flush=True)
+        done.write_text(json.dumps(fold))
         cv["folds"].append(fold)
         all_labels.append(labels)
         clean_logits.append(lo_clean)
