@@ -10,10 +10,14 @@ voices, never used for tuning. Set-ups, each adding one step, so each step's gai
 - +spelling: drug names repaired by spelling (near misses, split names) against the lexicon;
 - +slots: words in a drug's slot (before a dose) matched by sound against the whole lexicon;
 - +second pass: speech chunks whose first transcript holds words that sound like drug names are
-  decoded again with the lexicon's closest names in the prompt (the recogniser decides);
-- +vocabulary: the clinician's list (tuned: the 40 drugs most common in the notes; untuned: the
-  set's own drugs, a formulary that holds what they dictate) biases the recogniser and the repair.
-
+  decoded again with the lexicon's closest names in the prompt (the recogniser decides; a setting
+  of the app, off by default);
+- +vocabulary (after +slots, no second pass: the app's default): the clinician's list (tuned: the
+  40 drugs most common in the notes; untuned: the set's own drugs, a formulary that holds what
+  they dictate) biases the recogniser and the repair;
+- long vocabulary: the same list padded with random lexicon names to 300 (a learnt list longer
+  than the recogniser's prompt holds; the engine picks per speech chunk the names that sound like
+  what it heard).
 Every decode uses the app's options (``apps.medical_dictation.config.asr_options``: English, the
 clinical prompt).
 
@@ -53,8 +57,22 @@ def norm(value: str) -> str:
 
 
 ATTRIBUTES = ("dosage", "route", "frequency", "duration")
-SETUPS = {"plain": ("plain", {"repair": False}, False), "+spelling": ("plain", {"slots": False}, False),
-          "+slots": ("plain", {}, False), "+second pass": ("second", {}, False), "+vocabulary": ("biased", {}, True)}
+# set-up -> (which decode, text-step options, which vocabulary)
+SETUPS = {"plain": ("plain", {"repair": False}, None), "+spelling": ("plain", {"slots": False}, None),
+          "+slots": ("plain", {}, None), "+second pass": ("second", {}, None), "+vocabulary": ("biased", {}, "set"),
+          "long vocabulary": ("long", {}, "long")}
+LONG_VOCABULARY = 300  # a learnt list grows past what a prompt holds (about 50 names)
+
+
+def long_list(vocab: list[str]) -> list[str]:
+    """The set's vocabulary padded with random generic names of the lexicon (seed 0) to 300 names,
+    sorted: a clinician's learnt list, longer than the recogniser's prompt holds."""
+    import random
+
+    from core.clinical.drug_slots import lexicon_sound_index
+
+    names = sorted(n for bucket in lexicon_sound_index().names.values() for n in bucket if n not in vocab)
+    return sorted(set(vocab) | set(random.Random(0).sample(names, LONG_VOCABULARY - len(set(vocab)))))
 
 
 def score(gold: list[dict[str, dict]], texts: list[str], vocab: list[str], tagger, options: dict,
@@ -141,6 +159,8 @@ def main() -> None:
                          "(to tune the text steps without decoding the audio again)")
     ap.add_argument("--no-latency", action="store_true")
     ap.add_argument("--sets", nargs="+", default=["tuned/notes", "tuned/orders", "untuned"])
+    ap.add_argument("--all-notes-decodes", action="store_true",
+                    help="also decode the 71 min of tuned notes with the second pass and the long list (~25 min)")
     args = ap.parse_args()
     if not shutil.which("espeak-ng"):
         sys.exit("espeak-ng is needed: apt-get install espeak-ng")
@@ -166,29 +186,40 @@ def main() -> None:
     tagger = get_ner()
     cache = json.loads(args.transcripts.read_text()) if args.transcripts and args.transcripts.exists() else {}
     results, minutes = {}, {}
+    one, two = DictationSettings(drug_second_pass=False), DictationSettings(drug_second_pass=True)
     for model in args.models:
         tr = None
         for set_name, (said, gold, voices) in sets.items():
             vocab = vocabularies[set_name.split("/")[0]]
-            key = f"{model}:{set_name}:app-options"
-            if key in cache and cache[key]["said"] == said:
-                texts, minutes[set_name] = cache[key]["texts"], cache[key]["minutes"]
-            else:
+            long_vocab = long_list(vocab)
+            decodes = {"plain": asr_options((), one), "second": asr_options((), two), "biased": asr_options(vocab, one),
+                       "long": asr_options(long_vocab, one)}
+            if set_name == "tuned/notes" and not args.all_notes_decodes:  # 71 min of audio: the app's own two
+                decodes = {k: v for k, v in decodes.items() if k in ("plain", "biased")}
+            key = f"{model}:{set_name}:app-options-2"
+            entry = cache.get(key) if cache.get(key, {}).get("said") == said else None
+            entry = entry or {"said": said, "texts": {}, "minutes": None}
+            audios = None
+            for name, opts in decodes.items():  # only what the cache lacks is decoded
+                if name in entry["texts"]:
+                    continue
                 tr = tr or get_transcriber(model)
-                audios = [speak(t, i, work / f"{set_name.replace('/', '_')}{i}.wav", voices) for i, t in enumerate(said)]
-                minutes[set_name] = sum(a.duration for a in audios) / 60
-                one_pass = DictationSettings(drug_second_pass=False)
-                texts = {"plain": [t.text for t in tr.transcribe_many(audios, asr_options((), one_pass))],
-                         "second": [t.text for t in tr.transcribe_many(audios, asr_options(()))],
-                         "biased": [t.text for t in tr.transcribe_many(audios, asr_options(vocab))]}
-                cache[key] = {"said": said, "texts": texts, "minutes": minutes[set_name]}
+                if audios is None:
+                    audios = [speak(t, i, work / f"{set_name.replace('/', '_')}{i}.wav", voices)
+                              for i, t in enumerate(said)]
+                    entry["minutes"] = sum(a.duration for a in audios) / 60
+                entry["texts"][name] = [t.text for t in tr.transcribe_many(audios, opts)]
+                cache[key] = entry
                 if args.transcripts:
                     args.transcripts.parent.mkdir(parents=True, exist_ok=True)
                     args.transcripts.write_text(json.dumps(cache))
-            for name, (asr, options, with_vocab) in SETUPS.items():
+            texts, minutes[set_name] = entry["texts"], entry["minutes"]
+            vocab_of = {None: [], "set": vocab, "long": long_vocab}
+            for name, (asr, options, which) in SETUPS.items():
+                if asr not in texts:
+                    continue
                 errors: list = []
-                results[f"{model}|{set_name}|{name}"] = score(gold, texts[asr], vocab if with_vocab else [], tagger,
-                                                              options, errors)
+                results[f"{model}|{set_name}|{name}"] = score(gold, texts[asr], vocab_of[which], tagger, options, errors)
                 if name == "+vocabulary":
                     for med, what, want, got, text in errors[: args.show_errors]:
                         print(f"[miss] {model} {set_name} {what}: want {want!r} for {med!r}; got {got}; text: {text[:160]!r}")
@@ -211,17 +242,18 @@ def main() -> None:
     figures.update({f"false_insertions_{k}": round(v, 3) for k, v in insertions.items() if isinstance(v, float)})
     if not args.no_latency:
         for model in args.models:
-            figures.update(latency(model, spoken_form(notes[0]["note"]), vocabularies["tuned"], tagger, work,
-                                   args.repeats))
+            for second_pass in (False, True):
+                figures.update(latency(model, spoken_form(notes[0]["note"]), vocabularies["tuned"], tagger, work,
+                                       args.repeats, second_pass))
     finish({**figures, "notes": len(notes)})
 
 
-def latency(model: str, text: str, vocab: list[str], tagger, work: Path, repeats: int) -> dict:
+def latency(model: str, text: str, vocab: list[str], tagger, work: Path, repeats: int, second_pass: bool) -> dict:
     """A 60 s dictation -> draft note (the app's path, NER tagger included), next to the peer in the
     same run: faster-whisper as its README shows (same weights) only transcribing the same 60 s."""
     import numpy as np
 
-    from apps.medical_dictation.config import asr_options
+    from apps.medical_dictation.config import DictationSettings, asr_options
     from benchmarks.dictation_sets import VOICES
     from core.asr import get_transcriber
     from core.audio import Audio
@@ -234,7 +266,7 @@ def latency(model: str, text: str, vocab: list[str], tagger, work: Path, repeats
                   source_format="numpy")
 
     def draft_60s() -> None:
-        (tt,) = tr.transcribe_many([sixty], asr_options(vocab))  # the app's options
+        (tt,) = tr.transcribe_many([sixty], asr_options(vocab, DictationSettings(drug_second_pass=second_pass)))
         draft_note(tt.text, vocabulary=vocab, tagger=tagger)
 
     peer_model = faster_whisper(model=model)
@@ -243,10 +275,11 @@ def latency(model: str, text: str, vocab: list[str], tagger, work: Path, repeats
         runs = time_calls(lambda _: draft_60s(), [None] * repeats, warmup=1)
     peer = time_calls(lambda _: plain(), [None] * repeats, warmup=1)
     lat, peer_s = runs.p50_ms / 1000, peer.p50_ms / 1000
-    print(f"\n{model}: 60 s dictation -> draft note {lat:.2f} s (median of {runs.n} after a warm-up run, "
+    how = "with the drug second pass" if second_pass else "the app's default (no second pass)"
+    print(f"\n{model}, {how}: 60 s dictation -> draft note {lat:.2f} s (median of {runs.n} after a warm-up run, "
           f"{os.cpu_count()}-CPU machine, NER tagger included; target <= 6 s); faster-whisper only transcribing the "
           f"same 60 s: {peer_s:.2f} s; ratio {ratio(lat, peer_s):.2f}; peak RSS {mem.peak_mb:.0f} MB")
-    m = model.replace(".", "_")
+    m = model.replace(".", "_") + ("_second_pass" if second_pass else "")
     return {f"{m}_latency_60s_dictation_s": round(lat, 2), f"{m}_latency_60s_faster_whisper_s": round(peer_s, 2),
             f"{m}_latency_60s_ratio_vs_faster_whisper": ratio(lat, peer_s), f"{m}_peak_rss_mb": mem.peak_mb}
 

@@ -264,10 +264,11 @@ def test_the_vocabulary_learns_from_signed_notes_and_corrections_and_stays_priva
         service.get_vocabulary(username="sup")
 
 
-def test_dictations_get_the_drug_name_second_pass_unless_it_is_turned_off():
+def test_dictations_get_the_drug_name_second_pass_when_it_is_turned_on(monkeypatch):
     from apps.medical_dictation.config import DictationSettings, asr_options
     from core.clinical.drug_slots import sounds_like_drugs
 
     opt = asr_options(["Seroquel"], DictationSettings())
-    assert opt.suggest_terms is sounds_like_drugs and opt.language == "en" and opt.vocabulary == ("Seroquel",)
-    assert opt.initial_prompt and asr_options([], DictationSettings(drug_second_pass=False)).suggest_terms is None
+    assert opt.suggest_terms is None and opt.language == "en" and opt.vocabulary == ("Seroquel",) and opt.initial_prompt
+    monkeypatch.setenv("PARLANCE_DICTATION_DRUG_SECOND_PASS", "true")
+    assert asr_options([], DictationSettings()).suggest_terms is sounds_like_drugs

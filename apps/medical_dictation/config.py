@@ -37,8 +37,11 @@ class DictationSettings(BaseSettings):
     asr_prompt: str = "Clinical dictation by a doctor: history, examination, assessment and plan, with medications."
     # a second decoding pass for speech chunks holding words that sound like drug names the
     # recogniser did not know (core.clinical.drug_slots.sounds_like_drugs puts the lexicon's closest
-    # names in its prompt). Measured in benchmarks/dictation.py: see the README (issue 17)
-    drug_second_pass: bool = True
+    # names in its prompt). Off by default: measured in benchmarks/dictation.py (README, issue 17)
+    # it finds more drugs with no vocabulary typed (tuned orders 0.48 -> 0.53, untuned 0.17 -> 0.33)
+    # but decodes most chunks twice, and a 60 s dictation then takes about 9 s instead of 4.5 s
+    # (target <= 6 s on 2 cores). Worth turning on where a server has the cores to spare.
+    drug_second_pass: bool = False
 
     @property
     def resolved_audio_dir(self) -> Path:

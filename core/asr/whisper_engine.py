@@ -46,7 +46,7 @@ MAX_DECODER_TOKENS = 448  # Whisper's text context
 MAX_PROMPT_TOKENS = MAX_DECODER_TOKENS // 2 - 1  # previous-text context, as Whisper was trained
 # a second pass adds at most this many chosen terms: a long list of names dilutes the prompt
 # until the decoder drops words (tuned on the tuned dictation set, benchmarks/dictation.py)
-SECOND_PASS_TERMS = int(os.environ.get("PARLANCE_ASR_SECOND_PASS_TERMS", "10"))
+SECOND_PASS_TERMS = 10
 SECOND_PASS_MIN_SIMILARITY = 0.6  # a long vocabulary's terms must sound this much like something heard
 
 
