@@ -38,9 +38,9 @@ class DictationSettings(BaseSettings):
     # a second decoding pass for speech chunks holding words that sound like drug names the
     # recogniser did not know (core.clinical.drug_slots.sounds_like_drugs puts the lexicon's closest
     # names in its prompt). Off by default: measured in benchmarks/dictation.py (README, issue 17)
-    # it finds more drugs with no vocabulary typed (tuned orders 0.48 -> 0.53, untuned 0.17 -> 0.33)
-    # but decodes most chunks twice, and a 60 s dictation then takes about 9 s instead of 4.5 s
-    # (target <= 6 s on 2 cores). Worth turning on where a server has the cores to spare.
+    # it finds more drugs with no vocabulary typed (tuned orders 0.45 -> 0.52, untuned 0.12 -> 0.38)
+    # but decodes most chunks twice: a 60 s dictation takes 11-14 s instead of 5.2-5.4 s on 2 cores
+    # (target <= 6 s). Worth turning on where a server has the cores to spare.
     drug_second_pass: bool = False
 
     @property

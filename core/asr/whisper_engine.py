@@ -13,7 +13,7 @@ benchmarks/asr.py, explained in docs/asr.md):
    decoded again with the standard full 30 s window and the temperature fallback of the
    original Whisper, so the fast path never makes a transcript worse than the standard one.
 4. A vocabulary longer than the prompt holds (Whisper keeps 223 tokens of context, about 50 drug
-   names) is not cut at an arbitrary end: each chunk is decoded once, its terms are ranked by how
+   names): each chunk is decoded once with what fits (the list's end), its terms are ranked by how
    much something in that first transcript sounds like them (``core.text.sounds_like``), and the
    chunk is decoded again, from the same encoder pass, with the prompt and the closest terms.
 
@@ -191,10 +191,7 @@ class WhisperTranscriber:
         langs = self._languages(enc, len(batch), opt)
         for c, lang in zip(batch, langs):
             c.language = lang
-        # a vocabulary too long for the prompt is left out of the first pass (cut, it would bias the
-        # decoder towards arbitrary terms); the second pass picks the terms that fit what was heard
-        first_opt = opt if self._prompt_holds(langs[0], opt) else replace(opt, vocabulary=())
-        prompts = [self._prompt(lang, first_opt) for lang in langs]
+        prompts = [self._prompt(lang, opt) for lang in langs]
         results = self._model.generate(
             enc, prompts, beam_size=opt.beam_size, patience=1.0, length_penalty=1.0,
             max_length=self._max_length(prompts[0], opt), return_scores=True,
@@ -234,7 +231,7 @@ class WhisperTranscriber:
         from core.text.sounds_like import rank_terms
 
         holds = self._prompt_holds(langs[0], opt)
-        options, decoded = [opt if holds else replace(opt, vocabulary=())] * len(first), list(first)
+        options, decoded = [opt] * len(first), list(first)
         redo = []
         for j, d in enumerate(first):
             if not d.text or _is_silence(d, opt):
