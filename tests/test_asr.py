@@ -106,6 +106,17 @@ def test_suggested_terms_get_a_second_pass_with_them_in_the_prompt(transcriber):
         transcriber.transcribe(order).text  # nothing suggested: the first decode stands
 
 
+def test_a_failing_suggest_terms_costs_only_the_second_pass(transcriber, caplog):
+    order = _order("Start sertraline fifty milligrams once daily.")
+
+    def broken(text: str) -> list[str]:
+        raise RuntimeError("a helper bug")
+
+    with caplog.at_level("ERROR"):
+        t = transcriber.transcribe(order, TranscribeOptions(suggest_terms=broken))
+    assert t.text == transcriber.transcribe(order).text and "suggest_terms failed" in caplog.text
+
+
 def test_a_vocabulary_longer_than_the_prompt_keeps_the_terms_that_sound_like_the_speech(transcriber):
     from core.clinical.drug_slots import lexicon_sound_index
     from core.text.sounds_like import rank_terms

@@ -12,16 +12,18 @@ benchmarks/asr.py, explained in docs/asr.md):
 3. A safety net: any chunk whose decode looks wrong (repetitive, or low log-probability) is
    decoded again with the standard full 30 s window and the temperature fallback of the
    original Whisper, so the fast path never makes a transcript worse than the standard one.
-4. A vocabulary longer than the prompt holds (Whisper keeps 223 tokens of context, about 50 drug
-   names): each chunk is decoded once with what fits (the list's end), its terms are ranked by how
-   much something in that first transcript sounds like them (``core.text.sounds_like``), and the
-   chunk is decoded again, from the same encoder pass, with the prompt and the closest terms.
+4. A second pass from the same encoder output. A vocabulary longer than the prompt holds
+   (Whisper keeps 223 tokens of context, about 50 drug names): each chunk is decoded once with what
+   fits (the list's end), its terms are ranked by how much something in that first transcript
+   sounds like them (``core.text.sounds_like``), and the chunk is decoded again with the prompt and
+   the closest terms. ``TranscribeOptions.suggest_terms`` adds a caller's own terms the same way.
 
 >>> asr = WhisperTranscriber("tiny.en")                         # doctest: +SKIP
 >>> asr.transcribe("visit.wav").text                            # 'The patient is ...'
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 import zlib
@@ -36,6 +38,8 @@ from core.asr.types import Segment, Timings, TranscribeOptions, Transcript, Word
 from core.audio import SAMPLE_RATE, Audio, AudioSource, load_audio
 from core.model_resolver import resolve_whisper
 from core.vad import SpeechSegment, get_vad, merge_segments
+
+log = logging.getLogger(__name__)
 
 FULL_WINDOW_FRAMES = 3000  # 30 s of 10 ms mel frames: Whisper's native encoder input
 FRAMES_PER_SECOND = 100
@@ -239,7 +243,7 @@ class WhisperTranscriber:
             vocabulary = list(opt.vocabulary) if holds else [
                 t for t, score in rank_terms(d.text, opt.vocabulary) if score >= SECOND_PASS_MIN_SIMILARITY]
             have = {t.lower() for t in vocabulary}
-            extra = [t for t in (opt.suggest_terms(d.text) if opt.suggest_terms else ()) if t.lower() not in have]
+            extra = [t for t in self._suggested(opt, d.text) if t.lower() not in have]
             if holds and not extra:
                 continue
             # the clinician's own list stays whole when it fits; chosen terms are capped
@@ -262,8 +266,20 @@ class WhisperTranscriber:
                 return_no_speech_prob=True, suppress_blank=True, suppress_tokens=self._suppress,
             )
             for j, r in zip(group, results):
-                decoded[j] = self._score(r.sequences_ids[0], r.scores[0], r.no_speech_prob, langs[j])
+                again = self._score(r.sequences_ids[0], r.scores[0], r.no_speech_prob, langs[j])
+                if not _is_silence(again, opt):  # a prompt must not talk a chunk into silence
+                    decoded[j] = again
         return options, decoded
+
+    @staticmethod
+    def _suggested(opt: TranscribeOptions, text: str) -> list[str]:
+        if opt.suggest_terms is None:
+            return []
+        try:
+            return [t for t in opt.suggest_terms(text) if isinstance(t, str) and t.strip()]
+        except Exception:  # a caller's helper failing costs its second pass, never the transcript
+            log.exception("suggest_terms failed on a chunk; it keeps its first decode")
+            return []
 
     def _decode_full_window(self, chunk: _Chunk, lang: str, opt: TranscribeOptions) -> None:
         """Standard Whisper decoding of one chunk: 30 s window + temperature fallback."""

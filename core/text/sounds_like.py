@@ -147,9 +147,9 @@ def rank_terms(text: str, terms: Sequence[str], max_words: int = 4) -> list[tupl
     each (its best similarity; a term the text spells out scores 1). Terms the index cannot read
     (digits, three words or more) keep their spelling match only."""
     words = [w.text for w in text_words(text)]
-    lowered = {w.lower() for w in words}
-    score = {t: (1.0 if t.lower() in lowered or t.lower() in text.lower() else 0.0) for t in terms}
-    index = SoundIndex([t for t in terms if score[t] < 1.0])
+    lowered, whole = {w.lower() for w in words}, text.lower()
+    score = {t: (1.0 if t.lower() in lowered or t.lower() in whole else 0.0) for t in terms}
+    index = _index_of(tuple(dict.fromkeys(terms)))  # one per list: a learnt list is the same call after call
     if len(index):
         for i in range(len(words)):
             for j in range(i + 1, min(i + max_words, len(words)) + 1):
@@ -160,3 +160,8 @@ def rank_terms(text: str, terms: Sequence[str], max_words: int = 4) -> list[tupl
                     if s > score[name]:
                         score[name] = s
     return sorted(score.items(), key=lambda kv: -kv[1])
+
+
+@lru_cache(maxsize=16)
+def _index_of(terms: tuple[str, ...]) -> SoundIndex:
+    return SoundIndex(terms)
