@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from core.clinical.medications import MedicationLexicon, default_lexicon
 from core.clinical.repair import Repair, RepairResult
-from core.text.sounds_like import SoundIndex, phones_of
+from core.text.sounds_like import SoundIndex, phones_of, sound_index
 from core.text.tokens import tokens
 
 # words after which a drug is named ("start her on ...": "her" and "on" are skipped)
@@ -113,7 +113,7 @@ def fill_drug_slots(text: str, *, lexicon: MedicationLexicon | None = None, voca
     words = _words(text)
     custom = [v for v in vocabulary if v.strip()]
     known = {c.lower() for c in custom}
-    custom_index = SoundIndex(custom) if custom else None
+    custom_index = sound_index(tuple(custom)) if custom else None
     index = lexicon_sound_index(lexicon)
     matches: list[SlotMatch] = []
     for a, b in _slots(words):  # slots never overlap: each ends at its own dose
