@@ -9,10 +9,13 @@ voices, never used for tuning. Set-ups, each adding one step, so each step's gai
 - plain: the recogniser's text, normalised;
 - +spelling: drug names repaired by spelling (near misses, split names) against the lexicon;
 - +slots: words in a drug's slot (before a dose) matched by sound against the whole lexicon;
+- +spotting: where an order names a drug ("start ... 250 milligrams"), the phones heard in the
+  audio scored against every generic name (``core.clinical.drug_spotting``; the app's default);
 - +second pass: speech chunks whose first transcript holds words that sound like drug names are
   decoded again with the lexicon's closest names in the prompt (the recogniser decides; a setting
   of the app, off by default);
-- +vocabulary (after +slots, no second pass: the app's default): the clinician's list (tuned: the
+- +vocabulary (after +spotting, no second pass: the app's default; "+vocabulary, no spotting" is
+  the same without the audio step): the clinician's list (tuned: the
   40 drugs most common in the notes; untuned: the set's own drugs, a formulary that holds what
   they dictate) biases the recogniser and the repair;
 - long vocabulary: the same list padded with random lexicon names to 300 (a learnt list longer
@@ -24,7 +27,8 @@ clinical prompt).
 Figures: medication-name recall; dose / route / frequency / duration accuracy over all gold orders
 (a missed drug counts as wrong) and dose accuracy over the drugs found. False insertions: drug
 names the text steps put into the PriMock57 consultation transcripts (doctor-patient talk), per
-1,000 words. Latency: a 60 s dictation to a draft note (the app's path), median of --repeats after a
+1,000 words; and names the spotting wrote that the dictation did not say (every set, per 1,000
+words of what was said). Latency: a 60 s dictation to a draft note (the app's path), median of --repeats after a
 warm-up, next to faster-whisper only transcribing the same 60 s (same weights), and peak RSS.
 
     python benchmarks/dictation.py --limit 10                       # quick
@@ -57,10 +61,11 @@ def norm(value: str) -> str:
 
 
 ATTRIBUTES = ("dosage", "route", "frequency", "duration")
-# set-up -> (which decode, text-step options, which vocabulary)
-SETUPS = {"plain": ("plain", {"repair": False}, None), "+spelling": ("plain", {"slots": False}, None),
-          "+slots": ("plain", {}, None), "+second pass": ("second", {}, None), "+vocabulary": ("biased", {}, "set"),
-          "long vocabulary": ("long", {}, "long")}
+# set-up -> (which decode, text-step options, which vocabulary, drug names spotted in the audio)
+SETUPS = {"plain": ("plain", {"repair": False}, None, False), "+spelling": ("plain", {"slots": False}, None, False),
+          "+slots": ("plain", {}, None, False), "+spotting": ("plain", {}, None, True),
+          "+second pass": ("second", {}, None, False), "+vocabulary, no spotting": ("biased", {}, "set", False),
+          "+vocabulary": ("biased", {}, "set", True), "long vocabulary": ("long", {}, "long", True)}
 LONG_VOCABULARY = 300  # a learnt list grows past what a prompt holds (about 50 names)
 
 
@@ -107,6 +112,33 @@ def score(gold: list[dict[str, dict]], texts: list[str], vocab: list[str], tagge
         if n[key]:
             out[f"{key}_accuracy"] = ok[key] / n[key]
     return out
+
+
+def spot_set(texts: list[str], words: list[list], audios: list, vocab: list[str], gold: list[dict],
+             said: list[str]) -> tuple[list[str], dict]:
+    """The drug-name spotting (the app's step) on each decode, from its cached words and the audio;
+    with counts: stretches searched, names written, names written that the dictation did not say."""
+    import time
+
+    from core.asr.types import Segment, Transcript, Word
+    from core.clinical.drug_spotting import spot_drug_names
+
+    out, regions, replaced, wrong, examples = [], 0, 0, 0, []
+    started = time.perf_counter()
+    for text, ws, audio, g in zip(texts, words, audios, gold):
+        seg = Segment(0.0, audio.duration, text, tuple(Word(w[0], w[1], w[2], w[3]) for w in ws))
+        r = spot_drug_names(Transcript(text=text, segments=(seg,), language="en", duration=audio.duration),
+                            audio.samples, vocab)
+        out.append(r.text)
+        regions += r.regions
+        replaced += len(r.repairs)
+        bad = [f"{x.original!r} -> {x.replacement}" for x in r.repairs if x.replacement.lower() not in g]
+        wrong += len(bad)
+        examples += bad
+    n_words = sum(len(s.split()) for s in said)
+    return out, {"regions": regions, "replaced": replaced, "wrong": wrong, "words_said": n_words,
+                 "wrong_per_1000_words": round(1000 * wrong / max(n_words, 1), 3),
+                 "seconds": round(time.perf_counter() - started, 1), "wrong_examples": examples}
 
 
 def dialogue_words(data: Path) -> list[str]:
@@ -185,7 +217,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="parlance-bench-dict-"))
     tagger = get_ner()
     cache = json.loads(args.transcripts.read_text()) if args.transcripts and args.transcripts.exists() else {}
-    results, minutes = {}, {}
+    results, minutes, spot_stats = {}, {}, {}
     one, two = DictationSettings(drug_second_pass=False), DictationSettings(drug_second_pass=True)
     for model in args.models:
         tr = None
@@ -196,30 +228,40 @@ def main() -> None:
                        "long": asr_options(long_vocab, one)}
             if set_name == "tuned/notes" and not args.all_notes_decodes:  # 71 min of audio: the app's own two
                 decodes = {k: v for k, v in decodes.items() if k in ("plain", "biased")}
-            key = f"{model}:{set_name}:app-options-2"
+            key = f"{model}:{set_name}:app-options-3"  # 3: word times kept too (for the spotting)
             entry = cache.get(key) if cache.get(key, {}).get("said") == said else None
-            entry = entry or {"said": said, "texts": {}, "minutes": None}
+            entry = entry or {"said": said, "texts": {}, "words": {}, "minutes": None}
             audios = None
+
+            def audio_of_set():
+                return [speak(t, i, work / f"{set_name.replace('/', '_')}{i}.wav", voices) for i, t in enumerate(said)]
             for name, opts in decodes.items():  # only what the cache lacks is decoded
                 if name in entry["texts"]:
                     continue
                 tr = tr or get_transcriber(model)
                 if audios is None:
-                    audios = [speak(t, i, work / f"{set_name.replace('/', '_')}{i}.wav", voices)
-                              for i, t in enumerate(said)]
+                    audios = audio_of_set()
                     entry["minutes"] = sum(a.duration for a in audios) / 60
-                entry["texts"][name] = [t.text for t in tr.transcribe_many(audios, opts)]
+                out = tr.transcribe_many(audios, opts)
+                entry["texts"][name] = [t.text for t in out]
+                entry["words"][name] = [[[w.text, w.start, w.end, w.confidence] for w in t.words] for t in out]
                 cache[key] = entry
                 if args.transcripts:
                     args.transcripts.parent.mkdir(parents=True, exist_ok=True)
                     args.transcripts.write_text(json.dumps(cache))
             texts, minutes[set_name] = entry["texts"], entry["minutes"]
             vocab_of = {None: [], "set": vocab, "long": long_vocab}
-            for name, (asr, options, which) in SETUPS.items():
+            spotted: dict[tuple, list[str]] = {}
+            for name, (asr, options, which, spot) in SETUPS.items():
                 if asr not in texts:
                     continue
+                if spot and (asr, which) not in spotted:
+                    audios = audios or audio_of_set()
+                    spotted[asr, which], spot_stats[f"{model}|{set_name}|{name}"] = spot_set(
+                        texts[asr], entry["words"][asr], audios, vocab_of[which], gold, said)
                 errors: list = []
-                results[f"{model}|{set_name}|{name}"] = score(gold, texts[asr], vocab_of[which], tagger, options, errors)
+                chosen = spotted[asr, which] if spot else texts[asr]
+                results[f"{model}|{set_name}|{name}"] = score(gold, chosen, vocab_of[which], tagger, options, errors)
                 if name == "+vocabulary":
                     for med, what, want, got, text in errors[: args.show_errors]:
                         print(f"[miss] {model} {set_name} {what}: want {want!r} for {med!r}; got {got}; text: {text[:160]!r}")
@@ -234,12 +276,18 @@ def main() -> None:
         cells = " ".join(f"{r[k + '_accuracy']:9.3f}" if k + "_accuracy" in r else f"{'-':>9}" for k in ATTRIBUTES)
         print(f"{model:8} {set_name:13} {name:13} {r['medications']:5d} {r['medication_recall']:7.3f} "
               f"{r['dosage_accuracy_found']:10.3f} {cells}")
+    for key, st in spot_stats.items():
+        print(f"[spotting] {key}: {st['regions']} stretches searched, {st['replaced']} names written, "
+              f"{st['wrong']} of them not said ({st['wrong_per_1000_words']:.2f} per 1,000 words said), "
+              f"{st['seconds']:.1f} s in all; wrong: {st['wrong_examples'][:5]}")
     print(f"\nFalse insertions on PriMock57 consultation transcripts ({insertions['words']} words): spelling repair "
           f"{insertions['spelling_per_1000_words']:.2f} and drug slots {insertions['slots_per_1000_words']:.2f} per "
           f"1,000 words (target <= 1 for the slots); slot examples: {insertions['slot_examples']}")
     figures = {f"{k.replace('|', '_').replace('/', '_')}_{m}": round(v, 4) if isinstance(v, float) else v
                for k, r in results.items() for m, v in r.items()}
     figures.update({f"false_insertions_{k}": round(v, 3) for k, v in insertions.items() if isinstance(v, float)})
+    figures.update({f"spotting_{k.replace('|', '_').replace('/', '_')}_{m}": v for k, st in spot_stats.items()
+                    for m, v in st.items() if m != "wrong_examples"})
     if not args.no_latency:
         for model in args.models:
             for second_pass in (False, True):
@@ -258,6 +306,7 @@ def latency(model: str, text: str, vocab: list[str], tagger, work: Path, repeats
     from core.asr import get_transcriber
     from core.audio import Audio
     from core.clinical.draft import draft_note
+    from core.clinical.drug_spotting import spot_drug_names
 
     tr = get_transcriber(model)
     long = speak(text, 0, work / "sixty.wav", VOICES)
@@ -265,9 +314,9 @@ def latency(model: str, text: str, vocab: list[str], tagger, work: Path, repeats
     sixty = Audio(samples=np.tile(long.samples, reps)[: 60 * 16000], source_sample_rate=16000, source_channels=1,
                   source_format="numpy")
 
-    def draft_60s() -> None:
+    def draft_60s() -> None:  # the app's path (apps/medical_dictation/service.py)
         (tt,) = tr.transcribe_many([sixty], asr_options(vocab, DictationSettings(drug_second_pass=second_pass)))
-        draft_note(tt.text, vocabulary=vocab, tagger=tagger)
+        draft_note(spot_drug_names(tt, sixty.samples, vocab).text, vocabulary=vocab, tagger=tagger)
 
     peer_model = faster_whisper(model=model)
     plain = lambda: "".join(s.text for s in peer_model.transcribe(sixty.samples, beam_size=5)[0])  # noqa: E731

@@ -42,6 +42,10 @@ class DictationSettings(BaseSettings):
     # but decodes most chunks twice: a 60 s dictation takes 11-14 s instead of 5.2-5.4 s on 2 cores
     # (target <= 6 s). Worth turning on where a server has the cores to spare.
     drug_second_pass: bool = False
+    # drug names found in the audio where an order names one ("start ... 250 milligrams"): the
+    # phones heard there scored against every generic name and the clinician's list
+    # (core.clinical.drug_spotting; measured in benchmarks/dictation.py, README issue 17)
+    spot_drugs: bool = True
 
     @property
     def resolved_audio_dir(self) -> Path:

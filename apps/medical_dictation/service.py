@@ -1,5 +1,6 @@
 """What the dictation page can do: patients and encounters, dictate (store audio first, then
-transcribe -> ``core.clinical.draft.draft_note``: normalise -> repair -> entities -> SOAP), edit,
+transcribe -> drug names spotted in the audio (``core.clinical.drug_spotting``) ->
+``core.clinical.draft.draft_note``: normalise -> repair -> entities -> SOAP), edit,
 save with conflict detection, sign, addenda, history, export. The UI calls these; these call crud
 and core. Model work (recognition, NER) runs before a transaction opens, never inside one.
 
@@ -13,7 +14,7 @@ import hashlib
 import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -24,6 +25,7 @@ from apps.medical_dictation.models import EntityRow, Recording
 from core import accounts
 from core.audio import AudioError
 from core.clinical.draft import Draft, draft_note
+from core.clinical.drug_spotting import spot_drug_names
 from core.clinical.entities import Entity, Tagger, extract_entities
 from core.db import session_scope
 from core.logs import job_context
@@ -332,10 +334,14 @@ def _process_recording(username: str, recording_id: int, attempt: int) -> str:
         _recording_failed(recording_id, attempt, message)
         raise DictationError(message)
     report(0.8, "finding medications, problems and sections")
+    heard = spot_drug_names(transcript, audio.samples, words) if dcfg.spot_drugs else None
     tagger = _tagger()
     for _attempt in range(MAX_DRAFT_ATTEMPTS):
         previous, seen_version = _latest_transcript(username, encounter_id)
-        draft = draft_note(transcript.text, vocabulary=words, tagger=tagger, previous=previous)  # no transaction open
+        draft = draft_note(heard.text if heard else transcript.text, vocabulary=words, tagger=tagger,
+                           previous=previous)  # no transaction open
+        if heard and heard.repairs:
+            draft = replace(draft, repairs=heard.repairs + draft.repairs)
         saved = _save_dictation(username, recording_id, attempt, encounter_id, transcript, draft, seen_version)
         if saved is not None:
             return "done" if saved else "skipped"

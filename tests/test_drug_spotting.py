@@ -1,0 +1,113 @@
+"""Drug names spotted in the audio (core.clinical.drug_spotting, core.pronunciation.spotting): the
+CTC scoring with free edges against brute force, where it searches, and real synthetic orders
+through tiny.en (which writes "search rely in" for sertraline)."""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from core.asr.types import Segment, Transcript, Word
+
+
+def _brute(lp: torch.Tensor, target: list[int]) -> float:
+    """Every frame labelling: leading/trailing free frames (the best phone's score) around a CTC
+    path of ``target``."""
+    T, V = lp.shape
+    free = lp.max(1).values
+    total = -math.inf
+    for path in itertools.product(range(-1, V), repeat=T):  # -1: a free frame
+        i, j = 0, T
+        while i < T and path[i] == -1:
+            i += 1
+        while j > i and path[j - 1] == -1:
+            j -= 1
+        mid = path[i:j]
+        if not mid or -1 in mid or [k for k, _ in itertools.groupby(mid) if k != 0] != target:
+            continue
+        s = sum(float(free[t]) if path[t] == -1 else float(lp[t, path[t]]) for t in range(T))
+        total = s if total == -math.inf else float(np.logaddexp(total, s))
+    return -(total - float(free.sum()))
+
+
+def test_spot_costs_equal_brute_force_over_every_path():
+    from core.pronunciation.spotting import spot, spot_costs
+
+    torch.manual_seed(0)
+    lp = torch.log_softmax(torch.randn(5, 4), -1)
+    targets = [[1], [1, 2], [2, 2], [1, 2, 3], [3, 1, 3], []]
+    got = spot_costs(lp, targets, phone_bonus=0.0)
+    assert np.allclose(got[:-1], [_brute(lp, t) for t in targets[:-1]], atol=1e-3)
+    assert got[-1] == float("inf")  # an empty target is never chosen
+    bonus = spot_costs(lp, targets, phone_bonus=2.0)
+    assert np.allclose(got[:-1] - bonus[:-1], [2.0 * len(t) for t in targets[:-1]], atol=1e-4)
+    assert [i for i, _ in spot(lp, targets, top=2, phone_bonus=0.0)] == list(np.argsort(got)[:2])
+    assert spot(lp[:0], targets) == [] and spot(lp, []) == []
+
+
+def _words(*spec: tuple[str, float, float]) -> tuple[Word, ...]:
+    return tuple(Word(w, a, b, 0.9) for w, a, b in spec)
+
+
+def test_regions_follow_drug_verbs_up_to_the_dose_and_skip_named_drugs():
+    from core.clinical.drug_spotting import regions
+
+    is_drug = {"metformin"}.__contains__
+    ws = _words(("Plan,", 0, .3), ("restart.", .3, .8), ("Can", .9, 1.0), ("you", 1.0, 1.1), ("map", 1.1, 1.4),
+                ("200,", 1.5, 1.9), ("and", 1.9, 2.0), ("continuum,", 2.1, 2.6), ("metformin", 2.6, 3.1),
+                ("500", 3.2, 3.5), ("she", 3.6, 3.7), ("takes", 3.7, 4.0), ("birth", 4.0, 4.2), ("in", 4.2, 4.3),
+                ("color", 4.3, 4.6), ("at", 4.6, 4.7), ("the", 4.7, 4.8), ("moment.", 4.8, 5.2))
+    assert [(a, b) for a, b in regions(ws, is_drug)] == [(2, 5), (12, 15)]  # not "metformin": a drug already
+    talk = _words(("She", 0, .2), ("went", .2, .4), ("to", .4, .5), ("the", .5, .6), ("shops.", .6, 1.0))
+    assert regions(talk, is_drug) == []
+    long = _words(("start", 0, .4), *[(f"w{i}", .4 + i * .6, 1.0 + i * .6) for i in range(8)])
+    (a, b), = regions(long, is_drug)
+    assert b - a <= 6 and long[b - 1].end - long[a].start <= 2.5  # a region is a drug's length at most
+
+
+def _order(text: str):
+    from core.pronunciation.espeak import synthesize
+    from tests.test_asr import as_audio
+
+    quiet = np.zeros(8000, np.float32)
+    return as_audio(np.concatenate([quiet, synthesize(text, rate_wpm=140), quiet]))  # a synthetic voice
+
+
+@pytest.mark.slow
+def test_a_drug_the_recogniser_wrote_as_english_is_spotted_in_the_audio(transcriber):
+    from core.clinical.drug_spotting import spot_drug_names
+
+    order = _order("Start sertraline fifty milligrams once daily.")
+    t = transcriber.transcribe(order)
+    assert "sertraline" not in t.text.lower()  # tiny.en hears "search rely in"
+    spotted = spot_drug_names(t, order.samples)
+    assert "sertraline" in spotted.text.lower() and "50" in spotted.text and spotted.regions >= 1
+    (r,) = spotted.repairs
+    assert r.replacement == "sertraline" and "sertraline" not in r.original.lower() and 0.6 <= r.similarity <= 1.0
+
+
+@pytest.mark.slow
+def test_ordinary_words_after_a_verb_stay_and_bad_input_keeps_the_text(transcriber, caplog, monkeypatch):
+    from core.clinical import drug_spotting
+    from core.clinical.drug_spotting import spot_drug_names
+
+    plain = _order("Stop smoking and start walking every day.")
+    t = transcriber.transcribe(plain)
+    assert spot_drug_names(t, plain.samples).text == " ".join(w.text.strip() for w in t.words)
+    empty = Transcript(text="", segments=(), language="en", duration=0.0)
+    assert spot_drug_names(empty, np.zeros(0, np.float32)).text == ""
+    short = Transcript(text="Start x", segments=(Segment(0, .1, "Start x", _words(("Start", 0, .05), ("x", .05, .1))),),
+                       language="en", duration=0.1)
+    assert spot_drug_names(short, np.zeros(1600, np.float32)).text == "Start x"  # 100 ms of silence
+
+    class Broken:
+        def spot(self, *a, **k):
+            raise RuntimeError("a model file went missing")
+
+    monkeypatch.setattr(drug_spotting, "default_spotter", lambda: Broken())
+    with caplog.at_level("ERROR"):
+        assert spot_drug_names(t, plain.samples).text == t.text
+    assert "spotting failed" in caplog.text
