@@ -51,12 +51,18 @@ STOP = {"by", "orally", "mg", "mcg", "g", "ml", "units", "unit", "tablet", "tabl
         "period", "today", "tomorrow", "instead", "because", "but", "if", "then", "which", "that", "since", "until",
         "when", "she", "he", "they", "we", "i", "is", "was", "has", "have", "had", "will", "would", "should",
         "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twenty", "fifty", "hundred"}
+NUMBER_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twenty", "fifty",
+                "hundred", "half"}
+SHORT_STANDINS = {"for", "or", "as", "at"}
 MAX_REGION_WORDS = 6
 MAX_REGION_S = 2.5
 EDGE_S = (0.15, 0.25)
 CONTEXT_S = 0.5  # more audio on each side, encoded with the region but not searched  # seconds of audio added before and after the region's words (their times are approximate)
 MIN_GAIN = -20.0
 MIN_MARGIN = 8.0
+MIN_GAIN_OVER_NAME = 5.0  # where the recogniser wrote a drug, a listed one must explain the audio this much better
+MIN_LIST_MARGIN = 4.0  # a name of the clinician's list: ahead of their other names by this much
+LIST_SLACK = 4.0  # and at most this much behind the lexicon's best
 
 
 @dataclass(frozen=True)
@@ -75,9 +81,10 @@ def _is_anchor(w: str) -> bool:
     return w in TAKES or any(w.startswith(s) for s in VERB_STEMS) and len(w) <= 12
 
 
-def regions(words: Sequence[Word], is_drug) -> list[tuple[int, int]]:
-    """(first, last + 1) word indices after each drug verb, up to a stop word, a number or a clause
-    end; regions that already hold a drug are left out."""
+def regions(words: Sequence[Word], is_drug) -> list[tuple[int, int, bool]]:
+    """(first, last + 1, holds a drug already) word indices after each drug verb, up to a stop word,
+    a number or a clause end. A lone "for" / "or" / "as" right before the dose is searched too
+    ("give for 5 mg": a name heard as a short word)."""
     plain = [_plain(w.text) for w in words]
     out = []
     for i, w in enumerate(plain):
@@ -96,9 +103,15 @@ def regions(words: Sequence[Word], is_drug) -> list[tuple[int, int]]:
             b += 1
             if words[b - 1].text.rstrip().endswith((".", "?", "!", ";", ":")):
                 break
-        if b > a and not any(is_drug(x) for x in plain[a:b]):
-            out.append((a, b))
+        if b == a and a + 1 < len(words) and plain[a] in SHORT_STANDINS and _is_number(plain[a + 1]):
+            b = a + 1
+        if b > a:
+            out.append((a, b, any(is_drug(x) for x in plain[a:b])))
     return out
+
+
+def _is_number(w: str) -> bool:
+    return bool(w) and (w[0].isdigit() or w in NUMBER_WORDS)
 
 
 class DrugSpotter:
@@ -143,9 +156,10 @@ class DrugSpotter:
         extra_names, extra_targets = self._targets([v for v in vocabulary if v.strip() and v.lower() not in
                                                     {n.lower() for n in self.names}])
         names, targets = self.names + extra_names, self.targets + extra_targets
+        listed = np.array([n.lower() in known for n in names])  # the clinician's own names
         replaced: list[tuple[int, int, str, float]] = []
         considered = []
-        for a, b in found:
+        for a, b, named in found:
             # the phones of the region and a little context, encoded on their own (cheap: seconds, not the file)
             t0, t1 = max(0.0, words[a].start - EDGE_S[0]), words[b - 1].end + EDGE_S[1]
             c0 = max(0.0, t0 - CONTEXT_S)
@@ -164,9 +178,25 @@ class DrugSpotter:
             order = np.argsort(drug_costs)
             best, second = float(drug_costs[order[0]]), float(drug_costs[order[1]])
             gain, margin = round(min(own - best, 99.0), 2), round(second - best, 2)
-            considered.append((" ".join(w.text.strip() for w in words[a:b]), names[order[0]], gain, margin))
-            if gain >= min_gain and margin >= min_margin:
-                replaced.append((a, b, names[order[0]], margin))
+            floor = max(min_gain, MIN_GAIN_OVER_NAME) if named else min_gain
+            # a drug the recogniser wrote stays, unless a name of the clinician's list (below) fits
+            # much better and the written one is not theirs
+            pick = order[0] if not named and gain >= floor and margin >= min_margin else None
+            if listed.any() and not (named and any(_plain(w.text) in known for w in words[a:b])):
+                # the clinician's list is searched on its own too: a name of theirs needs to stand out
+                # only among their names, and to sound nearly as good as the best of the lexicon
+                mine = np.flatnonzero(listed)
+                mine = mine[np.argsort(drug_costs[mine])]
+                v_best = float(drug_costs[mine[0]])
+                v_margin = float(drug_costs[mine[1]]) - v_best if len(mine) > 1 else 99.0
+                if own - v_best >= floor and v_margin >= MIN_LIST_MARGIN and v_best <= best + LIST_SLACK:
+                    pick, margin, gain = mine[0], round(min(v_margin, 99.0), 2), round(min(own - v_best, 99.0), 2)
+            considered.append((" ".join(w.text.strip() for w in words[a:b]),
+                               names[order[0] if pick is None else pick], gain, margin))
+            if pick is not None and names[pick].lower() in {_plain(w.text) for w in words[a:b]}:
+                pick = None  # the recogniser's own name
+            if pick is not None:
+                replaced.append((a, b, names[pick], margin))
         if not replaced:
             return Spotted(text, (), len(found), tuple(considered))
         out = [w.text.strip() for w in words]
