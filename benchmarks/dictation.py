@@ -123,7 +123,7 @@ def spot_set(texts: list[str], words: list[list], audios: list, vocab: list[str]
     from core.asr.types import Segment, Transcript, Word
     from core.clinical.drug_spotting import spot_drug_names
 
-    out, regions, replaced, wrong, examples = [], 0, 0, 0, []
+    out, regions, replaced, wrong, examples, doses = [], 0, 0, 0, [], 0
     started = time.perf_counter()
     for text, ws, audio, g in zip(texts, words, audios, gold):
         seg = Segment(0.0, audio.duration, text, tuple(Word(w[0], w[1], w[2], w[3]) for w in ws))
@@ -131,12 +131,14 @@ def spot_set(texts: list[str], words: list[list], audios: list, vocab: list[str]
                             audio.samples, vocab)
         out.append(r.text)
         regions += r.regions
-        replaced += len(r.repairs)
-        bad = [f"{x.original!r} -> {x.replacement}" for x in r.repairs if x.replacement.lower() not in g]
+        names = [x for x in r.repairs if not x.replacement[0].isdigit()]  # the rest are doses rewritten
+        replaced += len(names)
+        doses += len(r.repairs) - len(names)
+        bad = [f"{x.original!r} -> {x.replacement}" for x in names if x.replacement.lower() not in g]
         wrong += len(bad)
         examples += bad
     n_words = sum(len(s.split()) for s in said)
-    return out, {"regions": regions, "replaced": replaced, "wrong": wrong, "words_said": n_words,
+    return out, {"regions": regions, "replaced": replaced, "wrong": wrong, "doses_rewritten": doses, "words_said": n_words,
                  "wrong_per_1000_words": round(1000 * wrong / max(n_words, 1), 3),
                  "seconds": round(time.perf_counter() - started, 1), "wrong_examples": examples}
 
@@ -278,7 +280,7 @@ def main() -> None:
               f"{r['dosage_accuracy_found']:10.3f} {cells}")
     for key, st in spot_stats.items():
         print(f"[spotting] {key}: {st['regions']} stretches searched, {st['replaced']} names written, "
-              f"{st['wrong']} of them not said ({st['wrong_per_1000_words']:.2f} per 1,000 words said), "
+              f"{st['doses_rewritten']} doses rewritten, {st['wrong']} names not said ({st['wrong_per_1000_words']:.2f} per 1,000 words said), "
               f"{st['seconds']:.1f} s in all; wrong: {st['wrong_examples'][:5]}")
     print(f"\nFalse insertions on PriMock57 consultation transcripts ({insertions['words']} words): spelling repair "
           f"{insertions['spelling_per_1000_words']:.2f} and drug slots {insertions['slots_per_1000_words']:.2f} per "

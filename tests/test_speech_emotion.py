@@ -96,9 +96,10 @@ def test_fusion_weighs_the_voice_by_its_confidence():
     assert calm.label == "neutral" and calm.distress < 0.1
 
 
-def test_recipe_smoke_run_cross_validates_and_exports(tmp_path):
-    """Two folds and an export on fake cached features: the run files, cv.json and a loadable artifact."""
-    from core.emotion.speech_model import SpeechEmotionRecognizer
+def test_recipe_smoke_run_cross_validates_and_exports(tmp_path, capsys):
+    """Two folds and an export of a two-head ensemble on fake cached features: the run files,
+    cv.json, a loadable artifact, and a rerun that reuses the finished folds."""
+    from core.emotion.speech_model import SpeechEmotionEnsemble, SpeechEmotionRecognizer
     from core.recipes.speech_emotion.ravdess import train
     from core.recipes.speech_emotion.ravdess.prepare import feature_path
 
@@ -114,16 +115,21 @@ def test_recipe_smoke_run_cross_validates_and_exports(tmp_path):
             p.parent.mkdir(parents=True, exist_ok=True)
             np.save(p, _fake_frames(i % 8, 40, 16, rng).astype(np.float16))
     (tmp_path / "list.jsonl").write_text("\n".join(lines) + "\n")
-    out = train.main(["core/recipes/speech_emotion/ravdess/hparams/whisper_tiny.yaml", "data_dir=unused",
-                      f"list={tmp_path / 'list.jsonl'}", f"cache_dir={cache}", f"run_dir={tmp_path / 'run'}",
-                      f"export={tmp_path / 'ser.pt'}", "folds=2", "valid_speakers=1", "augment=1",
-                      "train.epochs=2", "batch_size=8", "model.hidden=16", "model.attention=8"])
+    args = ["core/recipes/speech_emotion/ravdess/hparams/whisper_tiny.yaml", "data_dir=unused",
+            f"list={tmp_path / 'list.jsonl'}", f"cache_dir={cache}", f"run_dir={tmp_path / 'run'}",
+            f"export={tmp_path / 'ser.pt'}", "folds=2", "valid_speakers=1", "augment=1", "members=2",
+            "train.epochs=2", "batch_size=8", "model.hidden=16", "model.attention=8"]
+    out = train.main(args)
     cv = json.loads((tmp_path / "run" / "cv.json").read_text())
     assert len(cv["folds"]) == 2 and set(cv["clean"]) >= {"accuracy", "ua", "ua_4class"}
     assert out["bytes"] > 0
     ser = SpeechEmotionRecognizer.load(tmp_path / "ser.pt")
+    assert isinstance(ser.net, SpeechEmotionEnsemble) and len(ser.net.members) == 2
     probs, affect = ser.from_frames(_fake_frames(0, 30, 16, rng))
     assert probs.shape == (8,) and abs(probs.sum() - 1) < 1e-4 and affect.shape == (2,)
+    capsys.readouterr()
+    again = train.main(args[:5] + ["export=null"] + args[6:])  # an interrupted run resumes: folds reused
+    assert "done earlier" in capsys.readouterr().out and again["clean"] == cv["clean"]
 
 
 @pytest.mark.slow

@@ -63,6 +63,9 @@ MIN_MARGIN = 8.0
 MIN_GAIN_OVER_NAME = 5.0  # where the recogniser wrote a drug, a listed one must explain the audio this much better
 MIN_LIST_MARGIN = 4.0  # a name of the clinician's list: ahead of their other names by this much
 LIST_SLACK = 4.0  # and at most this much behind the lexicon's best
+DOSE_EDGE_S = (0.4, 0.25)  # a number's start is often aligned late (into the drug name's time)
+MIN_DOSE_GAIN = 5.0  # a dose written in: better than the words heard by this much
+MIN_DOSE_MARGIN = 3.0  # and than any other dose
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ class Spotted:
     text: str  # the transcript's text with the spotted names written in
     repairs: tuple[Repair, ...]  # recognised words -> drug name
     regions: int  # stretches searched
-    considered: tuple[tuple[str, str, float, float], ...] = ()  # (words, best name, gain over them, margin)
+    # (words, best name or dose, gain over the words, margin over the runner-up): drugs, then doses
+    considered: tuple[tuple[str, str, float, float], ...] = ()
 
 
 def _plain(word: str) -> str:
@@ -127,6 +131,7 @@ class DrugSpotter:
         pool = names if names is not None else sorted(
             n for bucket in lexicon_sound_index().names.values() for n in bucket)
         self.names, self.targets = self._targets(pool)
+        self._doses_cache: tuple[list[str], list[list[int]]] | None = None
 
     def _phones(self, words: Sequence[str]) -> list[int]:
         from core.text.sounds_like import phones_of
@@ -139,7 +144,7 @@ class DrugSpotter:
         return [n for n, _ in kept], [t for _, t in kept]
 
     def spot(self, transcript: Transcript, samples: np.ndarray, vocabulary: Sequence[str] = (),
-             min_gain: float = MIN_GAIN, min_margin: float = MIN_MARGIN) -> Spotted:
+             min_gain: float = MIN_GAIN, min_margin: float = MIN_MARGIN, check_doses: bool = True) -> Spotted:
         from core.clinical.medications import default_lexicon
         from core.pronunciation.spotting import spot_costs
 
@@ -149,9 +154,7 @@ class DrugSpotter:
             return Spotted(text, (), 0)
         lex = default_lexicon()
         known = {v.lower() for v in vocabulary}
-        found = regions(words, lambda w: bool(lex.lookup(w)) or w in known)
-        if not found:
-            return Spotted(text, (), 0)
+        found = regions(words, lambda w: bool(lex.lookup(w)) or w in known or _near_miss(w, vocabulary))
         samples = np.asarray(samples, dtype=np.float32)
         extra_names, extra_targets = self._targets([v for v in vocabulary if v.strip() and v.lower() not in
                                                     {n.lower() for n in self.names}])
@@ -160,19 +163,11 @@ class DrugSpotter:
         replaced: list[tuple[int, int, str, float]] = []
         considered = []
         for a, b, named in found:
-            # the phones of the region and a little context, encoded on their own (cheap: seconds, not the file)
-            t0, t1 = max(0.0, words[a].start - EDGE_S[0]), words[b - 1].end + EDGE_S[1]
-            c0 = max(0.0, t0 - CONTEXT_S)
-            piece = samples[int(c0 * SAMPLE_RATE):int((t1 + CONTEXT_S) * SAMPLE_RATE)]
-            if len(piece) < SAMPLE_RATE // 10:
-                continue
-            post = self.rec(piece)
-            f0 = int(round((t0 - c0) * 50))
-            f1 = min(post.log_probs.shape[0], int(round((t1 - c0) * 50)) + 1)
-            if f1 - f0 < 5:
+            lp = self._stretch(samples, words[a].start, words[b - 1].end)
+            if lp is None:
                 continue
             heard = self._phones([_plain(w.text) for w in words[a:b]])
-            costs = spot_costs(post.log_probs[f0:f1], targets + ([heard] if heard else []))
+            costs = spot_costs(lp, targets + ([heard] if heard else []))
             own = float(costs[-1]) if heard else float("inf")
             drug_costs = costs[:len(targets)]
             order = np.argsort(drug_costs)
@@ -197,17 +192,104 @@ class DrugSpotter:
                 pick = None  # the recogniser's own name
             if pick is not None:
                 replaced.append((a, b, names[pick], margin))
-        if not replaced:
+        changes = [(a, b, name, Repair(_said(words, a, b), name, round(1 - float(np.exp(-margin / 8)), 3)))
+                   for a, b, name, margin in replaced]  # "similarity" for the page: 0.63 at the threshold
+        if check_doses:
+            ends = {b for a, b, _, _ in replaced} | {i + 1 for i, w in enumerate(words)
+                                                   if lex.lookup(_plain(w.text)) or _plain(w.text) in known}
+            changes += self._doses(words, samples, sorted(ends), {(a, b) for a, b, _, _ in replaced}, considered)
+        if not changes:
             return Spotted(text, (), len(found), tuple(considered))
         out = [w.text.strip() for w in words]
-        repairs = []
-        for a, b, name, margin in reversed(replaced):
-            said = " ".join(out[a:b])
-            tail = re.search(r"[.,;:!?]+$", out[b - 1])
-            out[a:b] = [name + (tail.group(0) if tail else "")]
-            # "similarity" for the page: how far the name stood out (0.63 at the threshold of 8)
-            repairs.append(Repair(re.sub(r"[.,;:!?]+$", "", said), name, round(1 - float(np.exp(-margin / 8)), 3)))
-        return Spotted(" ".join(out), tuple(reversed(repairs)), len(found), tuple(considered))
+        for a, b, written, _ in sorted(changes, key=lambda c: -c[0]):
+            tail = re.search(r"[,;:!?]+$|(?<!\d)\.$", out[b - 1])
+            out[a:b] = [written + (tail.group(0) if tail else "")]
+        repairs = tuple(r for *_, r in sorted(changes, key=lambda c: c[0]))
+        return Spotted(" ".join(out), repairs, len(found), tuple(considered))
+
+    def _stretch(self, samples: np.ndarray, start: float, end: float, edge: tuple[float, float] = EDGE_S):
+        """Phone log-posteriors of a stretch (its words' times widened by ``edge``), encoded with
+        ``CONTEXT_S`` of audio on each side (cheap: seconds, not the file); None when too short."""
+        t0, t1 = max(0.0, start - edge[0]), end + edge[1]
+        c0 = max(0.0, t0 - CONTEXT_S)
+        piece = samples[int(c0 * SAMPLE_RATE):int((t1 + CONTEXT_S) * SAMPLE_RATE)]
+        if len(piece) < SAMPLE_RATE // 10:
+            return None
+        post = self.rec(piece)
+        f0 = int(round((t0 - c0) * 50))
+        f1 = min(post.log_probs.shape[0], int(round((t1 - c0) * 50)) + 1)
+        return post.log_probs[f0:f1] if f1 - f0 >= 5 else None
+
+    def _dose_targets(self) -> tuple[list[str], list[list[int]]]:
+        if self._doses_cache is None:
+            from core.clinical.dose_spotting import dose_candidates
+
+            pairs = dose_candidates()
+            self._doses_cache = ([w for _, w in pairs], [self._phones(s.split()) for s, _ in pairs])
+        return self._doses_cache
+
+    def _doses(self, words: Sequence[Word], samples: np.ndarray, starts: list[int], taken: set,
+               considered: list) -> list:
+        """Dose fixes right after each drug (word index where its dose would begin)."""
+        from core.clinical.dose_spotting import dose_region
+        from core.pronunciation.spotting import spot_costs
+
+        written, targets = self._dose_targets()
+        out = []
+        for start in starts:
+            span = dose_region(words, start)
+            if span is None or any(a < span[1] and span[0] < b for a, b in taken):
+                continue
+            a, b = span
+            lp = self._stretch(samples, words[a].start, words[b - 1].end, DOSE_EDGE_S)
+            heard = self._phones(_spoken(words[a:b]))
+            if lp is None or not heard:
+                continue
+            costs = spot_costs(lp, targets + [heard])
+            own, costs = float(costs[-1]), costs[:-1]
+            best_of: dict[str, float] = {}
+            for w, c in zip(written, costs):
+                best_of[w] = min(best_of.get(w, np.inf), float(c))
+            ranked = sorted(best_of, key=best_of.get)
+            top, margin = ranked[0], best_of[ranked[1]] - best_of[ranked[0]]
+            gain = own - best_of[top]
+            said = _said(words, a, b)
+            considered.append((said, top, round(min(gain, 99.0), 2), round(margin, 2)))
+            if gain >= MIN_DOSE_GAIN and margin >= MIN_DOSE_MARGIN and _dose_key(said) != _dose_key(top):
+                out.append((a, b, top, Repair(said, top, round(1 - float(np.exp(-margin / 8)), 3))))
+        return out
+
+
+def _near_miss(word: str, vocabulary: Sequence[str]) -> bool:
+    """A word the spelling repair turns into a drug ("solbutamol"): the recogniser got close, and
+    the repair (after this step) writes the right name."""
+    from core.clinical.repair import repair_medications
+
+    return len(word) >= 5 and bool(repair_medications(word, vocabulary=list(vocabulary)).repairs)
+
+
+def _said(words: Sequence[Word], a: int, b: int) -> str:
+    return re.sub(r"[.,;:!?]+$", "", " ".join(w.text.strip() for w in words[a:b]))
+
+
+def _spoken(words: Sequence[Word]) -> list[str]:
+    """The words as said: digits read out ("250" -> two hundred fifty, "2.5" -> two point five)."""
+    from core.pronunciation.prompt_text import number_words
+
+    out: list[str] = []
+    for w in words:
+        for tok in re.findall(r"\d+(?:\.\d+)?|[A-Za-z']+", w.text):
+            if tok[0].isdigit():
+                whole, _, frac = tok.partition(".")
+                out += number_words(int(whole)) + (["point"] + [number_words(int(d))[0] for d in frac] if frac else [])
+            else:
+                out.append(tok.lower())
+    return out
+
+
+def _dose_key(text: str) -> str:
+    t = text.lower().replace("milligrams", "mg").replace("milligram", "mg").replace("micrograms", "mcg")
+    return re.sub(r"[\s,]+", "", t)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,104 @@
+"""The dose said after a drug, checked against the audio: the recogniser garbles doses it hears
+in an unfamiliar voice ("200, and 50 mil plums" for two hundred and fifty milligrams, "to rub" for
+two drops, "10 ml" for ten milligrams), and a wrong dose is worse than none.
+
+The candidates are the common strengths (0.5 to 1,000) with each unit a dictated order uses
+(milligrams, micrograms, grams, millilitres, units, tablets, capsules, puffs, drops, sprays), as a
+clinician says them ("two hundred and fifty milligrams", "two point five milligrams", "one
+tablet"): 260 spoken forms of 210 written doses. ``core.clinical.drug_spotting`` scores
+them, and the recogniser's own words, on the phones heard right after a drug name; a dose is
+written in only when one written form explains the audio clearly better than the words heard and
+than any other dose.
+
+>>> dict(dose_candidates())["two hundred and fifty milligrams"]
+'250 mg'
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Sequence
+
+from core.asr.types import Word
+
+STRENGTHS = (0.5, 1, 2, 2.5, 3, 4, 5, 6, 7.5, 8, 10, 12.5, 15, 20, 25, 30, 40, 50, 60, 75, 80, 90, 100, 120, 125, 150,
+             160, 200, 250, 300, 400, 450, 500, 600, 750, 800, 875, 1000)
+UNITS = (("milligrams", "milligram", "mg"), ("micrograms", "microgram", "mcg"), ("grams", "gram", "g"),
+         ("millilitres", "millilitre", "ml"), ("units", "unit", "units"), ("tablets", "tablet", "tablets"),
+         ("capsules", "capsule", "capsules"), ("puffs", "puff", "puffs"), ("drops", "drop", "drops"),
+         ("sprays", "spray", "sprays"))
+COUNTED = {"tablets", "capsules", "puffs", "drops", "sprays"}  # whole numbers only, at most 4
+# words that end a dose: a route, a frequency, a duration, a clause word
+AFTER_DOSE = {"by", "orally", "oral", "intravenously", "intravenous", "subcutaneously", "subcutaneous", "topically",
+              "topical", "inhaled", "once", "twice", "daily", "nightly", "every", "at", "as", "for", "in", "per",
+              "and", "then", "period", "when", "if", "until", "each"}
+NUMBERISH = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twenty", "thirty", "forty",
+             "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "half", "point", "to", "too",
+             "a", "an"}
+UNIT_WORDS = {w for u in UNITS for w in u} | {"mg", "mcg", "ml", "tabs", "caps"}
+MAX_DOSE_WORDS = 5
+MAX_DOSE_S = 2.6
+
+
+def _said(n: float) -> list[list[str]]:
+    """How a strength is read aloud: "two hundred and fifty" and "two hundred fifty"; "two point five"."""
+    from core.pronunciation.prompt_text import number_words
+
+    if n == 0.5:
+        return [["half", "a"], ["zero", "point", "five"], ["point", "five"]]
+    if n != int(n):
+        whole, frac = str(n).split(".")
+        return [number_words(int(whole)) + ["point"] + [number_words(int(d))[0] for d in frac]]
+    words = number_words(int(n))
+    out = [words]
+    if "hundred" in words and words[-1] != "hundred":
+        i = words.index("hundred")
+        out.append(words[:i + 1] + ["and"] + words[i + 1:])
+    return out
+
+
+def _written(n: float) -> str:
+    return str(int(n)) if n == int(n) else str(n)
+
+
+@lru_cache(maxsize=1)
+def dose_candidates() -> tuple[tuple[str, str], ...]:
+    """(spoken form, written dose) pairs."""
+    out = []
+    for n in STRENGTHS:
+        for plural, single, written in UNITS:
+            if written in COUNTED and (n != int(n) or n > 4):
+                continue
+            unit = single if n == 1 else plural
+            shown = single if n == 1 and (written in COUNTED or written == "units") else written  # "1 tablet", "2 tablets"
+            for said in _said(n):
+                out.append((" ".join(said + [single if said[0] == "half" else unit]), f"{_written(n)} {shown}"))
+    return tuple(out)
+
+
+def _plain(word: str) -> str:
+    return re.sub(r"[^a-z0-9.']", "", word.lower()).strip(".")
+
+
+def dose_region(words: Sequence[Word], start: int) -> tuple[int, int] | None:
+    """(first, last + 1) word indices of the dose right after a drug name ending at ``start``: it
+    begins with a number (or a word a number is heard as, "to" for two) and ends before a route,
+    frequency or duration word, "N times", or a clause end."""
+    if start >= len(words):
+        return None
+    first = _plain(words[start].text)
+    if not first or not (first[0].isdigit() or first in NUMBERISH):
+        return None
+    b = start
+    while b < len(words) and b - start < MAX_DOSE_WORDS:
+        p = _plain(words[b].text)
+        nxt = _plain(words[b + 1].text) if b + 1 < len(words) else ""
+        if b > start and (not p or p in AFTER_DOSE or nxt == "times"):
+            break
+        if words[b].end - words[start].start > MAX_DOSE_S:
+            break
+        b += 1
+        if p in UNIT_WORDS or re.search(r"[.;:!?]$", words[b - 1].text.strip()) and \
+                not re.search(r"\d\.$", words[b - 1].text.strip()):
+            break  # a dose ends with its unit
+    return (start, b) if b > start else None
