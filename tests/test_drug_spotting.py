@@ -114,3 +114,36 @@ def test_ordinary_words_after_a_verb_stay_and_bad_input_keeps_the_text(transcrib
     with caplog.at_level("ERROR"):
         assert spot_drug_names(t, plain.samples).text == t.text
     assert "spotting failed" in caplog.text
+
+
+def test_dose_candidates_regions_and_spoken_digits():
+    from core.clinical.dose_spotting import dose_candidates, dose_region
+    from core.clinical.drug_spotting import _spoken
+
+    said = dict(dose_candidates())
+    assert said["two hundred and fifty milligrams"] == said["two hundred fifty milligrams"] == "250 mg"
+    assert said["one tablet"] == "1 tablet" and said["two puffs"] == "2 puffs" and said["half a milligram"] == "0.5 mg"
+    assert said["two point five milligrams"] == "2.5 mg" and "seven puffs" not in said  # counted forms: 1-4 only
+    ws = _words(("50", 0, .3), ("milligrams,", .3, .8), ("one", .9, 1.1), ("daily.", 1.1, 1.5))
+    assert dose_region(ws, 0) == (0, 2)  # a dose ends with its unit
+    assert dose_region(_words(("to", 0, .2), ("puffs", .2, .5), ("inhaled", .5, 1.0)), 0) == (0, 2)
+    assert dose_region(_words(("by", 0, .2), ("mouth", .2, .5)), 0) is None  # no number: not a dose
+    assert dose_region(ws, 4) is None
+    assert _spoken(_words(("2.5mg", 0, 1), ("250", 1, 2))) == ["two", "point", "five", "mg", "two", "hundred",
+                                                              "fifty"]
+
+
+@pytest.mark.slow
+def test_a_dose_the_recogniser_got_wrong_is_rewritten_from_the_audio(transcriber):
+    from core.clinical.drug_spotting import spot_drug_names
+
+    order = _order("Start sertraline fifty milligrams once daily.")
+    t = transcriber.transcribe(order)
+    assert "50" in t.text  # tiny.en: "Start search rely in 50 milligrams, one daily."
+    wrong = tuple(Word("10" if w.text.strip() == "50" else w.text, w.start, w.end, w.confidence) for w in t.words)
+    heard = Transcript(text=" ".join(w.text.strip() for w in wrong), segments=(Segment(0, t.duration, "", wrong),),
+                       language="en", duration=t.duration)
+    spotted = spot_drug_names(heard, order.samples)
+    assert "50 mg" in spotted.text and "10" not in spotted.text
+    assert [r.replacement for r in spotted.repairs] == ["sertraline", "50 mg"]
+    assert [r.replacement for r in spot_drug_names(t, order.samples).repairs] == ["sertraline"]  # a right dose stays

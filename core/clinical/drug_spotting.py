@@ -11,13 +11,15 @@ per-frame phone posteriors, and ``core.pronunciation.spotting`` scores each cand
 
 Where: after a drug verb ("start, continue, restart, give, prescribe, ..."; the recogniser's near
 misses such as "giver" or "continuum" count) or "she takes", up to the dose, a number, a route or
-frequency word, or a clause end; 1-6 words, at most ``MAX_REGION_S``. Words that already name a
-drug are left alone. Nowhere else: ordinary talk is never searched.
+frequency word, or a clause end; 1-6 words, at most ``MAX_REGION_S``. A drug the recogniser (or
+the spelling repair, next) already got stays, unless a name of the clinician's list explains the
+audio much better and the written one is not theirs. Nowhere else: ordinary talk is never searched.
 
-When: the best name must explain the stretch better than the recogniser's own words by
-``min_gain`` (log-likelihood, after the per-phone bonus) and better than the runner-up name by
-``min_margin``. Both were chosen on the tuned dictation set (benchmarks/dictation.py); the untuned
-set only measures them.
+When: the best name must beat the runner-up name by ``min_margin`` (log-likelihood, after the
+per-phone bonus) and be no more than ``-min_gain`` worse than the recogniser's own words; a name of
+the clinician's list needs a smaller lead among their names. Chosen on the tuned dictation set
+(benchmarks/dictation.py); the untuned set only measures them. The dose after each drug is then
+checked the same way (``core.clinical.dose_spotting``).
 
 >>> spotted = spot_drug_names(transcript, audio.samples)            # doctest: +SKIP
 >>> spotted.text, [(r.original, r.replacement) for r in spotted.repairs]
@@ -35,6 +37,7 @@ import numpy as np
 
 from core.asr.types import Transcript, Word
 from core.audio import SAMPLE_RATE
+from core.clinical.drug_slots import DOSE_AFTER, SKIPPED_AFTER_VERB, SLOT_END
 from core.clinical.repair import Repair
 
 log = logging.getLogger(__name__)
@@ -43,21 +46,18 @@ PHONE_MODEL = "pronunciation/phone-ctc-base.pt"  # the base encoder's phones: mo
 VERB_STEMS = ("start", "continu", "restart", "give", "gave", "prescri", "increas", "reduc", "decreas", "stop",
               "commenc", "titrat", "switch", "resum", "add", "hold", "taper", "recommend")
 TAKES = {"takes", "take", "taking", "uses", "using"}  # "she takes <drug> at the moment"
-SKIP = {"on", "her", "him", "them", "the", "patient", "to", "with", "a", "trial", "of", "back", "up", "down",
-        "regular", "oral", "and", "colon", "or"}
-STOP = {"by", "orally", "mg", "mcg", "g", "ml", "units", "unit", "tablet", "tablets", "capsule", "capsules", "puffs",
-        "puff", "drops", "drop", "once", "twice", "daily", "nightly", "at", "every", "as", "for", "milligrams",
-        "milligram", "micrograms", "grams", "gram", "intravenously", "subcutaneously", "topically", "inhaled", "per",
-        "period", "today", "tomorrow", "instead", "because", "but", "if", "then", "which", "that", "since", "until",
-        "when", "she", "he", "they", "we", "i", "is", "was", "has", "have", "had", "will", "would", "should",
-        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twenty", "fifty", "hundred"}
 NUMBER_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twenty", "fifty",
                 "hundred", "half"}
+# the drug slots' word lists (core.clinical.drug_slots), adjusted for time stretches: "and" / "or"
+# after a verb are often a name's first syllable ("start, or later on"), so they are skipped, not ends
+SKIP = (SKIPPED_AFTER_VERB - {"topical", "iv", "inhaled"}) | {"and", "colon", "or"}
+STOP = (SLOT_END | DOSE_AFTER | (NUMBER_WORDS - {"half"}) | {"gram", "milligram", "period"}) - \
+    {"not", "can", "no", "and", "or", "from"}
 SHORT_STANDINS = {"for", "or", "as", "at"}
 MAX_REGION_WORDS = 6
 MAX_REGION_S = 2.5
-EDGE_S = (0.15, 0.25)
-CONTEXT_S = 0.5  # more audio on each side, encoded with the region but not searched  # seconds of audio added before and after the region's words (their times are approximate)
+EDGE_S = (0.15, 0.25)  # seconds searched before and after a stretch's words (their times are approximate)
+CONTEXT_S = 0.5  # more audio on each side, encoded with the stretch but not searched
 MIN_GAIN = -20.0
 MIN_MARGIN = 8.0
 MIN_GAIN_OVER_NAME = 5.0  # where the recogniser wrote a drug, a listed one must explain the audio this much better
@@ -131,6 +131,7 @@ class DrugSpotter:
         pool = names if names is not None else sorted(
             n for bucket in lexicon_sound_index().names.values() for n in bucket)
         self.names, self.targets = self._targets(pool)
+        self._lowered = {n.lower() for n in self.names}
         self._doses_cache: tuple[list[str], list[list[int]]] | None = None
 
     def _phones(self, words: Sequence[str]) -> list[int]:
@@ -157,7 +158,7 @@ class DrugSpotter:
         found = regions(words, lambda w: bool(lex.lookup(w)) or w in known or _near_miss(w, vocabulary))
         samples = np.asarray(samples, dtype=np.float32)
         extra_names, extra_targets = self._targets([v for v in vocabulary if v.strip() and v.lower() not in
-                                                    {n.lower() for n in self.names}])
+                                                    self._lowered])
         names, targets = self.names + extra_names, self.targets + extra_targets
         listed = np.array([n.lower() in known for n in names])  # the clinician's own names
         replaced: list[tuple[int, int, str, float]] = []
@@ -192,8 +193,7 @@ class DrugSpotter:
                 pick = None  # the recogniser's own name
             if pick is not None:
                 replaced.append((a, b, names[pick], margin))
-        changes = [(a, b, name, Repair(_said(words, a, b), name, round(1 - float(np.exp(-margin / 8)), 3)))
-                   for a, b, name, margin in replaced]  # "similarity" for the page: 0.63 at the threshold
+        changes = [(a, b, name, Repair(_said(words, a, b), name, _confidence(margin))) for a, b, name, margin in replaced]
         if check_doses:
             ends = {b for a, b, _, _ in replaced} | {i + 1 for i, w in enumerate(words)
                                                    if lex.lookup(_plain(w.text)) or _plain(w.text) in known}
@@ -256,8 +256,13 @@ class DrugSpotter:
             said = _said(words, a, b)
             considered.append((said, top, round(min(gain, 99.0), 2), round(margin, 2)))
             if gain >= MIN_DOSE_GAIN and margin >= MIN_DOSE_MARGIN and _dose_key(said) != _dose_key(top):
-                out.append((a, b, top, Repair(said, top, round(1 - float(np.exp(-margin / 8)), 3))))
+                out.append((a, b, top, Repair(said, top, _confidence(margin))))
         return out
+
+
+def _confidence(margin: float) -> float:
+    """A repair's "similarity" for the page, from how far the choice stood out (0.63 at a margin of 8)."""
+    return round(1 - float(np.exp(-margin / 8)), 3)
 
 
 def _near_miss(word: str, vocabulary: Sequence[str]) -> bool:
