@@ -239,3 +239,12 @@ def test_terms_are_ranked_by_how_much_the_text_sounds_like_them():
     assert ranked[0][0] == "sertraline" and ranked[0][1] > 0.8 > ranked[1][1]
     assert rank_terms("continue metformin", ["Metformin", "sertraline"])[0] == ("Metformin", 1.0)  # spelt out
     assert rank_terms("", ["sertraline"]) == [("sertraline", 0.0)]
+
+
+def test_the_page_lists_names_and_doses_corrected_by_sound_apart():
+    from apps.medical_dictation.ui import repairs_md
+
+    md = repairs_md([["Can you map", "canakinumab", 0.77], ["10 milligrams", "50 mg", 0.44]])
+    assert "Medication names corrected: “Can you map” → **canakinumab**" in md
+    assert "Doses corrected from the audio: “10 milligrams” → **50 mg**" in md and "**50 mg**" not in md.split("\n")[0]
+    assert repairs_md([]) == ""

@@ -222,8 +222,12 @@ def addenda_md(addenda: list[dict]) -> str:
 
 def repairs_md(repairs: list, entities: list[dict] | None = None) -> str:
     lines = []
-    if repairs:
-        lines.append("Medication names corrected: " + "; ".join(f"“{a}” → **{b}**" for a, b, _ in repairs))
+    names = [(a, b) for a, b, _ in repairs if not b[:1].isdigit()]
+    doses = [(a, b) for a, b, _ in repairs if b[:1].isdigit()]  # core.clinical.dose_spotting
+    if names:
+        lines.append("Medication names corrected: " + "; ".join(f"“{a}” → **{b}**" for a, b in names))
+    if doses:
+        lines.append("Doses corrected from the audio: " + "; ".join(f"“{a}” → **{b}**" for a, b in doses))
     checks = [f"**{e['text']}** {e['attributes']['dosage']}: {e['attributes']['check']}" for e in entities or []
               if e["attributes"].get("check")]
     if checks:
