@@ -248,3 +248,13 @@ def test_the_page_lists_names_and_doses_corrected_by_sound_apart():
     assert "Medication names corrected: “Can you map” → **canakinumab**" in md
     assert "Doses corrected from the audio: “10 milligrams” → **50 mg**" in md and "**50 mg**" not in md.split("\n")[0]
     assert repairs_md([]) == ""
+
+
+def test_digits_inside_spoken_numbers_are_read_with_them():
+    from core.clinical.normalisation import normalise_dictation
+
+    # the recogniser wrote "5 hundred" for "five hundred" (seen clicking through the page)
+    assert normalise_dictation("5 hundred milligrams by mouth") == "500 mg by mouth"
+    assert normalise_dictation("2 hundred and 50 milligrams") == "250 mg"
+    assert normalise_dictation("5 thousand units") == "5000 units"
+    assert normalise_dictation("take 2 tablets and 50 more") == "Take 2 tablets and 50 more"  # no scale: untouched

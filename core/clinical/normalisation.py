@@ -153,7 +153,9 @@ def words_to_number(words: list[str]) -> float | None:
         return 0.5
     total, current = 0, 0
     for w in ws:
-        if w in ONES:
+        if w.isdigit():  # "5 hundred": a recogniser's digit inside spoken words
+            current += int(w)
+        elif w in ONES:
             current += ONES[w]
         elif w in TENS:
             current += TENS[w]
@@ -166,6 +168,15 @@ def words_to_number(words: list[str]) -> float | None:
     return float(total + current)
 
 
+def _digits_in_words(words: list[str], i: int, j: int) -> bool:
+    """Digits a recogniser wrote inside a spoken number: "5 hundred", "2 hundred and 50"."""
+    if not re.fullmatch(r"\d{1,3}", words[j]):
+        return False
+    before_scale = j + 1 < len(words) and words[j + 1].lower() in SCALES
+    after_scale = j > i and any(w.lower() in SCALES for w in words[i:j]) and words[j - 1].lower() in ("and", *SCALES)
+    return before_scale or after_scale
+
+
 def _format_number(x: float) -> str:
     return str(int(x)) if x == int(x) else f"{x:g}"
 
@@ -176,7 +187,7 @@ def normalise_numbers_and_units(text: str) -> str:
     i = 0
     while i < len(words):
         j = i
-        while j < len(words) and words[j].lower() in NUMBER_WORDS and not (
+        while j < len(words) and (words[j].lower() in NUMBER_WORDS or _digits_in_words(words, i, j)) and not (
                 words[j].lower() in {"and", "point", "a"} and (j == i or j + 1 >= len(words)
                                                                or words[j + 1].lower() not in NUMBER_WORDS)):
             j += 1
