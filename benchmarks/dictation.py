@@ -10,12 +10,14 @@ voices, never used for tuning. Set-ups, each adding one step, so each step's gai
 - +spelling: drug names repaired by spelling (near misses, split names) against the lexicon;
 - +slots: words in a drug's slot (before a dose) matched by sound against the whole lexicon;
 - +spotting: where an order names a drug ("start ... 250 milligrams"), the phones heard in the
-  audio scored against every generic name (``core.clinical.drug_spotting``; the app's default);
+  audio scored against every generic name (``core.clinical.drug_spotting``);
+- +recogniser picks: where no name stood out by its phones, the order is decoded again with the
+  phones' five best names in the prompt and the recogniser picks (the app's default);
 - +second pass: speech chunks whose first transcript holds words that sound like drug names are
   decoded again with the lexicon's closest names in the prompt (the recogniser decides; a setting
   of the app, off by default);
-- +vocabulary (after +spotting, no second pass: the app's default; "+vocabulary, no spotting" is
-  the same without the audio step): the clinician's list (tuned: the
+- +vocabulary (after +recogniser picks, no second pass: the app's default; "+vocabulary, no
+  spotting" is the same without the audio steps, "phones only" without the recogniser's pick): the clinician's list (tuned: the
   40 drugs most common in the notes; untuned: the set's own drugs, a formulary that holds what
   they dictate) biases the recogniser and the repair;
 - long vocabulary: the same list padded with random lexicon names to 300 (a learnt list longer
@@ -62,10 +64,13 @@ def norm(value: str) -> str:
 
 ATTRIBUTES = ("dosage", "route", "frequency", "duration")
 # set-up -> (which decode, text-step options, which vocabulary, drug names spotted in the audio)
+# spotting: False (none), "phones" (the phones alone decide), "asked" (and the recogniser decides what they leave open)
 SETUPS = {"plain": ("plain", {"repair": False}, None, False), "+spelling": ("plain", {"slots": False}, None, False),
-          "+slots": ("plain", {}, None, False), "+spotting": ("plain", {}, None, True),
+          "+slots": ("plain", {}, None, False), "+spotting": ("plain", {}, None, "phones"),
+          "+recogniser picks": ("plain", {}, None, "asked"),
           "+second pass": ("second", {}, None, False), "+vocabulary, no spotting": ("biased", {}, "set", False),
-          "+vocabulary": ("biased", {}, "set", True), "long vocabulary": ("long", {}, "long", True)}
+          "+vocabulary, phones only": ("biased", {}, "set", "phones"),
+          "+vocabulary": ("biased", {}, "set", "asked"), "long vocabulary": ("long", {}, "long", "asked")}
 LONG_VOCABULARY = 300  # a learnt list grows past what a prompt holds (about 50 names)
 
 
@@ -115,7 +120,7 @@ def score(gold: list[dict[str, dict]], texts: list[str], vocab: list[str], tagge
 
 
 def spot_set(texts: list[str], words: list[list], audios: list, vocab: list[str], gold: list[dict],
-             said: list[str]) -> tuple[list[str], dict]:
+             said: list[str], redecode=None) -> tuple[list[str], dict]:
     """The drug-name spotting (the app's step) on each decode, from its cached words and the audio;
     with counts: stretches searched, names written, names written that the dictation did not say."""
     import time
@@ -123,14 +128,15 @@ def spot_set(texts: list[str], words: list[list], audios: list, vocab: list[str]
     from core.asr.types import Segment, Transcript, Word
     from core.clinical.drug_spotting import spot_drug_names
 
-    out, regions, replaced, wrong, examples, doses = [], 0, 0, 0, [], 0
+    out, regions, replaced, wrong, examples, doses, asked = [], 0, 0, 0, [], 0, 0
     started = time.perf_counter()
     for text, ws, audio, g in zip(texts, words, audios, gold):
         seg = Segment(0.0, audio.duration, text, tuple(Word(w[0], w[1], w[2], w[3]) for w in ws))
         r = spot_drug_names(Transcript(text=text, segments=(seg,), language="en", duration=audio.duration),
-                            audio.samples, vocab)
+                            audio.samples, vocab, redecode)
         out.append(r.text)
         regions += r.regions
+        asked += r.asked
         names = [x for x in r.repairs if not x.replacement[0].isdigit()]  # the rest are doses rewritten
         replaced += len(names)
         doses += len(r.repairs) - len(names)
@@ -138,7 +144,7 @@ def spot_set(texts: list[str], words: list[list], audios: list, vocab: list[str]
         wrong += len(bad)
         examples += bad
     n_words = sum(len(s.split()) for s in said)
-    return out, {"regions": regions, "replaced": replaced, "wrong": wrong, "doses_rewritten": doses, "words_said": n_words,
+    return out, {"regions": regions, "asked": asked, "replaced": replaced, "wrong": wrong, "doses_rewritten": doses, "words_said": n_words,
                  "wrong_per_1000_words": round(1000 * wrong / max(n_words, 1), 3),
                  "seconds": round(time.perf_counter() - started, 1), "wrong_examples": examples}
 
@@ -201,6 +207,7 @@ def main() -> None:
     from apps.medical_dictation.config import DictationSettings, asr_options
     from benchmarks.dictation_sets import UNTUNED_VOICES, VOICES, drug_pool, meds, orders, spoken_form, untuned_set
     from core.asr import get_transcriber
+    from core.clinical.drug_spotting import recogniser_check
     from core.text.ner import get_ner
 
     notes = [json.loads(p.read_text()) for p in sorted((args.data / "primock57" / "notes").glob("*.json"))]
@@ -257,12 +264,16 @@ def main() -> None:
             for name, (asr, options, which, spot) in SETUPS.items():
                 if asr not in texts:
                     continue
-                if spot and (asr, which) not in spotted:
+                if spot and (asr, which, spot) not in spotted:
                     audios = audios or audio_of_set()
-                    spotted[asr, which], spot_stats[f"{model}|{set_name}|{name}"] = spot_set(
-                        texts[asr], entry["words"][asr], audios, vocab_of[which], gold, said)
+                    redecode = None
+                    if spot == "asked":
+                        tr = tr or get_transcriber(model)
+                        redecode = recogniser_check(tr, lambda names: asr_options(names, one))
+                    spotted[asr, which, spot], spot_stats[f"{model}|{set_name}|{name}"] = spot_set(
+                        texts[asr], entry["words"][asr], audios, vocab_of[which], gold, said, redecode)
                 errors: list = []
-                chosen = spotted[asr, which] if spot else texts[asr]
+                chosen = spotted[asr, which, spot] if spot else texts[asr]
                 results[f"{model}|{set_name}|{name}"] = score(gold, chosen, vocab_of[which], tagger, options, errors)
                 if name == "+vocabulary":
                     for med, what, want, got, text in errors[: args.show_errors]:
@@ -271,15 +282,15 @@ def main() -> None:
     print("\nSynthetic dictations (espeak-ng): " + ", ".join(
         f"{name} {len(sets[name][0])} ({minutes[name]:.1f} min, {sum(len(g) for g in sets[name][1])} drugs)"
         for name in sets) + "\n")
-    print(f"{'model':8} {'set':13} {'set-up':13} {'meds':>5} {'recall':>7} {'dose|found':>10} "
+    print(f"{'model':8} {'set':13} {'set-up':25} {'meds':>5} {'recall':>7} {'dose|found':>10} "
           + " ".join(f"{k[:8]:>9}" for k in ATTRIBUTES))
     for key, r in results.items():
         model, set_name, name = key.split("|")
         cells = " ".join(f"{r[k + '_accuracy']:9.3f}" if k + "_accuracy" in r else f"{'-':>9}" for k in ATTRIBUTES)
-        print(f"{model:8} {set_name:13} {name:13} {r['medications']:5d} {r['medication_recall']:7.3f} "
+        print(f"{model:8} {set_name:13} {name:25} {r['medications']:5d} {r['medication_recall']:7.3f} "
               f"{r['dosage_accuracy_found']:10.3f} {cells}")
     for key, st in spot_stats.items():
-        print(f"[spotting] {key}: {st['regions']} stretches searched, {st['replaced']} names written, "
+        print(f"[spotting] {key}: {st['regions']} stretches searched, {st['asked']} decoded again, {st['replaced']} names written, "
               f"{st['doses_rewritten']} doses rewritten, {st['wrong']} names not said ({st['wrong_per_1000_words']:.2f} per 1,000 words said), "
               f"{st['seconds']:.1f} s in all; wrong: {st['wrong_examples'][:5]}")
     print(f"\nFalse insertions on PriMock57 consultation transcripts ({insertions['words']} words): spelling repair "
@@ -308,17 +319,19 @@ def latency(model: str, text: str, vocab: list[str], tagger, work: Path, repeats
     from core.asr import get_transcriber
     from core.audio import Audio
     from core.clinical.draft import draft_note
-    from core.clinical.drug_spotting import spot_drug_names
+    from core.clinical.drug_spotting import recogniser_check, spot_drug_names
 
     tr = get_transcriber(model)
+    settings = DictationSettings(drug_second_pass=second_pass)
+    redecode = recogniser_check(tr, lambda names: asr_options(names, settings))
     long = speak(text, 0, work / "sixty.wav", VOICES)
     reps = int(np.ceil(60 * 16000 / len(long.samples)))
     sixty = Audio(samples=np.tile(long.samples, reps)[: 60 * 16000], source_sample_rate=16000, source_channels=1,
                   source_format="numpy")
 
     def draft_60s() -> None:  # the app's path (apps/medical_dictation/service.py)
-        (tt,) = tr.transcribe_many([sixty], asr_options(vocab, DictationSettings(drug_second_pass=second_pass)))
-        draft_note(spot_drug_names(tt, sixty.samples, vocab).text, vocabulary=vocab, tagger=tagger)
+        (tt,) = tr.transcribe_many([sixty], asr_options(vocab, settings))
+        draft_note(spot_drug_names(tt, sixty.samples, vocab, redecode).text, vocabulary=vocab, tagger=tagger)
 
     peer_model = faster_whisper(model=model)
     plain = lambda: "".join(s.text for s in peer_model.transcribe(sixty.samples, beam_size=5)[0])  # noqa: E731

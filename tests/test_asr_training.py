@@ -116,6 +116,29 @@ def test_lora_recipe_smoke_run_exports_an_adapter_the_resolver_serves(tmp_path, 
         get_settings.cache_clear()
 
 
+def test_encoder_only_lora_leaves_the_decoder_as_shipped():
+    from core.asr.finetune import add_lora, merge_lora
+    from core.asr.whisper_hf import load_whisper_hf
+
+    base, _ = load_whisper_hf(resolve_whisper("tiny.en"))
+    shipped = {k: v.clone() for k, v in base.state_dict().items() if ".decoder." in k}
+    model = add_lora(base, r=4, alpha=8, parts=("encoder",))
+    trained = [k for k, p in model.named_parameters() if p.requires_grad]
+    assert trained and all(".encoder.layers." in k and "lora_" in k for k in trained)
+    assert any("fc1" in k for k in trained) and any("self_attn.q_proj" in k for k in trained)
+    with torch.no_grad():  # a trained adapter: non-zero B matrices
+        for k, p in model.named_parameters():
+            if p.requires_grad:
+                p.add_(0.01)
+    merged = merge_lora(model)
+    state = merged.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in shipped.items())
+    assert not torch.equal(state["model.encoder.layers.0.fc1.weight"],
+                           load_whisper_hf(resolve_whisper("tiny.en"))[0].state_dict()["model.encoder.layers.0.fc1.weight"])
+    with pytest.raises(ValueError, match="encoder"):
+        add_lora(merged, parts=("vocoder",))
+
+
 def test_full_fine_tuning_overfits_a_few_clips_and_resumes_exactly(tmp_path):
     from core.asr.finetune import WhisperCollate, WhisperTask
     from core.asr.whisper_hf import greedy_decode, load_whisper_hf, prompt_ids

@@ -147,3 +147,48 @@ def test_a_dose_the_recogniser_got_wrong_is_rewritten_from_the_audio(transcriber
     assert "50 mg" in spotted.text and "10" not in spotted.text
     assert [r.replacement for r in spotted.repairs] == ["sertraline", "50 mg"]
     assert [r.replacement for r in spot_drug_names(t, order.samples).repairs] == ["sertraline"]  # a right dose stays
+
+
+def test_the_written_candidate_is_found_as_written_or_nearly_so():
+    from core.clinical.drug_spotting import written_candidate
+
+    names = ["canakinumab", "insulin glargine", "cangrelor"]
+    assert written_candidate("Restart canakinumab, 250 milligrams.", names) == "canakinumab"
+    assert written_candidate("Start Insulin Glargine 10 units at night.", names) == "insulin glargine"
+    assert written_candidate("Restart canakinamab 250 milligrams.", names) == "canakinumab"  # spelt nearly so
+    assert written_candidate("Restart can you map 250 milligrams.", names) is None
+    assert written_candidate("Plan, rail 5 mg.", names) is None and written_candidate("", names) is None
+    assert written_candidate("cangrelor and canakinumab", names) == "canakinumab"  # the phones' order decides
+
+
+@pytest.mark.slow
+def test_where_no_name_stands_out_the_recogniser_picks_among_the_phones_best(transcriber, caplog):
+    from core.clinical.drug_spotting import default_spotter
+
+    order = _order("Start sertraline fifty milligrams once daily.")
+    t = transcriber.transcribe(order)
+    asked = []
+
+    def redecode(piece, names):  # stands in for the recogniser: writes the name if it is offered
+        asked.append((len(piece) / 16000, list(names)))
+        return "Start sertraline 50 milligrams once daily." if "sertraline" in names else "Start search rely in."
+
+    spotter = default_spotter()
+    undecided = spotter.spot(t, order.samples, min_margin=1e9)  # the phones alone never decide here
+    assert not [r for r in undecided.repairs if r.replacement == "sertraline"] and undecided.asked == 0
+    picked = spotter.spot(t, order.samples, min_margin=1e9, redecode=redecode)
+    assert picked.asked == 1 and "sertraline" in picked.text.lower()
+    ((seconds, names),) = asked
+    assert len(names) == 5 and "sertraline" in names and 1.0 < seconds < t.duration  # the order, not the file
+    (r,) = [r for r in picked.repairs if r.replacement == "sertraline"]
+    assert r.similarity == 0.5  # for the clinician to review
+    # the recogniser writes none of the candidates: the words heard stay
+    kept = spotter.spot(t, order.samples, min_margin=1e9, redecode=lambda piece, names: "Start search rely in.")
+    assert kept.asked == 1 and "sertraline" not in kept.text.lower()
+
+    def broken(piece, names):
+        raise RuntimeError("the recogniser ran out of memory")
+
+    with caplog.at_level("ERROR"):
+        failed = spotter.spot(t, order.samples, min_margin=1e9, redecode=broken)
+    assert "sertraline" not in failed.text.lower() and "deciding between spotted drug names failed" in caplog.text

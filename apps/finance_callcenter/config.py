@@ -28,6 +28,10 @@ class CallCenterSettings(BaseSettings):
     dashboard_refresh_s: float = 5.0  # live queue view refresh period
     # context given to the recogniser before each call (domain words it should expect); measured in
     # benchmarks/callcenter.py: WER 0.133 -> 0.120 on synthetic banking requests
+    # the recogniser for calls (None: the suite's PARLANCE_ASR_MODEL, tiny.en); an adapted model
+    # (core/recipes/asr) is named here or by its path; benchmarks/asr_training.py measures any of
+    # them on the real two-party call (README, issue 14).
+    asr_model: str | None = None
     asr_prompt: str = ("A customer calls their bank about a card, a PIN, a top-up, a transfer, a payment, a refund, "
                        "an exchange rate or their account.")
 

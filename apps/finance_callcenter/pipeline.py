@@ -88,7 +88,7 @@ def analyse_call(source, table: RoutingTable, *, agent_channel: int = 0,
     report(0.02, "reading the recording")
     channels = load_channels(source, max_seconds=get_settings().max_audio_seconds)
     segmented = segment_conversation(
-        channels, transcriber=get_transcriber(), options=call_options(agent_channel),
+        channels, transcriber=get_transcriber(get_callcenter_settings().asr_model), options=call_options(agent_channel),
         asr_options=TranscribeOptions(initial_prompt=get_callcenter_settings().asr_prompt or None),
         progress=lambda f, s: report(0.05 + 0.8 * f, s))
     report(0.88, "intent and emotion per turn")

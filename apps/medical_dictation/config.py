@@ -46,6 +46,10 @@ class DictationSettings(BaseSettings):
     # phones heard there scored against every generic name and the clinician's list
     # (core.clinical.drug_spotting; measured in benchmarks/dictation.py, README issue 17)
     spot_drugs: bool = True
+    # where the phones leave the drug open (no name stands out), the recogniser decodes the order
+    # again with the phones' five best names in its prompt and picks one (core.clinical.drug_spotting;
+    # measured in benchmarks/dictation.py, README issue 17)
+    spot_ask_recogniser: bool = True
 
     @property
     def resolved_audio_dir(self) -> Path:

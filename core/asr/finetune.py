@@ -164,13 +164,24 @@ class WhisperTask:
                 "utterances": float(len(refs))}
 
 
-def add_lora(model, *, r: int = 8, alpha: int = 16, dropout: float = 0.05, targets: tuple[str, ...] = LORA_TARGETS):
-    """Wrap ``model`` with LoRA adapters on its attention and feed-forward projections; only the
-    adapters train."""
+def add_lora(model, *, r: int = 8, alpha: int = 16, dropout: float = 0.05, targets: tuple[str, ...] = LORA_TARGETS,
+             parts: tuple[str, ...] = ("encoder", "decoder")):
+    """Wrap ``model`` with LoRA adapters on the attention and feed-forward projections (``targets``)
+    of the Transformer stacks named in ``parts``; only the adapters train.
+
+    ``parts=("encoder",)`` adapts how the model hears and leaves its decoder, the language model that
+    writes the words, untouched: trained on read prompts, an adapted decoder drops what prompts never
+    hold (fillers such as "Oh", commas) from conversation.
+    """
     from peft import LoraConfig, get_peft_model
 
+    unknown = set(parts) - {"encoder", "decoder"}
+    if unknown or not parts:
+        raise ValueError(f"LoRA parts must be 'encoder' and/or 'decoder', not {sorted(unknown) or 'none'}")
+    # a regular expression over module names (peft matches it whole), e.g. model.encoder.layers.0.fc1
+    pattern = rf"model\.({'|'.join(sorted(parts))})\.layers\.\d+\..*({'|'.join(targets)})"
     return get_peft_model(model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout,
-                                            target_modules=list(targets), bias="none"))
+                                            target_modules=pattern, bias="none"))
 
 
 def merge_lora(model):

@@ -21,6 +21,13 @@ the clinician's list needs a smaller lead among their names. Chosen on the tuned
 (benchmarks/dictation.py); the untuned set only measures them. The dose after each drug is then
 checked the same way (``core.clinical.dose_spotting``).
 
+The recogniser decides what the phones leave open: where no name stood out, the phones' best
+``CANDIDATES_ASKED`` names are put in the recogniser's prompt and the order (verb to dose) is
+decoded again (``redecode``, e.g. ``recogniser_check``); a candidate it then writes is taken, if
+its phones are no worse than ``-min_gain`` behind the words first heard. Whisper alone does not
+know these names and the phone recogniser alone cannot tell close ones apart; asked about five
+names that sound right, Whisper hears which one it is.
+
 >>> spotted = spot_drug_names(transcript, audio.samples)            # doctest: +SKIP
 >>> spotted.text, [(r.original, r.replacement) for r in spotted.repairs]
 ('Plan, colon, restart canakinumab 250 milligrams ...', [('Can you map', 'canakinumab')])
@@ -31,7 +38,7 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -66,6 +73,13 @@ LIST_SLACK = 4.0  # and at most this much behind the lexicon's best
 DOSE_EDGE_S = (0.4, 0.25)  # a number's start is often aligned late (into the drug name's time)
 MIN_DOSE_GAIN = 5.0  # a dose written in: better than the words heard by this much
 MIN_DOSE_MARGIN = 3.0  # and than any other dose
+CANDIDATES_ASKED = 5  # names the recogniser is asked about where the phones' best did not stand out
+CHECK_PAD_S = 0.3  # audio kept around the order (verb to dose) decoded again
+CHECK_DOSE_WORDS = 3  # words after the stretch kept in that piece (the dose: context for the recogniser)
+CHECKED_CONFIDENCE = 0.5  # a name the recogniser picked among the candidates: for the clinician to review
+
+# a piece of audio + the names to put in the prompt -> what the recogniser writes
+Redecode = Callable[[np.ndarray, list], str]
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,7 @@ class Spotted:
     regions: int  # stretches searched
     # (words, best name or dose, gain over the words, margin over the runner-up): drugs, then doses
     considered: tuple[tuple[str, str, float, float], ...] = ()
+    asked: int = 0  # stretches the recogniser was asked about (decoded again with candidates)
 
 
 def _plain(word: str) -> str:
@@ -145,7 +160,8 @@ class DrugSpotter:
         return [n for n, _ in kept], [t for _, t in kept]
 
     def spot(self, transcript: Transcript, samples: np.ndarray, vocabulary: Sequence[str] = (),
-             min_gain: float = MIN_GAIN, min_margin: float = MIN_MARGIN, check_doses: bool = True) -> Spotted:
+             min_gain: float = MIN_GAIN, min_margin: float = MIN_MARGIN, check_doses: bool = True,
+             redecode: Redecode | None = None) -> Spotted:
         from core.clinical.medications import default_lexicon
         from core.pronunciation.spotting import spot_costs
 
@@ -161,8 +177,9 @@ class DrugSpotter:
                                                     self._lowered])
         names, targets = self.names + extra_names, self.targets + extra_targets
         listed = np.array([n.lower() in known for n in names])  # the clinician's own names
-        replaced: list[tuple[int, int, str, float]] = []
+        replaced: list[tuple[int, int, str, float | None]] = []
         considered = []
+        open_: list = []  # no name stood out: (a, b, the phones' best candidates, costs, own, floor)
         for a, b, named in found:
             lp = self._stretch(samples, words[a].start, words[b - 1].end)
             if lp is None:
@@ -193,19 +210,46 @@ class DrugSpotter:
                 pick = None  # the recogniser's own name
             if pick is not None:
                 replaced.append((a, b, names[pick], margin))
-        changes = [(a, b, name, Repair(_said(words, a, b), name, _confidence(margin))) for a, b, name, margin in replaced]
+            elif not named and redecode is not None:
+                open_.append((a, b, [int(i) for i in order[:CANDIDATES_ASKED]], drug_costs, own, floor))
+        asked = len(open_)
+        for a, b, top, drug_costs, own, floor in open_:
+            name = self._ask(redecode, words, samples, a, b, [names[i] for i in top])
+            if name is not None and own - float(drug_costs[names.index(name)]) >= floor:
+                replaced.append((a, b, name, None))
+        changes = [(a, b, name, Repair(_said(words, a, b), name,
+                                       CHECKED_CONFIDENCE if margin is None else _confidence(margin)))
+                   for a, b, name, margin in replaced]
         if check_doses:
             ends = {b for a, b, _, _ in replaced} | {i + 1 for i, w in enumerate(words)
                                                    if lex.lookup(_plain(w.text)) or _plain(w.text) in known}
             changes += self._doses(words, samples, sorted(ends), {(a, b) for a, b, _, _ in replaced}, considered)
         if not changes:
-            return Spotted(text, (), len(found), tuple(considered))
+            return Spotted(text, (), len(found), tuple(considered), asked)
         out = [w.text.strip() for w in words]
         for a, b, written, _ in sorted(changes, key=lambda c: -c[0]):
             tail = re.search(r"[,;:!?]+$|(?<!\d)\.$", out[b - 1])
             out[a:b] = [written + (tail.group(0) if tail else "")]
         repairs = tuple(r for *_, r in sorted(changes, key=lambda c: c[0]))
-        return Spotted(" ".join(out), repairs, len(found), tuple(considered))
+        return Spotted(" ".join(out), repairs, len(found), tuple(considered), asked)
+
+    @staticmethod
+    def _ask(redecode: Redecode, words: Sequence[Word], samples: np.ndarray, a: int, b: int,
+             candidates: list[str]) -> str | None:
+        """The candidate the recogniser writes when the order (the verb before the stretch to the dose
+        after it) is decoded again with ``candidates`` in its prompt; None when it writes none of them
+        (or fails: logged, the stretch stays as heard)."""
+        first, last = max(a - 1, 0), min(b + CHECK_DOSE_WORDS, len(words)) - 1
+        t0, t1 = max(0.0, words[first].start - CHECK_PAD_S), words[last].end + CHECK_PAD_S
+        piece = samples[int(t0 * SAMPLE_RATE):int(t1 * SAMPLE_RATE)]
+        if len(piece) < SAMPLE_RATE // 4:
+            return None
+        try:
+            text = redecode(piece, candidates)
+        except Exception:
+            log.exception("deciding between spotted drug names failed; the words heard stay")
+            return None
+        return written_candidate(text, candidates)
 
     def _stretch(self, samples: np.ndarray, start: float, end: float, edge: tuple[float, float] = EDGE_S):
         """Phone log-posteriors of a stretch (its words' times widened by ``edge``), encoded with
@@ -265,6 +309,43 @@ def _confidence(margin: float) -> float:
     return round(1 - float(np.exp(-margin / 8)), 3)
 
 
+def written_candidate(text: str, candidates: Sequence[str], min_ratio: float = 0.85) -> str | None:
+    """The first of ``candidates`` (best first) that ``text`` holds: as written, or spelt nearly so
+    ("canakinamab" for canakinumab: a spelling ratio of at least ``min_ratio``)."""
+    from difflib import SequenceMatcher
+
+    plain = [_plain(w) for w in text.split()]
+    joined = " " + " ".join(plain) + " "
+    for name in candidates:
+        target = " ".join(_plain(w) for w in re.split(r"[ \-]", name))
+        if f" {target} " in joined:
+            return name
+    for name in candidates:
+        target = _plain(name.replace(" ", "").replace("-", ""))
+        n = len(name.split())
+        spans = ["".join(plain[i:i + n]) for i in range(max(len(plain) - n + 1, 0))]
+        if any(len(w) >= 5 and SequenceMatcher(None, w, target).ratio() >= min_ratio for w in spans):
+            return name
+    return None
+
+
+def recogniser_check(transcriber, options) -> Redecode:
+    """A ``redecode`` for ``spot``: ``transcriber`` (``core.asr``) decodes the piece with
+    ``options(candidates)`` (e.g. the dictation's ``asr_options``), whole (no VAD, no word times)."""
+    from dataclasses import replace
+
+    from core.audio import Audio
+
+    def redecode(piece: np.ndarray, candidates: list) -> str:
+        audio = Audio(samples=np.asarray(piece, dtype=np.float32), source_sample_rate=SAMPLE_RATE,
+                      source_channels=1, source_format="numpy")
+        opt = replace(options(list(candidates)), use_vad=False, word_timestamps=False, suggest_terms=None)
+        (t,) = transcriber.transcribe_many([audio], opt)
+        return t.text
+
+    return redecode
+
+
 def _near_miss(word: str, vocabulary: Sequence[str]) -> bool:
     """A word the spelling repair turns into a drug ("solbutamol"): the recogniser got close, and
     the repair (after this step) writes the right name."""
@@ -302,11 +383,13 @@ def default_spotter() -> DrugSpotter:
     return DrugSpotter()
 
 
-def spot_drug_names(transcript: Transcript, samples: np.ndarray, vocabulary: Sequence[str] = ()) -> Spotted:
-    """The transcript with the drug names spotted in its audio written in (see the module doc).
-    Any failure keeps the recogniser's text (logged)."""
+def spot_drug_names(transcript: Transcript, samples: np.ndarray, vocabulary: Sequence[str] = (),
+                    redecode: Redecode | None = None) -> Spotted:
+    """The transcript with the drug names spotted in its audio written in (see the module doc);
+    ``redecode`` lets the recogniser decide where no name stood out. Any failure keeps the
+    recogniser's text (logged)."""
     try:
-        return default_spotter().spot(transcript, samples, vocabulary)
+        return default_spotter().spot(transcript, samples, vocabulary, redecode=redecode)
     except Exception:
         log.exception("drug-name spotting failed; the recogniser's text is kept")
         return Spotted(transcript.text, (), 0)

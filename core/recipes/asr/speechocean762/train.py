@@ -73,8 +73,8 @@ def model_card(hp: dict, run_dir: Path) -> str:
     return f"""# Whisper {hp['base']} + LoRA adapter ({Path(hp['export']).name})
 
 Adapts the bundled Whisper {hp['base']} (MIT) to the speech it was trained on: {data}.
-LoRA {hp['lora']} on the attention and feed-forward projections of the encoder and decoder; only
-the adapter is stored here. `PARLANCE_ASR_MODEL={Path(hp['export']).name}` (or this folder's path)
+LoRA (r {hp['lora'].get('r', 8)}, alpha {hp['lora'].get('alpha', 16)}) on the attention and feed-forward projections of the
+{' and '.join(hp['lora'].get('parts', ['encoder', 'decoder']))}; only the adapter is stored here. `PARLANCE_ASR_MODEL={Path(hp['export']).name}` (or this folder's path)
 makes the engine use it: the resolver folds it into the base model and converts it for CTranslate2
 once, into the data dir.
 
