@@ -137,6 +137,10 @@ def test_encoder_only_lora_leaves_the_decoder_as_shipped():
                            load_whisper_hf(resolve_whisper("tiny.en"))[0].state_dict()["model.encoder.layers.0.fc1.weight"])
     with pytest.raises(ValueError, match="encoder"):
         add_lora(merged, parts=("vocoder",))
+    base, _ = load_whisper_hf(resolve_whisper("tiny.en"))
+    listening = add_lora(base, r=4, alpha=8, parts=("encoder", "cross"))
+    decoder = [k for k, p in listening.named_parameters() if p.requires_grad and ".decoder." in k]
+    assert decoder and all(".encoder_attn." in k for k in decoder)  # the decoder's language model stays
 
 
 def test_full_fine_tuning_overfits_a_few_clips_and_resumes_exactly(tmp_path):

@@ -167,19 +167,25 @@ class WhisperTask:
 def add_lora(model, *, r: int = 8, alpha: int = 16, dropout: float = 0.05, targets: tuple[str, ...] = LORA_TARGETS,
              parts: tuple[str, ...] = ("encoder", "decoder")):
     """Wrap ``model`` with LoRA adapters on the attention and feed-forward projections (``targets``)
-    of the Transformer stacks named in ``parts``; only the adapters train.
+    of the parts named; only the adapters train. Parts: "encoder" (how the model hears), "decoder"
+    (all of it: also the language model that writes the words), "cross" (only the decoder's
+    attention over the encoder: where it listens, not what it writes).
 
-    ``parts=("encoder",)`` adapts how the model hears and leaves its decoder, the language model that
-    writes the words, untouched: trained on read prompts, an adapted decoder drops what prompts never
-    hold (fillers such as "Oh", commas) from conversation.
+    ``parts=("encoder", "cross")`` leaves the decoder's language model as shipped: trained on read
+    prompts, an adapted decoder drops what prompts never hold (fillers such as "Oh") from conversation.
     """
     from peft import LoraConfig, get_peft_model
 
-    unknown = set(parts) - {"encoder", "decoder"}
+    unknown = set(parts) - {"encoder", "decoder", "cross"}
     if unknown or not parts:
-        raise ValueError(f"LoRA parts must be 'encoder' and/or 'decoder', not {sorted(unknown) or 'none'}")
-    # a regular expression over module names (peft matches it whole), e.g. model.encoder.layers.0.fc1
-    pattern = rf"model\.({'|'.join(sorted(parts))})\.layers\.\d+\..*({'|'.join(targets)})"
+        raise ValueError(f"LoRA parts are 'encoder', 'decoder' or 'cross', not {sorted(unknown) or 'none'}")
+    # regular expressions over module names (peft matches them whole), e.g. model.encoder.layers.0.fc1
+    layer = r"model\.{}\.layers\.\d+\.{}"
+    projections = f"({'|'.join(targets)})"
+    where = {"encoder": layer.format("encoder", ".*" + projections),
+             "decoder": layer.format("decoder", ".*" + projections),
+             "cross": layer.format("decoder", r"encoder_attn\." + projections)}
+    pattern = "|".join(f"({where[p]})" for p in sorted(set(parts)))
     return get_peft_model(model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout,
                                             target_modules=pattern, bias="none"))
 

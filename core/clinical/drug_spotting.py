@@ -24,7 +24,7 @@ checked the same way (``core.clinical.dose_spotting``).
 The recogniser decides what the phones leave open: where no name stood out, the phones' best
 ``CANDIDATES_ASKED`` names are put in the recogniser's prompt and the order (verb to dose) is
 decoded again (``redecode``, e.g. ``recogniser_check``); a candidate it then writes is taken, if
-its phones are no worse than ``-min_gain`` behind the words first heard. Whisper alone does not
+its phones are no more than ``-ASK_MIN_GAIN`` behind the words first heard. Whisper alone does not
 know these names and the phone recogniser alone cannot tell close ones apart; asked about five
 names that sound right, Whisper hears which one it is.
 
@@ -76,6 +76,10 @@ MIN_DOSE_MARGIN = 3.0  # and than any other dose
 CANDIDATES_ASKED = 5  # names the recogniser is asked about where the phones' best did not stand out
 CHECK_PAD_S = 0.3  # audio kept around the order (verb to dose) decoded again
 CHECK_DOSE_WORDS = 3  # words after the stretch kept in that piece (the dose: context for the recogniser)
+# and its phones must explain the stretch nearly as well as the words first heard: without this the
+# recogniser, offered five names, wrote one where the order said something else ("clear needed" ->
+# clemastine); chosen after the first run of both sets (benchmarks/results/dictation_recogniser_picks.txt)
+ASK_MIN_GAIN = -5.0
 CHECKED_CONFIDENCE = 0.5  # a name the recogniser picked among the candidates: for the clinician to review
 
 # a piece of audio + the names to put in the prompt -> what the recogniser writes
@@ -215,7 +219,7 @@ class DrugSpotter:
         asked = len(open_)
         for a, b, top, drug_costs, own, floor in open_:
             name = self._ask(redecode, words, samples, a, b, [names[i] for i in top])
-            if name is not None and own - float(drug_costs[names.index(name)]) >= floor:
+            if name is not None and own - float(drug_costs[names.index(name)]) >= max(floor, ASK_MIN_GAIN):
                 replaced.append((a, b, name, None))
         changes = [(a, b, name, Repair(_said(words, a, b), name,
                                        CHECKED_CONFIDENCE if margin is None else _confidence(margin)))

@@ -66,6 +66,9 @@ def export(hp: dict, model, tokenizer, run_dir: Path) -> Path:
     return to_ctranslate2(hf, target)
 
 
+PART_NAMES = {"encoder": "encoder", "decoder": "decoder", "cross": "decoder's attention over the encoder"}
+
+
 def model_card(hp: dict, run_dir: Path) -> str:
     history = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     best = min(history, key=lambda h: h["wer"]) if history else {}
@@ -74,7 +77,7 @@ def model_card(hp: dict, run_dir: Path) -> str:
 
 Adapts the bundled Whisper {hp['base']} (MIT) to the speech it was trained on: {data}.
 LoRA (r {hp['lora'].get('r', 8)}, alpha {hp['lora'].get('alpha', 16)}) on the attention and feed-forward projections of the
-{' and '.join(hp['lora'].get('parts', ['encoder', 'decoder']))}; only the adapter is stored here. `PARLANCE_ASR_MODEL={Path(hp['export']).name}` (or this folder's path)
+{' and '.join(PART_NAMES[x] for x in hp['lora'].get('parts', ['encoder', 'decoder']))}; only the adapter is stored here. `PARLANCE_ASR_MODEL={Path(hp['export']).name}` (or this folder's path)
 makes the engine use it: the resolver folds it into the base model and converts it for CTranslate2
 once, into the data dir.
 
