@@ -353,6 +353,8 @@ def _process_recording(username: str, recording_id: int, attempt: int) -> str:
 
 def _drug_check(dcfg):
     """The recogniser deciding between spotted drug names (None when the setting is off)."""
+    from core.asr import get_transcriber
+
     if not dcfg.spot_ask_recogniser:
         return None
     return recogniser_check(get_transcriber(dcfg.asr_model), lambda names: asr_options(names, dcfg))
