@@ -186,3 +186,69 @@ def test_full_fine_tuning_overfits_a_few_clips_and_resumes_exactly(tmp_path):
     assert result.steps == 4
     want = straight.state_dict()
     assert all(torch.allclose(want[k], v, atol=1e-6) for k, v in resumed.state_dict().items())
+
+
+def test_distillation_holds_the_adapted_model_to_the_original():
+    from core.asr.finetune import WhisperCollate, WhisperTask, add_lora
+    from core.asr.whisper_hf import load_whisper_hf, prompt_ids
+
+    model, tok = load_whisper_hf(resolve_whisper("tiny.en"))
+    rows = [{"path": str(AUDIO_FIXTURES / "so762_005630375.opus"), "text": "SHE WAS ALMOST LIKE A TOY"}]
+    batch = WhisperCollate(tok, prompt_ids(model))(rows)
+    lora = add_lora(model, r=4, alpha=8).train()
+    plain, held = WhisperTask(tok), WhisperTask(tok, distill=1.0)
+    # a new adapter changes nothing yet: nothing to pull back
+    assert abs(float(held.loss(lora, batch)) - float(plain.loss(lora, batch))) < 1e-4
+    with torch.no_grad():
+        for k, p in lora.named_parameters():
+            if p.requires_grad:
+                p.add_(0.02)
+    moved = float(held.loss(lora, batch)) - float(plain.loss(lora, batch))
+    assert moved > 1e-3  # the KL to the original grows as the adapted model moves away
+    assert abs(float(held.loss(lora.eval(), batch)) - float(plain.loss(lora, batch))) < 1e-4  # evaluation: CE only
+    full, _ = load_whisper_hf(resolve_whisper("tiny.en"))
+    with pytest.raises(ValueError, match="teacher"):
+        WhisperTask(tok, distill=1.0).loss(full.train(), batch)
+    teacher, _ = load_whisper_hf(resolve_whisper("tiny.en"))
+    assert abs(float(WhisperTask(tok, distill=1.0, teacher=teacher).loss(full, batch))
+               - float(plain.loss(full, batch))) < 1e-4
+
+
+def test_narrowband_keeps_speech_frequencies_and_drops_the_rest():
+    from core.asr.finetune import narrowband
+
+    t = np.arange(16000) / 16000
+    low, high = np.sin(2 * np.pi * 1000 * t), np.sin(2 * np.pi * 6000 * t)
+    y = narrowband((low + high).astype(np.float32))
+    assert y.shape == t.shape
+    middle = slice(1000, 15000)
+    assert np.abs(y[middle] - low[middle]).max() < 0.05  # 1 kHz passes, 6 kHz is gone
+
+
+def test_rehearsal_rows_carry_what_the_original_model_hears(tmp_path, caplog):
+    import json
+
+    from core.recipes.asr.speechocean762.rehearsal import rehearsal_rows
+
+    listing = tmp_path / "other.jsonl"
+    rows = [{"audio": str(AUDIO_FIXTURES / "so762_007650078.opus"), "text": "label never read"},
+            {"audio": "missing.flac", "text": "x"}]
+    listing.write_text("\n".join(json.dumps(r) for r in rows))
+    got = rehearsal_rows(listing, count=5, base="tiny.en", seed=0)
+    assert len(got) == 1 and got[0]["rehearsal"]
+    assert "plant" in got[0]["text"].lower() and "label" not in got[0]["text"]
+    assert "cannot be read" in caplog.text
+
+
+def test_rehearsed_recipe_smoke_run(tmp_path):
+    import json
+
+    from core.recipes.asr.speechocean762.train import main
+
+    over = {"train.max_steps": 2, "rehearsal.list": str(_fixture_list(tmp_path)), "rehearsal.count": 2,
+            "augment.narrowband": 1.0}
+    main(["core/recipes/asr/speechocean762/hparams/tiny_lora_rehearsed.yaml", *_hparams(tmp_path, **over)])
+    counts = json.loads((tmp_path / "run" / "manifests" / "counts.json").read_text())
+    assert counts["rehearsal"] == 2
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["steps"] == 2
+    assert (tmp_path / "out" / "adapter_config.json").exists()

@@ -42,6 +42,14 @@ class AugmentOptions:
     time_mask_share: float = 0.05  # each at most this share of the clip's frames
     freq_masks: int = 2  # frequency masks per clip
     freq_mask_bins: int = 10  # each at most this many mel bins
+    narrowband: float = 0.0  # share of clips passed through an 8 kHz telephone band (down and back up)
+
+
+def narrowband(x: np.ndarray) -> np.ndarray:
+    """The clip as a telephone line carries it: resampled to 8 kHz and back (nothing above 4 kHz)."""
+    from scipy.signal import resample_poly
+
+    return resample_poly(resample_poly(x, 1, 2), 2, 1).astype(np.float32)[:len(x)]
 
 
 def target_text(text: str) -> str:
@@ -111,6 +119,8 @@ class WhisperCollate:
             x = _samples(str(r["path"])).astype(np.float32)
             if self.augment:
                 x = speed_perturb(x, self.rng.choice(self.options.speeds))
+                if self.rng.random() < self.options.narrowband:
+                    x = narrowband(x)
             m = torch.from_numpy(self.mel(x)[:, :MAX_WINDOW - self.pad])
             if self.augment:
                 m = spec_augment(m, m.shape[1], self.options, self.rng)
@@ -137,18 +147,49 @@ def _whisper(model):
     return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 
-class WhisperTask:
-    """``core.training.Task`` for Whisper: token cross-entropy; evaluation = greedy WER + loss."""
+def _logits(w, batch: dict) -> torch.Tensor:
+    enc = encode_any_length(w, batch["mel"])
+    out = w.get_decoder()(input_ids=batch["decoder_input"], encoder_hidden_states=enc)
+    return w.proj_out(out.last_hidden_state).float()
 
-    def __init__(self, tokenizer, *, digits: str = "sequence", max_eval_tokens: int = 120):
+
+class WhisperTask:
+    """``core.training.Task`` for Whisper: token cross-entropy; evaluation = greedy WER + loss.
+
+    ``distill`` > 0 adds ``distill`` x KL(original || adapted) over the predicted tokens: the model as
+    shipped (``teacher``, or for a LoRA model the same model with its adapters switched off) holds
+    the adapted one near what it would have said, so that it learns the new speakers without
+    forgetting the rest (learning without forgetting). Evaluation reports the cross-entropy alone.
+    """
+
+    def __init__(self, tokenizer, *, digits: str = "sequence", max_eval_tokens: int = 120,
+                 distill: float = 0.0, teacher=None):
         self.tokenizer, self.digits, self.max_eval_tokens = tokenizer, digits, max_eval_tokens
+        self.distill, self.teacher = float(distill), teacher
+
+    def _cross_entropy(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
+
+    def _teacher_logits(self, model, batch: dict) -> torch.Tensor:
+        with torch.no_grad():
+            if self.teacher is not None:
+                return _logits(_whisper(self.teacher.to(batch["mel"].device)), batch)
+            peft_model = getattr(model, "module", model)
+            if not hasattr(peft_model, "disable_adapter"):
+                raise ValueError("distillation needs a teacher model, or a LoRA model whose adapters can be switched off")
+            with peft_model.disable_adapter():
+                return _logits(_whisper(model), batch)
 
     def loss(self, model, batch: dict) -> torch.Tensor:
-        w = _whisper(model)
-        enc = encode_any_length(w, batch["mel"])
-        out = w.get_decoder()(input_ids=batch["decoder_input"], encoder_hidden_states=enc)
-        logits = w.proj_out(out.last_hidden_state)
-        return F.cross_entropy(logits.float().flatten(0, 1), batch["labels"].flatten(), ignore_index=-100)
+        logits = _logits(_whisper(model), batch)
+        ce = self._cross_entropy(logits, batch["labels"])
+        if self.distill <= 0 or not model.training:
+            return ce
+        keep = batch["labels"] != -100
+        teacher = F.log_softmax(self._teacher_logits(model, batch)[keep], dim=-1)
+        student = F.log_softmax(logits[keep], dim=-1)
+        kl = F.kl_div(student, teacher, log_target=True, reduction="batchmean")
+        return ce + self.distill * kl
 
     def evaluate(self, model, loader: Iterable) -> dict[str, float]:
         from core.asr.metrics import word_error_rate

@@ -24,7 +24,8 @@ from core.asr.finetune import AugmentOptions, WhisperCollate, WhisperTask, add_l
 from core.asr.whisper_hf import load_whisper_hf, prompt_ids, save_whisper_hf, to_ctranslate2
 from core.data import BucketBatches, audio_seconds, read_jsonl
 from core.model_resolver import resolve_whisper
-from core.recipes.asr.speechocean762.prepare import prepare
+from core.recipes.asr.speechocean762.prepare import check_rows, prepare, write
+from core.recipes.asr.speechocean762.rehearsal import rehearsal_rows
 from core.recipes.common import load_best, start_run
 from core.training import TrainConfig, fit
 
@@ -32,7 +33,15 @@ from core.training import TrainConfig, fit
 def _prepare(hp: dict, out: Path) -> dict:
     listing = Path(hp["list"]) if hp.get("list") else None
     data = None if listing else Path(hp["data_dir"])
-    return prepare(out, data=data, listing=listing, valid_speakers=int(hp["valid_speakers"]), seed=int(hp["seed"]))
+    counts = prepare(out, data=data, listing=listing, valid_speakers=int(hp["valid_speakers"]), seed=int(hp["seed"]))
+    if hp.get("rehearsal"):  # other audio, as the original model hears it (rehearsal.py)
+        source = Path(str(hp["rehearsal"]["list"]).replace("{data_dir}", str(hp.get("data_dir") or "")))
+        rows, dropped = check_rows(rehearsal_rows(source, count=int(hp["rehearsal"]["count"]), base=hp["base"],
+                                                  seed=int(hp["seed"])))
+        write(rows, out / "rehearsal.jsonl")
+        counts.update({"rehearsal": len(rows), "rehearsal_dropped": dict(dropped), "rehearsal_from": str(source)})
+        (out / "counts.json").write_text(json.dumps(counts, indent=1))
+    return counts
 
 
 def build(hp: dict):
@@ -48,7 +57,10 @@ def loaders(hp: dict, manifests: Path, tokenizer, prompt: list[int]):
                            seed=hp["seed"])
     plain = WhisperCollate(tokenizer, prompt, augment=False, context_pad_s=hp["context_pad_s"])
     bs = int(hp["batch_size"])
-    return (BucketBatches(read_jsonl(manifests / "train.jsonl"), bs, train, length=audio_seconds, shuffle=True,
+    rows = read_jsonl(manifests / "train.jsonl")
+    if (manifests / "rehearsal.jsonl").exists():
+        rows += read_jsonl(manifests / "rehearsal.jsonl")
+    return (BucketBatches(rows, bs, train, length=audio_seconds, shuffle=True,
                           seed=hp["seed"]),
             BucketBatches(read_jsonl(manifests / "valid.jsonl"), bs * 2, plain, length=audio_seconds, shuffle=False))
 
@@ -94,7 +106,11 @@ def main(argv: list[str]) -> None:
     prompt = prompt_ids(getattr(model, "get_base_model", lambda: model)())
     train, valid = loaders(hp, manifests, tokenizer, prompt)
     config = TrainConfig(run_dir=str(run_dir), seed=int(hp["seed"]), **hp["train"])
-    result = fit(model, WhisperTask(tokenizer), train, valid, config)
+    distill = float(hp.get("distill") or 0.0)  # KL to the model as shipped (finetune.WhisperTask)
+    teacher = None
+    if distill and not hp.get("lora"):  # full fine-tuning: a frozen copy; LoRA switches its adapters off
+        teacher = load_whisper_hf(resolve_whisper(hp["base"]))[0].eval().requires_grad_(False)
+    result = fit(model, WhisperTask(tokenizer, distill=distill, teacher=teacher), train, valid, config)
     metrics = load_best(model, result.best_path)
     print(f"[train] best valid {metrics} after {result.steps} steps", flush=True)
     path = export(hp, model, tokenizer, run_dir)
