@@ -272,3 +272,19 @@ def test_dictations_get_the_drug_name_second_pass_when_it_is_turned_on(monkeypat
     assert opt.suggest_terms is None and opt.language == "en" and opt.vocabulary == ("Seroquel",) and opt.initial_prompt
     monkeypatch.setenv("PARLANCE_DICTATION_DRUG_SECOND_PASS", "true")
     assert asr_options([], DictationSettings()).suggest_terms is sounds_like_drugs
+
+
+def test_a_recogniser_loop_is_checked_for_another_language():
+    from apps.medical_dictation.config import DictationSettings, asr_options
+    from core.asr import get_transcriber
+    from core.asr.language import not_english_message, repeats_itself
+    from core.audio import load_audio
+
+    assert repeats_itself("Dr. Dr. Dr. Dr. Dr. Dr. Dr.") and repeats_itself("the the, the. THE the")
+    assert not repeats_itself("Start metformin 500 mg twice daily.") and not repeats_itself("No. No. No.")
+    assert not repeats_itself("No, no, I said no, no more of it, no.")
+    # French read to the dictation's recogniser with a clinician's list in its prompt came back as a
+    # confident "Dr. Dr. Dr. ..." (found by clicking through the page): it must be refused, not drafted
+    french = load_audio(AUDIO_FIXTURES / "synthetic_espeak_fr.opus")
+    heard = get_transcriber("base").transcribe(french, asr_options(["metformin"], DictationSettings()))
+    assert "French" in (not_english_message(french, heard) or "")

@@ -34,12 +34,22 @@ def spoken_language(audio, model: str = "base") -> tuple[str, float] | None:
     return transcriber.detect_language(audio)[0]
 
 
+def repeats_itself(text: str, min_words: int = 4, max_distinct_share: float = 0.4) -> bool:
+    """True when ``text`` is mostly the same few words again (a recogniser's loop, not speech):
+    at least ``min_words`` words, and distinct ones at most ``max_distinct_share`` of them."""
+    words = [w.strip(".,;:!?\"'()").lower() for w in text.split()]
+    words = [w for w in words if w]
+    return len(words) >= min_words and len(set(words)) <= max_distinct_share * len(words)
+
+
 def not_english_message(audio, transcript: Transcript, *, min_probability: float = 0.5) -> str | None:
     """A plain-language refusal when an English-only transcript of ``audio`` looks like another
     language (no words, or a low decoder confidence, and a multilingual model hears a language
     other than English with at least ``min_probability``); None otherwise. The language model runs
-    only on suspicious transcripts, so accented English costs nothing extra and is never refused."""
-    if transcript.text.strip() and transcript.mean_logprob > -0.8:
+    only on suspicious transcripts, so accented English costs nothing extra and is never refused.
+    A transcript that repeats itself ("Dr. Dr. Dr. ...": what the recogniser writes for French
+    with a medication list in its prompt, confidently) is suspicious too."""
+    if transcript.text.strip() and transcript.mean_logprob > -0.8 and not repeats_itself(transcript.text):
         return None
     found = spoken_language(audio)
     if found is None or found[0] == "en" or found[1] < min_probability:
