@@ -62,12 +62,13 @@ def read_speechocean(root: Path, split: str) -> list[dict]:
 
 
 def read_list(path: Path) -> list[dict]:
-    """A JSONL of path, text, speaker (, duration, id); relative paths are read from the list's folder."""
+    """A JSONL of path, text, speaker (, duration, id); relative paths are read from the list's folder.
+    The file may be named ``audio`` instead of ``path`` (the layout of ``../shared/data``)."""
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             r = json.loads(line)
-            p = Path(r.get("path", ""))
+            p = Path(r.get("path") or r.get("audio") or "")
             rows.append({**r, "path": str(p if p.is_absolute() else path.parent / p)})
     return rows
 

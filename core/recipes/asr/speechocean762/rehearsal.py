@@ -13,7 +13,6 @@ labels are never read.
 """
 from __future__ import annotations
 
-import json
 import logging
 import random
 from pathlib import Path
@@ -21,28 +20,16 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def _audio_rows(listing: Path) -> list[dict]:
-    rows = []
-    for line in listing.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        r = json.loads(line)
-        p = Path(r.get("path") or r.get("audio") or "")
-        rows.append({"id": str(r.get("id") or p.stem), "path": str(p if p.is_absolute() else listing.parent / p),
-                     "speaker": str(r.get("speaker", "")), "duration": r.get("duration")})
-    return rows
-
-
 def rehearsal_rows(listing: Path, *, count: int, base: str, seed: int, batch: int = 16) -> list[dict]:
     """``count`` clips drawn (seeded) from ``listing``, each with the transcript that ``base`` writes
     through the engine (English). Clips it cannot read or hears nothing in are left out."""
-    from core.asr import TranscribeOptions
-    from core.asr.whisper_engine import WhisperTranscriber
+    from core.asr import TranscribeOptions, get_transcriber
     from core.audio import load_audio
+    from core.recipes.asr.speechocean762.prepare import read_list
 
-    rows = _audio_rows(listing)
+    rows = read_list(listing)
     rows = random.Random(seed).sample(rows, min(count, len(rows)))
-    engine, out = WhisperTranscriber(base), []
+    engine, out = get_transcriber(base), []
     for i in range(0, len(rows), batch):
         part, audios = [], []
         for r in rows[i:i + batch]:
