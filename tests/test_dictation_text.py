@@ -22,6 +22,14 @@ from core.clinical.repair import repair_medications
     ("weight seventy kilograms new line dose five milligrams per kilogram", "Weight 70 kg\nDose 5 mg/kg"),
     ("Take 500 milligrams, period.", "Take 500 mg."),
     ("continue metformin 2 .5 milligrams by mouth", "Continue metformin 2.5 mg by mouth"),  # Whisper's "2 .5"
+    # units heard as other words (the untuned dictation set's recogniser output), by their sound
+    ("restart torsemide 200, and 50 mil plums as needed", "Restart torsemide 250 mg as needed"),
+    ("give aspirin 100 milli -drams by mouth", "Give aspirin 100 mg by mouth"),
+    ("glatiramer 2 .5 million rams by mouth", "Glatiramer 2.5 mg by mouth"),
+    ("trazodone 75, micrograms at night", "Trazodone 75 mcg at night"),
+    # ordinary words after a number stay
+    ("we saw 2 million people", "We saw 2000000 people"), ("a 2 mile walk and 50 militants", "A 2 mile walk and 50 militants"),
+    ("walks 5 miles every day", "Walks 5 miles every day"),
 ])
 def test_dictation_normalisation(spoken, written):
     assert normalise_dictation(spoken) == written

@@ -129,24 +129,48 @@ def test_dose_candidates_regions_and_spoken_digits():
     assert dose_region(_words(("to", 0, .2), ("puffs", .2, .5), ("inhaled", .5, 1.0)), 0) == (0, 2)
     assert dose_region(_words(("by", 0, .2), ("mouth", .2, .5)), 0) is None  # no number: not a dose
     assert dose_region(ws, 4) is None
-    assert _spoken(_words(("2.5mg", 0, 1), ("250", 1, 2))) == ["two", "point", "five", "mg", "two", "hundred",
+    hundreds = _words(("200,", 0, .4), ("and", .4, .5), ("50", .5, .8), ("mil", .8, 1), ("plums", 1, 1.3), ("as", 1.3, 1.4))
+    assert dose_region(hundreds, 0) == (0, 5)  # "and" inside a number goes on
+    assert dose_region(_words(("20", 0, .3), ("and", .3, .4), ("50", .4, .6)), 0) == (0, 1)  # not after 20
+    assert dose_region(_words(("milligrams", 0, .5), ("by", .5, .6)), 0) == (0, 1)  # the number was lost
+    assert dose_region(_words(("for", 0, .2), ("10", .2, .4), ("mg", .4, .6)), 0) == (0, 3)  # "forty"
+    assert dose_region(_words(("for", 0, .2), ("pain", .2, .4)), 0) is None
+    assert _spoken(_words(("2", 0, .5), (".5mg", .5, 1), ("250", 1, 2))) == ["two", "point", "five", "milligrams", "two", "hundred",
                                                               "fifty"]
 
 
 @pytest.mark.slow
 def test_a_dose_the_recogniser_got_wrong_is_rewritten_from_the_audio(transcriber):
+    from core.clinical.draft import draft_note
     from core.clinical.drug_spotting import spot_drug_names
 
     order = _order("Start sertraline fifty milligrams once daily.")
     t = transcriber.transcribe(order)
     assert "50" in t.text  # tiny.en: "Start search rely in 50 milligrams, one daily."
-    wrong = tuple(Word("10" if w.text.strip() == "50" else w.text, w.start, w.end, w.confidence) for w in t.words)
-    heard = Transcript(text=" ".join(w.text.strip() for w in wrong), segments=(Segment(0, t.duration, "", wrong),),
-                       language="en", duration=t.duration)
-    spotted = spot_drug_names(heard, order.samples)
-    assert "50 mg" in spotted.text and "10" not in spotted.text
-    assert [r.replacement for r in spotted.repairs] == ["sertraline", "50 mg"]
+
+    def heard_as(swap):
+        wrong = tuple(Word(swap(w.text.strip()), w.start, w.end, w.confidence) for w in t.words)
+        return Transcript(text=" ".join(w.text for w in wrong), segments=(Segment(0, t.duration, "", wrong),),
+                          language="en", duration=t.duration)
+
+    unit = spot_drug_names(heard_as(lambda w: "millilitres," if w.startswith("milligram") else w), order.samples)
+    assert "50 mg" in unit.text and "millilitres" not in unit.text  # a wrong unit is rewritten from the audio
+    assert [r.replacement for r in unit.repairs] == ["sertraline", "50 mg"]
+    garbled = spot_drug_names(heard_as(lambda w: {"milligrams,": "mil plums,"}.get(w, w)), order.samples)
+    assert "50 mg" in draft_note(garbled.text).text  # a unit heard as other words: its sound (normalisation)
+    # a dose heard as one keeps its number: rewriting numbers from the phones wrote wrong ones
+    number = spot_drug_names(heard_as(lambda w: "10" if w == "50" else w), order.samples)
+    assert [r.replacement for r in number.repairs] == ["sertraline"]
     assert [r.replacement for r in spot_drug_names(t, order.samples).repairs] == ["sertraline"]  # a right dose stays
+
+
+def test_a_dose_heard_as_one_is_told_from_words_that_are_none():
+    from core.clinical.drug_spotting import _amount, _well_formed
+
+    assert _well_formed("two hundred and fifty milligrams".split()) and _well_formed(["one", "tablet"])
+    assert not _well_formed(["to", "drop"]) and not _well_formed("fifty mil plums".split())
+    assert not _well_formed(["milligrams"]) and not _well_formed("hundred and fifty milligrams".split())
+    assert _amount("two point five milligrams".split()) == "2.5" and _amount(["one", "gram"]) == "1"
 
 
 def test_the_written_candidate_is_found_as_written_or_nearly_so():

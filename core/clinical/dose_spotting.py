@@ -80,20 +80,33 @@ def _plain(word: str) -> str:
     return re.sub(r"[^a-z0-9.']", "", word.lower()).strip(".")
 
 
+def _is_number(w: str) -> bool:
+    return bool(w) and (w[0].isdigit() or w in NUMBERISH)
+
+
+def _hundreds(w: str) -> bool:
+    """ "200", "hundred": a number that "and" goes on from ("two hundred and fifty")."""
+    return w == "hundred" or w.isdigit() and int(w) % 100 == 0 and int(w) > 0
+
+
 def dose_region(words: Sequence[Word], start: int) -> tuple[int, int] | None:
     """(first, last + 1) word indices of the dose right after a drug name ending at ``start``: it
-    begins with a number (or a word a number is heard as, "to" for two) and ends before a route,
-    frequency or duration word, "N times", or a clause end."""
+    begins with a number (or a word a number is heard as: "to" for two, "for 10" for forty; or with
+    its unit, where the number was lost: "ivabradine milligrams by mouth") and ends before a route, frequency or
+    duration word, "N times", or a clause end. "and" inside a number ("200, and 50") goes on."""
     if start >= len(words):
         return None
     first = _plain(words[start].text)
-    if not first or not (first[0].isdigit() or first in NUMBERISH):
+    second = _plain(words[start + 1].text) if start + 1 < len(words) else ""
+    if not (_is_number(first) or first in UNIT_WORDS or first == "for" and _is_number(second)):
         return None
     b = start
     while b < len(words) and b - start < MAX_DOSE_WORDS:
         p = _plain(words[b].text)
+        prev = _plain(words[b - 1].text) if b > start else ""
         nxt = _plain(words[b + 1].text) if b + 1 < len(words) else ""
-        if b > start and (not p or p in AFTER_DOSE or nxt == "times"):
+        number_goes_on = p == "and" and _hundreds(prev) and _is_number(nxt)
+        if b > start and (not p or p in AFTER_DOSE and not number_goes_on or nxt == "times"):
             break
         if words[b].end - words[start].start > MAX_DOSE_S:
             break

@@ -70,9 +70,16 @@ MIN_MARGIN = 8.0
 MIN_GAIN_OVER_NAME = 5.0  # where the recogniser wrote a drug, a listed one must explain the audio this much better
 MIN_LIST_MARGIN = 4.0  # a name of the clinician's list: ahead of their other names by this much
 LIST_SLACK = 4.0  # and at most this much behind the lexicon's best
-DOSE_EDGE_S = (0.4, 0.25)  # a number's start is often aligned late (into the drug name's time)
-MIN_DOSE_GAIN = 5.0  # a dose written in: better than the words heard by this much
+DOSE_EDGE_S = (0.4, 0.6)  # a number's start is often aligned late (into the drug name's time); a garbled unit late
+# a dose heard as one ("10 ml", "250 milligrams") keeps its number (rewriting numbers from the phones
+# wrote "50 mg" for 250 milligrams and "1 spray" for 1 gram on the tuned orders); its unit is
+# rewritten when another explains the audio better by this much
+MIN_UNIT_FIX_GAIN = 10.0
+MIN_DOSE_GAIN = 5.0  # a dose written in where a single word was heard ("puffs"): better than it by this much
 MIN_DOSE_MARGIN = 3.0  # and than any other dose
+# words heard that are not a dose ("to drop", "200, and 50 mil plums"): a dose that explains the
+# audio about as well is written in (the words cannot stand as they are)
+MIN_MALFORMED_DOSE_GAIN = -2.0
 CANDIDATES_ASKED = 5  # names the recogniser is asked about where the phones' best did not stand out
 CHECK_PAD_S = 0.3  # audio kept around the order (verb to dose) decoded again
 CHECK_DOSE_WORDS = 3  # words after the stretch kept in that piece (the dose: context for the recogniser)
@@ -225,8 +232,8 @@ class DrugSpotter:
                                        CHECKED_CONFIDENCE if margin is None else _confidence(margin)))
                    for a, b, name, margin in replaced]
         if check_doses:
-            ends = {b for a, b, _, _ in replaced} | {i + 1 for i, w in enumerate(words)
-                                                   if lex.lookup(_plain(w.text)) or _plain(w.text) in known}
+            ends = {b for a, b, _, _ in replaced} | {i + 1 for i, w in enumerate(words) if _names_drug(
+                _plain(w.text), lex, known, vocabulary, words, i + 1)}
             changes += self._doses(words, samples, sorted(ends), {(a, b) for a, b, _, _ in replaced}, considered)
         if not changes:
             return Spotted(text, (), len(found), tuple(considered), asked)
@@ -290,7 +297,8 @@ class DrugSpotter:
                 continue
             a, b = span
             lp = self._stretch(samples, words[a].start, words[b - 1].end, DOSE_EDGE_S)
-            heard = self._phones(_spoken(words[a:b]))
+            heard_words = _spoken(words[a:b])
+            heard = self._phones(heard_words)
             if lp is None or not heard:
                 continue
             costs = spot_costs(lp, targets + [heard])
@@ -303,7 +311,11 @@ class DrugSpotter:
             gain = own - best_of[top]
             said = _said(words, a, b)
             considered.append((said, top, round(min(gain, 99.0), 2), round(margin, 2)))
-            if gain >= MIN_DOSE_GAIN and margin >= MIN_DOSE_MARGIN and _dose_key(said) != _dose_key(top):
+            if _well_formed(heard_words):  # a dose as heard: only its unit is fixed ("10 ml" -> "10 mg")
+                floor = MIN_UNIT_FIX_GAIN if _amount(heard_words) == top.split()[0] else np.inf
+            else:  # one word ("one" for "once") is too little to write a dose from
+                floor = MIN_MALFORMED_DOSE_GAIN if len(heard_words) > 1 else MIN_DOSE_GAIN
+            if gain >= floor and margin >= MIN_DOSE_MARGIN and _dose_key(said) != _dose_key(top):
                 out.append((a, b, top, Repair(said, top, _confidence(margin))))
         return out
 
@@ -350,6 +362,15 @@ def recogniser_check(transcriber, options) -> Redecode:
     return redecode
 
 
+def _names_drug(word: str, lex, known: set, vocabulary: Sequence[str], words: Sequence[Word], after: int) -> bool:
+    """A drug name (or one the spelling repair will write: "tikagrelor") with a dose after it."""
+    from core.clinical.dose_spotting import dose_region
+
+    if lex.lookup(word) or word in known:
+        return True
+    return len(word) >= 6 and dose_region(words, after) is not None and _near_miss(word, vocabulary)
+
+
 def _near_miss(word: str, vocabulary: Sequence[str]) -> bool:
     """A word the spelling repair turns into a drug ("solbutamol"): the recogniser got close, and
     the repair (after this step) writes the right name."""
@@ -362,19 +383,45 @@ def _said(words: Sequence[Word], a: int, b: int) -> str:
     return re.sub(r"[.,;:!?]+$", "", " ".join(w.text.strip() for w in words[a:b]))
 
 
+UNITS_SAID = {"mg": "milligrams", "mcg": "micrograms", "ml": "millilitres", "g": "grams"}  # as a clinician says them
+
+
 def _spoken(words: Sequence[Word]) -> list[str]:
     """The words as said: digits read out ("250" -> two hundred fifty, "2.5" -> two point five)."""
     from core.pronunciation.prompt_text import number_words
 
     out: list[str] = []
-    for w in words:
-        for tok in re.findall(r"\d+(?:\.\d+)?|[A-Za-z']+", w.text):
-            if tok[0].isdigit():
-                whole, _, frac = tok.partition(".")
-                out += number_words(int(whole)) + (["point"] + [number_words(int(d))[0] for d in frac] if frac else [])
-            else:
-                out.append(tok.lower())
+    text = re.sub(r"(\d)\s+\.(\d)", r"\1.\2", " ".join(w.text for w in words))  # "2 .5mg"
+    for tok in re.findall(r"\d+(?:\.\d+)?|[A-Za-z']+", text):
+        if tok[0].isdigit():
+            whole, _, frac = tok.partition(".")
+            out += number_words(int(whole)) + (["point"] + [number_words(int(d))[0] for d in frac] if frac else [])
+        else:
+            out.append(UNITS_SAID.get(tok.lower(), tok.lower()))
     return out
+
+
+@lru_cache(maxsize=1)
+def _number_words() -> frozenset[str]:
+    from core.pronunciation.prompt_text import number_words
+
+    return frozenset(w for n in range(1001) for w in number_words(n)) | {"point", "and", "half", "a"}
+
+
+def _amount(spoken: list[str]) -> str:
+    """The number of a well-formed dose as written: "two hundred fifty milligrams" -> "250"."""
+    from core.clinical.normalisation import normalise_numbers_and_units
+
+    return normalise_numbers_and_units(" ".join(spoken)).split()[0]
+
+
+def _well_formed(spoken: list[str]) -> bool:
+    """A number (as words) and then a dose unit, nothing else: "two hundred and fifty milligrams"."""
+    from core.clinical.dose_spotting import UNIT_WORDS
+
+    numbers = _number_words()
+    return (len(spoken) >= 2 and spoken[-1] in UNIT_WORDS and spoken[0] in numbers - {"hundred", "and", "point"}
+            and all(w in numbers for w in spoken[:-1]))
 
 
 def _dose_key(text: str) -> str:

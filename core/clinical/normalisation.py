@@ -238,9 +238,10 @@ def _join_plain(tokens: list[str]) -> str:
 
 
 def normalise_dictation(raw: str) -> str:
-    """Spoken punctuation, then numbers and units (medication spelling repair: core.clinical.repair).
+    """Garbled units, spoken punctuation, then numbers and units (medication spelling repair:
+    core.clinical.repair).
     Whisper writes "two point five" as "2 .5"; that is one number, 2.5."""
-    text = normalise_numbers_and_units(apply_spoken_punctuation(_SPLIT_DECIMAL.sub(r"\1.\2", raw)))
+    text = normalise_numbers_and_units(apply_spoken_punctuation(garbled_units(_SPLIT_DECIMAL.sub(r"\1.\2", raw))))
     return dose_slips(text)
 
 
@@ -254,6 +255,40 @@ DOSE_SLIPS = [
     (re.compile(r"\b(?:for|four) (?:the|of the) (?=(?:mg|milligrams?)\b)", re.I), lambda m: "40 "),  # "forty" heard
     (re.compile(r"\b(\d+(?:\.\d+)?|one) rams?\b", re.I), lambda m: ("1" if m[1].isalpha() else m[1]) + " g"),  # "one gram"
 ]
+
+
+# a unit heard as other words right after a number ("100 milidrons", "50 mil plums", "2.5 million
+# rams"): the 1-2 words that sound like a mass or volume unit at least this much (ARPAbet phones,
+# core.text.sounds_like) are that unit; ordinary words after numbers score 0.61 at most ("50
+# militants", "2 million people" 0.55), the garbled units of the tuned orders 0.72 and up
+GARBLED_UNITS = ("milligrams", "micrograms", "millilitres")
+GARBLED_UNIT_SIMILARITY = 0.72
+_AFTER_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(,?)\s+([A-Za-z]+)(?:\s+-?([A-Za-z]+))?")
+
+
+def garbled_units(text: str) -> str:
+    """ "100 milidrons" -> "100 mg", "75, micrograms" -> "75 mcg" (see GARBLED_UNITS)."""
+    from core.text.sounds_like import phones_of, sound_index
+
+    index = sound_index(GARBLED_UNITS)
+    written = {"milligrams": "mg", "micrograms": "mcg", "millilitres": "mL"}
+
+    def fix(m: re.Match) -> str:
+        number, comma, first, second = m[1], m[2], m[3], m[4]
+        rest = f" {second}" if second else ""
+        low = first.lower()
+        if _unit_at([low], 0) is not None or low in QUANTITY_FOLLOWERS or low in NUMBER_WORDS - {"million"}:
+            return f"{number} {first}{rest}" if comma and _unit_at([low], 0) else m[0]
+        best = None
+        for words in ([first], [first, second]) if second else ([first],):
+            found = index.closest(phones_of(words), GARBLED_UNIT_SIMILARITY)
+            if found and (best is None or found[1] > best[1]):
+                best = (found[0], found[1], len(words))
+        if best is None:
+            return m[0]
+        return f"{number} {written[best[0]]}" + (rest if best[2] == 1 else "")
+
+    return _AFTER_NUMBER.sub(fix, text)
 
 
 def dose_slips(text: str) -> str:
