@@ -173,6 +173,15 @@ def test_a_dose_heard_as_one_is_told_from_words_that_are_none():
     assert _amount("two point five milligrams".split()) == "2.5" and _amount(["one", "gram"]) == "1"
 
 
+def test_the_phones_best_name_is_taken_when_the_words_written_sound_like_it():
+    from core.clinical.drug_spotting import _sounds_written
+
+    assert _sounds_written(_words(("try", 0, .2), ("and", .2, .3), ("train,", .3, .6)), "triamterene")
+    assert _sounds_written(_words(("search", 0, .3), ("line", .3, .6)), "sertraline")
+    assert not _sounds_written(_words(("rally", 0, .3),), "cangrelor")
+    assert not _sounds_written(_words(("deadline", 0, .3), ("to", .3, .4)), "calamine")
+
+
 def test_the_written_candidate_is_found_as_written_or_nearly_so():
     from core.clinical.drug_spotting import written_candidate
 
@@ -198,21 +207,22 @@ def test_where_no_name_stands_out_the_recogniser_picks_among_the_phones_best(tra
         return "Start sertraline 50 milligrams once daily." if "sertraline" in names else "Start search rely in."
 
     spotter = default_spotter()
-    undecided = spotter.spot(t, order.samples, min_margin=1e9)  # the phones alone never decide here
+    never = {"min_margin": 1e9, "agreed_similarity": 2.0}  # the phones alone never decide here
+    undecided = spotter.spot(t, order.samples, **never)
     assert not [r for r in undecided.repairs if r.replacement == "sertraline"] and undecided.asked == 0
-    picked = spotter.spot(t, order.samples, min_margin=1e9, redecode=redecode)
+    picked = spotter.spot(t, order.samples, redecode=redecode, **never)
     assert picked.asked == 1 and "sertraline" in picked.text.lower()
     ((seconds, names),) = asked
     assert len(names) == 5 and "sertraline" in names and 1.0 < seconds < t.duration  # the order, not the file
     (r,) = [r for r in picked.repairs if r.replacement == "sertraline"]
     assert r.similarity == 0.5  # for the clinician to review
     # the recogniser writes none of the candidates: the words heard stay
-    kept = spotter.spot(t, order.samples, min_margin=1e9, redecode=lambda piece, names: "Start search rely in.")
+    kept = spotter.spot(t, order.samples, redecode=lambda piece, names: "Start search rely in.", **never)
     assert kept.asked == 1 and "sertraline" not in kept.text.lower()
 
     def broken(piece, names):
         raise RuntimeError("the recogniser ran out of memory")
 
     with caplog.at_level("ERROR"):
-        failed = spotter.spot(t, order.samples, min_margin=1e9, redecode=broken)
+        failed = spotter.spot(t, order.samples, redecode=broken, **never)
     assert "sertraline" not in failed.text.lower() and "deciding between spotted drug names failed" in caplog.text
