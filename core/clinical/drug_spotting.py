@@ -17,9 +17,13 @@ audio much better and the written one is not theirs. Nowhere else: ordinary talk
 
 When: the best name must beat the runner-up name by ``min_margin`` (log-likelihood, after the
 per-phone bonus) and be no more than ``-min_gain`` worse than the recogniser's own words; a name of
-the clinician's list needs a smaller lead among their names. Chosen on the tuned dictation set
-(benchmarks/dictation.py); the untuned set only measures them. The dose after each drug is then
-checked the same way (``core.clinical.dose_spotting``).
+the clinician's list needs a smaller lead among their names; without the lead, the best name is
+still taken when the words the recogniser wrote sound like it (``AGREED_SIMILARITY``: "try and
+train" -> triamterene). Chosen on the tuned dictation set (benchmarks/dictation.py); the untuned
+set only measures them. The dose after each drug is then checked the same way
+(``core.clinical.dose_spotting``): a dose heard as one ("10 ml") keeps its number and only its
+unit is rewritten; words that are no dose ("to drop", "200, and 50 mil plums") take the dose
+that explains the audio about as well.
 
 The recogniser decides what the phones leave open: where no name stood out, the phones' best
 ``CANDIDATES_ASKED`` names are put in the recogniser's prompt and the order (verb to dose) is
