@@ -171,6 +171,15 @@ def test_a_dose_heard_as_one_is_told_from_words_that_are_none():
     assert not _well_formed(["to", "drop"]) and not _well_formed("fifty mil plums".split())
     assert not _well_formed(["milligrams"]) and not _well_formed("hundred and fifty milligrams".split())
     assert _amount("two point five milligrams".split()) == "2.5" and _amount(["one", "gram"]) == "1"
+    assert _well_formed(["ten", "milliliters"])  # US spelling: a dose as heard, not words to replace
+
+
+def test_a_dose_written_another_way_is_the_same_dose():
+    from core.clinical.drug_spotting import _dose_key
+
+    assert _dose_key("10 milliliters") == _dose_key("10 ml") == _dose_key("10 millilitres")
+    assert _dose_key("1 gram") == _dose_key("1 g") and _dose_key("250 milligrams") == _dose_key("250 mg")
+    assert _dose_key("75 micrograms") == _dose_key("75 mcg") != _dose_key("75 mg")
 
 
 def test_the_phones_best_name_is_taken_when_the_words_written_sound_like_it():

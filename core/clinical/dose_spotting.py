@@ -35,7 +35,7 @@ AFTER_DOSE = {"by", "orally", "oral", "intravenously", "intravenous", "subcutane
 NUMBERISH = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twenty", "thirty", "forty",
              "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "half", "point", "to", "too",
              "a", "an"}
-UNIT_WORDS = {w for u in UNITS for w in u} | {"mg", "mcg", "ml", "tabs", "caps"}
+UNIT_WORDS = {w for u in UNITS for w in u} | {"mg", "mcg", "ml", "tabs", "caps", "milliliters", "milliliter"}
 MAX_DOSE_WORDS = 5
 MAX_DOSE_S = 2.6
 

@@ -445,7 +445,11 @@ def _well_formed(spoken: list[str]) -> bool:
 
 
 def _dose_key(text: str) -> str:
-    t = text.lower().replace("milligrams", "mg").replace("milligram", "mg").replace("micrograms", "mcg")
+    """A dose as written, spelling aside: "10 milliliters" and "10 ml" are one dose."""
+    t = re.sub(r"\bmilligrams?\b", "mg", text.lower())
+    t = re.sub(r"\bmicrograms?\b", "mcg", t)
+    t = re.sub(r"\bmillilit(?:er|re)s?\b", "ml", t)
+    t = re.sub(r"\bgrams?\b", "g", t)
     return re.sub(r"[\s,]+", "", t)
 
 
