@@ -266,3 +266,13 @@ def test_digits_inside_spoken_numbers_are_read_with_them():
     assert normalise_dictation("2 hundred and 50 milligrams") == "250 mg"
     assert normalise_dictation("5 thousand units") == "5000 units"
     assert normalise_dictation("take 2 tablets and 50 more") == "Take 2 tablets and 50 more"  # no scale: untouched
+
+
+def test_garbled_units_leave_odd_input_alone():
+    from core.clinical.normalisation import garbled_units
+
+    assert garbled_units("") == "" and garbled_units("10") == "10"
+    long_word = "10 " + "x" * 5000  # no unit sounds like it; nothing breaks on a huge word
+    assert garbled_units(long_word) == long_word
+    assert garbled_units("10 ½ 日本 milidrams") == "10 ½ 日本 milidrams"  # only a word right after the number
+    assert garbled_units("dose 10 milidrams, then 20 mil plums") == "dose 10 mg, then 20 mg"

@@ -403,12 +403,13 @@ def _said(words: Sequence[Word], a: int, b: int) -> str:
     return re.sub(r"[.,;:!?]+$", "", " ".join(w.text.strip() for w in words[a:b]))
 
 
-UNITS_SAID = {"mg": "milligrams", "mcg": "micrograms", "ml": "millilitres", "g": "grams"}  # as a clinician says them
-
-
 def _spoken(words: Sequence[Word]) -> list[str]:
-    """The words as said: digits read out ("250" -> two hundred fifty, "2.5" -> two point five)."""
+    """The words as said: digits read out ("250" -> two hundred fifty, "2.5" -> two point five),
+    written units too ("mg" -> milligrams)."""
+    from core.clinical.dose_spotting import UNITS
     from core.pronunciation.prompt_text import number_words
+
+    said_unit = {written: plural for plural, _, written in UNITS}
 
     out: list[str] = []
     text = re.sub(r"(\d)\s+\.(\d)", r"\1.\2", " ".join(w.text for w in words))  # "2 .5mg"
@@ -417,15 +418,8 @@ def _spoken(words: Sequence[Word]) -> list[str]:
             whole, _, frac = tok.partition(".")
             out += number_words(int(whole)) + (["point"] + [number_words(int(d))[0] for d in frac] if frac else [])
         else:
-            out.append(UNITS_SAID.get(tok.lower(), tok.lower()))
+            out.append(said_unit.get(tok.lower(), tok.lower()))
     return out
-
-
-@lru_cache(maxsize=1)
-def _number_words() -> frozenset[str]:
-    from core.pronunciation.prompt_text import number_words
-
-    return frozenset(w for n in range(1001) for w in number_words(n)) | {"point", "and", "half", "a"}
 
 
 def _amount(spoken: list[str]) -> str:
@@ -438,19 +432,17 @@ def _amount(spoken: list[str]) -> str:
 def _well_formed(spoken: list[str]) -> bool:
     """A number (as words) and then a dose unit, nothing else: "two hundred and fifty milligrams"."""
     from core.clinical.dose_spotting import UNIT_WORDS
+    from core.clinical.normalisation import NUMBER_WORDS
 
-    numbers = _number_words()
-    return (len(spoken) >= 2 and spoken[-1] in UNIT_WORDS and spoken[0] in numbers - {"hundred", "and", "point"}
-            and all(w in numbers for w in spoken[:-1]))
+    return (len(spoken) >= 2 and spoken[-1] in UNIT_WORDS and spoken[0] in NUMBER_WORDS - {"hundred", "and", "point"}
+            and all(w in NUMBER_WORDS for w in spoken[:-1]))
 
 
 def _dose_key(text: str) -> str:
-    """A dose as written, spelling aside: "10 milliliters" and "10 ml" are one dose."""
-    t = re.sub(r"\bmilligrams?\b", "mg", text.lower())
-    t = re.sub(r"\bmicrograms?\b", "mcg", t)
-    t = re.sub(r"\bmillilit(?:er|re)s?\b", "ml", t)
-    t = re.sub(r"\bgrams?\b", "g", t)
-    return re.sub(r"[\s,]+", "", t)
+    """A dose as written, spelling aside (the normalisation's units): "10 milliliters" is "10 ml"."""
+    from core.clinical.normalisation import normalise_numbers_and_units
+
+    return re.sub(r"[\s,]+", "", normalise_numbers_and_units(text).lower())
 
 
 @lru_cache(maxsize=1)

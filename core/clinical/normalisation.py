@@ -271,7 +271,6 @@ def garbled_units(text: str) -> str:
     from core.text.sounds_like import phones_of, sound_index
 
     index = sound_index(GARBLED_UNITS)
-    written = {"milligrams": "mg", "micrograms": "mcg", "millilitres": "mL"}
 
     def fix(m: re.Match) -> str:
         number, comma, first, second = m[1], m[2], m[3], m[4]
@@ -286,7 +285,7 @@ def garbled_units(text: str) -> str:
                 best = (found[0], found[1], len(words))
         if best is None:
             return m[0]
-        return f"{number} {written[best[0]]}" + (rest if best[2] == 1 else "")
+        return f"{number} {_unit_at([best[0]], 0)[0]}" + (rest if best[2] == 1 else "")
 
     return _AFTER_NUMBER.sub(fix, text)
 
