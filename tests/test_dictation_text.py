@@ -169,6 +169,27 @@ def test_attributes_survive_recogniser_commas():
     assert meds["metformin"] == {"dosage": "2.5 mg", "route": "by mouth"}  # a decimal point ends no sentence
 
 
+@pytest.mark.parametrize("said, key, written", [
+    ("Start ibuprofen 200 mg 4 times a day.", "frequency", "four times a day"),
+    ("Start ibuprofen 200 mg 2 times a day.", "frequency", "twice a day"),
+    ("Start ibuprofen 200 mg twice daily.", "frequency", "twice daily"),
+    ("Give naproxen 1 g intravenous in the morning.", "route", "intravenously"),
+    ("Give naproxen 1 g, subcutaneous, at night.", "route", "subcutaneously"),
+    ("Give naproxen 1 g by mouth at night.", "route", "by mouth"),
+    ("Give naproxen 1 g by mouth for two week's.", "duration", "for 2 weeks"),
+    ("Give naproxen 1 g by mouth for three months.", "duration", "for 3 months"),
+    ("Give naproxen 1 g by mouth for 1 week.", "duration", "for 1 week"),
+    ("Give naproxen 1 g by mouth for a week.", "duration", "for a week"),
+])
+def test_instructions_are_written_one_way(said, key, written):
+    """However the recogniser wrote what was said ("3 times", "intravenous", "two week's"), the note
+    writes each instruction one way: frequencies spelt out, routes as adverbs, durations in digits."""
+    from core.clinical.entities import extract_entities
+
+    meds = [e.attributes for e in extract_entities(said) if e.label == "MEDICATION"]
+    assert meds and meds[0][key] == written
+
+
 @pytest.mark.parametrize("heard, fixed", [
     ("Start search rely in 50 mg once daily.", "Start sertraline 50 mg once daily."),
     ("Give obi tox a ximab 16 mg intravenously.", "Give obiltoxaximab 16 mg intravenously."),

@@ -3,6 +3,8 @@ and the attributes said after a drug name.
 
 >>> medication_attributes("metformin 500 mg by mouth twice daily for 3 months.", 0, 9)
 {'dosage': '500 mg', 'route': 'by mouth', 'frequency': 'twice daily', 'duration': 'for 3 months'}
+>>> medication_attributes("sertraline 50 mg, intravenous 3 times a day for two week's.", 0, 10)
+{'dosage': '50 mg', 'route': 'intravenously', 'frequency': 'three times a day', 'duration': 'for 2 weeks'}
 >>> medication_attributes("amlodipine 10 ml by mouth once daily.", 0, 10)["check"]
 'mL for a dose by mouth with no liquid form said: check the unit (mg?)'
 """
@@ -23,8 +25,8 @@ FREQUENCY = re.compile(
     r"every morning|every night|every other day|as needed|as required|when required|prn|p\.r\.n\.|bid|b\.i\.d\.|"
     r"tid|t\.d\.s\.|tds|t\.i\.d\.|qid|q\.i\.d\.|qds|q\.d\.s\.|od|o\.d\.|qd|q\.d\.|bd|b\.d\.|stat|"
     r"q\s?\d+\s?h|every \d+(?:\s*(?:-|to)\s*\d+)? hours?)(?![A-Za-z])", re.I)
-DURATION = re.compile(rf"\b(for|x)\s+((?:{NUM}|one|two|three|four|five|six|seven|ten|fourteen|a)\s+(?:days?|weeks?|"
-                      r"months?|years?))\b|\b(ongoing|long[- ]term|until review|until finished)\b", re.I)
+DURATION = re.compile(rf"\b(for|x)\s+((?:{NUM}|one|two|three|four|five|six|seven|eight|nine|ten|fourteen|a)\s+"
+                      r"(?:days?|weeks?|months?|years?)(?:'s)?)(?![A-Za-z])|\b(ongoing|long[- ]term|until review|until finished)\b", re.I)
 
 
 def medication_attributes(text: str, start: int, end: int) -> dict[str, str]:
@@ -36,11 +38,35 @@ def medication_attributes(text: str, start: int, end: int) -> dict[str, str]:
     for key, pattern in (("dosage", DOSE), ("route", ROUTE), ("frequency", FREQUENCY), ("duration", DURATION)):
         m = pattern.search(window)
         if m:
-            attrs[key] = " ".join(m.group(0).replace(",", " ").split())  # a recogniser's comma: "once, daily"
+            attrs[key] = canonical(key, " ".join(m.group(0).replace(",", " ").split()))  # a recogniser's comma
     problem = unit_problem(attrs, window)
     if problem:
         attrs["check"] = problem
     return attrs
+
+
+# one way to write each instruction in the note, whichever way the recogniser wrote what was said:
+# "3 times a day" -> "three times a day", "intravenous" (after a dose) -> "intravenously", "for two
+# week's" -> "for 2 weeks" (frequencies spelt out, durations in digits, as in a written prescription)
+TIMES = {"1 times": "once", "2 times": "twice", "3 times": "three times", "4 times": "four times"}
+ADVERB = re.compile(r"^(intravenous|subcutaneous|intramuscular|sublingual|rectal|topical|nasal)$", re.I)
+COUNT = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+         "nine": "9", "ten": "10", "fourteen": "14"}
+
+
+def canonical(key: str, value: str) -> str:
+    """An attribute as the note writes it (see above); dosages are left as matched."""
+    if key == "frequency":
+        return re.sub(r"^[1-4] times", lambda m: TIMES[m.group(0)], value)
+    if key == "route" and ADVERB.match(value):
+        return value.lower() + "ly"
+    if key == "duration":
+        value = re.sub(r"'s$", "s", value)
+        value = re.sub(r"\b(" + "|".join(COUNT) + r")\b(?= (?:days?|weeks?|months?|years?))",
+                       lambda m: COUNT[m.group(1).lower()], value, flags=re.I)
+        return re.sub(r"\b(\d+(?:\.\d+)?) (day|week|month|year)$", lambda m: m.group(0) + "s" * (m.group(1) != "1"),
+                      value)  # "two week" heard for "two weeks"
+    return value
 
 
 ORAL = re.compile(r"^(by mouth|orally|oral|p\.?o\.?)$", re.I)
