@@ -11,13 +11,16 @@ voices, never used for tuning. Set-ups, each adding one step, so each step's gai
 - +slots: words in a drug's slot (before a dose) matched by sound against the whole lexicon;
 - +spotting: where an order names a drug ("start ... 250 milligrams"), the phones heard in the
   audio scored against every generic name (``core.clinical.drug_spotting``);
-- +recogniser picks: where no name stood out by its phones, the order is decoded again with the
-  phones' five best names in the prompt and the recogniser picks (the app's default);
+- +recogniser listens: where no name stood out by its phones, the recogniser scores the order read
+  with each of the phones' 15 best names (against silence) and picks with the phones (the app's
+  default);
+- +recogniser picks: and what is still open is decoded again with the phones' five best names in
+  the prompt (a setting of the app, off by default);
 - +second pass: speech chunks whose first transcript holds words that sound like drug names are
   decoded again with the lexicon's closest names in the prompt (the recogniser decides; a setting
   of the app, off by default);
-- +vocabulary (after +recogniser picks, no second pass: the app's default; "+vocabulary, no
-  spotting" is the same without the audio steps, "phones only" without the recogniser's pick): the clinician's list (tuned: the
+- +vocabulary (after +recogniser listens, no second pass: the app's default; "+vocabulary, no
+  spotting" is the same without the audio steps, "phones only" without the recogniser listening): the clinician's list (tuned: the
   40 drugs most common in the notes; untuned: the set's own drugs, a formulary that holds what
   they dictate) biases the recogniser and the repair;
 - long vocabulary: the same list padded with random lexicon names to 300 (a learnt list longer
@@ -64,13 +67,14 @@ def norm(value: str) -> str:
 
 ATTRIBUTES = ("dosage", "route", "frequency", "duration")
 # set-up -> (which decode, text-step options, which vocabulary, drug names spotted in the audio)
-# spotting: False (none), "phones" (the phones alone decide), "asked" (and the recogniser decides what they leave open)
+# spotting: False (none), "phones" (the phones alone decide), "listens" (and the recogniser, reading the order
+# with each candidate, decides with them), "asked" (and it is asked, with candidates in its prompt, about what is still open)
 SETUPS = {"plain": ("plain", {"repair": False}, None, False), "+spelling": ("plain", {"slots": False}, None, False),
           "+slots": ("plain", {}, None, False), "+spotting": ("plain", {}, None, "phones"),
-          "+recogniser picks": ("plain", {}, None, "asked"),
+          "+recogniser listens": ("plain", {}, None, "listens"), "+recogniser picks": ("plain", {}, None, "asked"),
           "+second pass": ("second", {}, None, False), "+vocabulary, no spotting": ("biased", {}, "set", False),
           "+vocabulary, phones only": ("biased", {}, "set", "phones"),
-          "+vocabulary": ("biased", {}, "set", "asked"), "long vocabulary": ("long", {}, "long", "asked")}
+          "+vocabulary": ("biased", {}, "set", "listens"), "long vocabulary": ("long", {}, "long", "listens")}
 LONG_VOCABULARY = 300  # a learnt list grows past what a prompt holds (about 50 names)
 
 
@@ -120,7 +124,7 @@ def score(gold: list[dict[str, dict]], texts: list[str], vocab: list[str], tagge
 
 
 def spot_set(texts: list[str], words: list[list], audios: list, vocab: list[str], gold: list[dict],
-             said: list[str], redecode=None) -> tuple[list[str], dict]:
+             said: list[str], redecode=None, listen=None) -> tuple[list[str], dict]:
     """The drug-name spotting (the app's step) on each decode, from its cached words and the audio;
     with counts: stretches searched, names written, names written that the dictation did not say."""
     import time
@@ -133,7 +137,7 @@ def spot_set(texts: list[str], words: list[list], audios: list, vocab: list[str]
     for text, ws, audio, g in zip(texts, words, audios, gold):
         seg = Segment(0.0, audio.duration, text, tuple(Word(w[0], w[1], w[2], w[3]) for w in ws))
         r = spot_drug_names(Transcript(text=text, segments=(seg,), language="en", duration=audio.duration),
-                            audio.samples, vocab, redecode)
+                            audio.samples, vocab, redecode, listen)
         out.append(r.text)
         regions += r.regions
         asked += r.asked
@@ -207,7 +211,7 @@ def main() -> None:
     from apps.medical_dictation.config import DictationSettings, asr_options
     from benchmarks.dictation_sets import UNTUNED_VOICES, VOICES, drug_pool, meds, orders, spoken_form, untuned_set
     from core.asr import get_transcriber
-    from core.clinical.drug_spotting import recogniser_check
+    from core.clinical.drug_spotting import recogniser_check, recogniser_listen
     from core.text.ner import get_ner
 
     notes = [json.loads(p.read_text()) for p in sorted((args.data / "primock57" / "notes").glob("*.json"))]
@@ -266,12 +270,14 @@ def main() -> None:
                     continue
                 if spot and (asr, which, spot) not in spotted:
                     audios = audios or audio_of_set()
-                    redecode = None
-                    if spot == "asked":
+                    redecode = listen = None
+                    if spot in ("listens", "asked"):
                         tr = tr or get_transcriber(model)
+                        listen = recogniser_listen(tr)
+                    if spot == "asked":
                         redecode = recogniser_check(tr, lambda names: asr_options(names, one))
                     spotted[asr, which, spot], spot_stats[f"{model}|{set_name}|{name}"] = spot_set(
-                        texts[asr], entry["words"][asr], audios, vocab_of[which], gold, said, redecode)
+                        texts[asr], entry["words"][asr], audios, vocab_of[which], gold, said, redecode, listen)
                 errors: list = []
                 chosen = spotted[asr, which, spot] if spot else texts[asr]
                 results[f"{model}|{set_name}|{name}"] = score(gold, chosen, vocab_of[which], tagger, options, errors)
@@ -319,11 +325,12 @@ def latency(model: str, text: str, vocab: list[str], tagger, work: Path, repeats
     from core.asr import get_transcriber
     from core.audio import Audio
     from core.clinical.draft import draft_note
-    from core.clinical.drug_spotting import recogniser_check, spot_drug_names
+    from core.clinical.drug_spotting import recogniser_check, recogniser_listen, spot_drug_names
 
     tr = get_transcriber(model)
     settings = DictationSettings(drug_second_pass=second_pass)
-    redecode = recogniser_check(tr, lambda names: asr_options(names, settings))
+    redecode = recogniser_check(tr, lambda names: asr_options(names, settings)) if settings.spot_ask_recogniser else None
+    listen = recogniser_listen(tr) if settings.spot_listen else None
     long = speak(text, 0, work / "sixty.wav", VOICES)
     reps = int(np.ceil(60 * 16000 / len(long.samples)))
     sixty = Audio(samples=np.tile(long.samples, reps)[: 60 * 16000], source_sample_rate=16000, source_channels=1,
@@ -331,7 +338,7 @@ def latency(model: str, text: str, vocab: list[str], tagger, work: Path, repeats
 
     def draft_60s() -> None:  # the app's path (apps/medical_dictation/service.py)
         (tt,) = tr.transcribe_many([sixty], asr_options(vocab, settings))
-        draft_note(spot_drug_names(tt, sixty.samples, vocab, redecode).text, vocabulary=vocab, tagger=tagger)
+        draft_note(spot_drug_names(tt, sixty.samples, vocab, redecode, listen).text, vocabulary=vocab, tagger=tagger)
 
     peer_model = faster_whisper(model=model)
     plain = lambda: "".join(s.text for s in peer_model.transcribe(sixty.samples, beam_size=5)[0])  # noqa: E731

@@ -235,3 +235,47 @@ def test_where_no_name_stands_out_the_recogniser_picks_among_the_phones_best(tra
     with caplog.at_level("ERROR"):
         failed = spotter.spot(t, order.samples, redecode=broken, **never)
     assert "sertraline" not in failed.text.lower() and "deciding between spotted drug names failed" in caplog.text
+
+
+@pytest.mark.slow
+def test_where_no_name_stands_out_the_recogniser_listens_to_each_reading(transcriber, caplog):
+    from core.clinical.drug_spotting import LISTEN_CANDIDATES, default_spotter, recogniser_listen
+
+    order = _order("Start sertraline fifty milligrams once daily.")
+    t = transcriber.transcribe(order)
+    never = {"min_margin": 1e9, "agreed_similarity": 2.0}  # the phones alone never decide here
+    read = []
+
+    def listen(piece, readings):  # stands in for the recogniser: the reading with sertraline fits best
+        read.append((len(piece) / 16000, list(readings)))
+        return [30.0 if "sertraline" in r else 0.0 for r in readings]
+
+    spotter = default_spotter()
+    picked = spotter.spot(t, order.samples, listen=listen, **never)
+    assert "sertraline" in picked.text.lower() and picked.asked == 0
+    ((seconds, readings),) = read
+    assert len(readings) == 1 + LISTEN_CANDIDATES and 1.0 < seconds < t.duration  # the order, not the file
+    assert readings[0].lower().startswith("start") and all(r.lower().startswith("start") for r in readings)
+    # the words first heard fit much better than any name: they stay
+    kept = spotter.spot(t, order.samples, listen=lambda piece, rs: [50.0] + [0.0] * (len(rs) - 1), **never)
+    assert "sertraline" not in kept.text.lower()
+
+    def broken(piece, readings):
+        raise RuntimeError("the recogniser ran out of memory")
+
+    with caplog.at_level("ERROR"):
+        failed = spotter.spot(t, order.samples, listen=broken, **never)
+    assert "sertraline" not in failed.text.lower() and "listening to the spotted drug names failed" in caplog.text
+    # the real recogniser: it hears the name in the order read with it
+    real = spotter.spot(t, order.samples, listen=recogniser_listen(transcriber), **never)
+    assert "sertraline" in real.text.lower(), real.considered
+
+
+@pytest.mark.slow
+def test_the_recogniser_scores_readings_of_a_piece(transcriber):
+    """Teacher-forced scores: what was said scores above a reading with another word in it."""
+    order = _order("Start sertraline fifty milligrams once daily.")
+    said, other = transcriber.score_texts(order.samples, ["Start sertraline, 50 milligrams once daily.",
+                                                          "Start potassium, 50 milligrams once daily."])
+    assert said > other and said < 0
+    assert transcriber.score_texts(order.samples, []) == []

@@ -46,10 +46,13 @@ class DictationSettings(BaseSettings):
     # phones heard there scored against every generic name and the clinician's list
     # (core.clinical.drug_spotting; measured in benchmarks/dictation.py, README issue 17)
     spot_drugs: bool = True
-    # where the phones leave the drug open (no name stands out), the recogniser decodes the order
-    # again with the phones' five best names in its prompt and picks one (core.clinical.drug_spotting;
+    # where the phones leave the drug open (no name stands out), the recogniser listens to the order
+    # read with each of the phones' best names and picks with them (core.clinical.drug_spotting;
     # measured in benchmarks/dictation.py, README issue 17)
-    spot_ask_recogniser: bool = True
+    spot_listen: bool = True
+    # and what is still open is decoded again with five names in the recogniser's prompt. Off: after
+    # listening it found no more drugs on either set and wrote two that were not said (untuned set)
+    spot_ask_recogniser: bool = False
 
     @property
     def resolved_audio_dir(self) -> Path:

@@ -25,7 +25,7 @@ from apps.medical_dictation.models import EntityRow, Recording
 from core import accounts
 from core.audio import AudioError
 from core.clinical.draft import Draft, draft_note
-from core.clinical.drug_spotting import recogniser_check, spot_drug_names
+from core.clinical.drug_spotting import recogniser_check, recogniser_listen, spot_drug_names
 from core.clinical.entities import Entity, Tagger, extract_entities
 from core.db import session_scope
 from core.logs import job_context
@@ -334,7 +334,7 @@ def _process_recording(username: str, recording_id: int, attempt: int) -> str:
         _recording_failed(recording_id, attempt, message)
         raise DictationError(message)
     report(0.8, "finding medications, problems and sections")
-    heard = spot_drug_names(transcript, audio.samples, words, _drug_check(dcfg)) if dcfg.spot_drugs else None
+    heard = spot_drug_names(transcript, audio.samples, words, *_drug_check(dcfg)) if dcfg.spot_drugs else None
     tagger = _tagger()
     for _attempt in range(MAX_DRAFT_ATTEMPTS):
         previous, seen_version = _latest_transcript(username, encounter_id)
@@ -351,13 +351,16 @@ def _process_recording(username: str, recording_id: int, attempt: int) -> str:
     raise DictationError(message)
 
 
-def _drug_check(dcfg):
-    """The recogniser deciding between spotted drug names (None when the setting is off)."""
+def _drug_check(dcfg) -> tuple:
+    """(redecode, listen): the recogniser deciding between spotted drug names (each None when its
+    setting is off)."""
     from core.asr import get_transcriber
 
-    if not dcfg.spot_ask_recogniser:
-        return None
-    return recogniser_check(get_transcriber(dcfg.asr_model), lambda names: asr_options(names, dcfg))
+    if not (dcfg.spot_ask_recogniser or dcfg.spot_listen):
+        return None, None
+    transcriber = get_transcriber(dcfg.asr_model)
+    redecode = recogniser_check(transcriber, lambda names: asr_options(names, dcfg)) if dcfg.spot_ask_recogniser else None
+    return redecode, recogniser_listen(transcriber) if dcfg.spot_listen else None
 
 
 def _latest_transcript(username: str, encounter_id: int) -> tuple[str, int]:

@@ -99,6 +99,7 @@ class WhisperTranscriber:
         self._features = self._fw.feature_extractor
         self.multilingual = bool(self._model.is_multilingual)
         self._tokenizers: dict[str, Tokenizer] = {}
+        self._silence: dict[tuple[int, int], np.ndarray] = {}  # encoded silence (score_texts priors)
         self._make_tokenizer = lambda lang: Tokenizer(
             self._fw.hf_tokenizer, self.multilingual, task="transcribe", language=lang
         )
@@ -164,6 +165,31 @@ class WhisperTranscriber:
         f = self._features(np.concatenate(pieces))[:, :FULL_WINDOW_FRAMES]
         (found,) = self._model.detect_language(self._encode([f], FULL_WINDOW_FRAMES))
         return [(code.strip("<|>"), float(p)) for code, p in found]
+
+    def score_texts(self, samples: np.ndarray, texts: Sequence[str], language: str = "en",
+                    context_pad_s: float = 8.0) -> list[float]:
+        """How well each of ``texts`` explains a short piece of audio (< 28 s): the summed log
+        probability of its tokens, the model reading the text as it listens (teacher-forced, one
+        encoder pass for all). Higher is better; only comparable between texts of the same piece."""
+        f = self._features(np.asarray(samples, dtype=np.float32))[:, :FULL_WINDOW_FRAMES]
+        window = min(FULL_WINDOW_FRAMES, f.shape[1] + int(context_pad_s * FRAMES_PER_SECOND))
+        tok = self._tokenizer(language if self.multilingual else "en")
+        token_lists = [tok.encode(" " + t.strip()) for t in texts]
+        if not token_lists:
+            return []
+        silent = not np.any(samples)  # a prior: silence of a given length is encoded once
+        key = (len(samples), window)
+        once = self._silence.get(key) if silent else None
+        if once is None:
+            x = np.zeros((1, f.shape[0], window), dtype=np.float32)
+            x[0, :, :f.shape[1]] = f
+            once = np.asarray(self._model.encode(ctranslate2.StorageView.from_array(x), to_cpu=True))
+            if silent:
+                self._silence[key] = once
+        enc = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(once, len(token_lists), axis=0)))
+        results = self._model.align(enc, list(tok.sot_sequence) + [tok.no_timestamps], token_lists,
+                                    [f.shape[1]] * len(token_lists), median_filter_width=7)
+        return [float(np.sum(np.log(np.maximum(r.text_token_probs, 1e-12)))) for r in results]
 
     # -- steps ----------------------------------------------------------------------------------
     def _split(self, audios: Sequence[Audio], opt: TranscribeOptions) -> tuple[list[_Chunk], list[float]]:

@@ -25,7 +25,15 @@ set only measures them. The dose after each drug is then checked the same way
 unit is rewritten; words that are no dose ("to drop", "200, and 50 mil plums") take the dose
 that explains the audio about as well.
 
-The recogniser decides what the phones leave open: where no name stood out, the phones' best
+The recogniser listens where the phones leave it open (``listen``, e.g. ``recogniser_listen``): the
+order (verb to dose) is read to it with each of the phones' best ``LISTEN_CANDIDATES`` names in the
+stretch, and with the words first heard; each reading scores how much more the audio supports it
+than silence does (log p(text | audio) - log p(text | silence): Whisper's liking for common words
+cancels out). A name is taken when its phones' gain plus that score beats the words first heard by
+``LISTEN_MIN_SCORE`` and the runner-up name by ``LISTEN_MARGIN`` ("take us a lot to pop signals"
+-> tegaserod, ranked third by the phones alone).
+
+Then the recogniser decides what is still open: where no name stood out, the phones' best
 ``CANDIDATES_ASKED`` names are put in the recogniser's prompt and the order (verb to dose) is
 decoded again (``redecode``, e.g. ``recogniser_check``); a candidate it then writes is taken, if
 its phones are no more than ``-ASK_MIN_GAIN`` behind the words first heard. Whisper alone does not
@@ -99,8 +107,17 @@ AGREED_SIMILARITY = 0.7
 AGREED_MARGIN = 4.0  # the confidence shown for such a pick (0.39: for the clinician to review)
 CHECKED_CONFIDENCE = 0.5  # a name the recogniser picked among the candidates: for the clinician to review
 
+# the recogniser listening to each reading of the order (chosen on the tuned orders, where it added
+# 7 right names to the phones' 13 and no wrong one; benchmarks/results/dictation_listening.txt)
+LISTEN_CANDIDATES = 15
+LISTEN_MIN_SCORE = -10.0
+LISTEN_MARGIN = 6.0
+LISTEN_PRIOR_S = 3.0  # seconds of silence the readings are also scored against
+
 # a piece of audio + the names to put in the prompt -> what the recogniser writes
 Redecode = Callable[[np.ndarray, list], str]
+# a piece of audio + readings of it -> how much more the audio supports each than silence does
+Listen = Callable[[np.ndarray, list], list]
 
 
 @dataclass(frozen=True)
@@ -182,7 +199,8 @@ class DrugSpotter:
 
     def spot(self, transcript: Transcript, samples: np.ndarray, vocabulary: Sequence[str] = (),
              min_gain: float = MIN_GAIN, min_margin: float = MIN_MARGIN, check_doses: bool = True,
-             redecode: Redecode | None = None, agreed_similarity: float = AGREED_SIMILARITY) -> Spotted:
+             redecode: Redecode | None = None, agreed_similarity: float = AGREED_SIMILARITY,
+             listen: Listen | None = None) -> Spotted:
         from core.clinical.medications import default_lexicon
         from core.pronunciation.spotting import spot_costs
 
@@ -232,6 +250,10 @@ class DrugSpotter:
                                names[order[0] if pick is None else pick], gain, margin))
             if pick is not None and names[pick].lower() in {_plain(w.text) for w in words[a:b]}:
                 pick = None  # the recogniser's own name
+            if pick is None and not named and listen is not None and heard:
+                pick, margin = self._listen(listen, words, samples, a, b, names, order, drug_costs, own, floor)
+                if pick is not None:
+                    considered[-1] = (considered[-1][0], names[pick], round(own - float(drug_costs[pick]), 2), margin)
             if pick is not None:
                 replaced.append((a, b, names[pick], margin))
             elif not named and redecode is not None:
@@ -258,15 +280,39 @@ class DrugSpotter:
         return Spotted(" ".join(out), repairs, len(found), tuple(considered), asked)
 
     @staticmethod
+    def _listen(listen: Listen, words: Sequence[Word], samples: np.ndarray, a: int, b: int, names: list,
+                order: np.ndarray, drug_costs: np.ndarray, own: float, floor: float) -> tuple[int | None, float]:
+        """(the name taken, its margin) when the recogniser, reading the order with each candidate,
+        and the phones together pick one (module doc); (None, 0) otherwise, or when listening fails
+        (logged)."""
+        first, last, piece = _order_piece(words, samples, a, b)
+        if piece is None:
+            return None, 0.0
+        top = [int(i) for i in order[:LISTEN_CANDIDATES]]
+        before = " ".join(w.text.strip() for w in words[first:a])
+        after = " ".join(w.text.strip() for w in words[b:last + 1])
+        readings = [" ".join(w.text.strip() for w in words[first:last + 1])]
+        readings += [f"{before} {names[i]} {after}".strip() for i in top]
+        try:
+            support = np.asarray(listen(piece, readings), dtype=np.float64)
+        except Exception:
+            log.exception("listening to the spotted drug names failed; the words heard stay")
+            return None, 0.0
+        score = np.array([own - float(drug_costs[i]) for i in top]) + support[1:] - support[0]
+        ranked = np.argsort(-score)
+        best, margin = int(ranked[0]), float(score[ranked[0]] - score[ranked[1]]) if len(top) > 1 else 99.0
+        if score[best] >= LISTEN_MIN_SCORE and margin >= LISTEN_MARGIN and own - float(drug_costs[top[best]]) >= floor:
+            return top[best], round(min(margin, 99.0), 2)
+        return None, 0.0
+
+    @staticmethod
     def _ask(redecode: Redecode, words: Sequence[Word], samples: np.ndarray, a: int, b: int,
              candidates: list[str]) -> str | None:
         """The candidate the recogniser writes when the order (the verb before the stretch to the dose
         after it) is decoded again with ``candidates`` in its prompt; None when it writes none of them
         (or fails: logged, the stretch stays as heard)."""
-        first, last = max(a - 1, 0), min(b + CHECK_DOSE_WORDS, len(words)) - 1
-        t0, t1 = max(0.0, words[first].start - CHECK_PAD_S), words[last].end + CHECK_PAD_S
-        piece = samples[int(t0 * SAMPLE_RATE):int(t1 * SAMPLE_RATE)]
-        if len(piece) < SAMPLE_RATE // 4:
+        _, _, piece = _order_piece(words, samples, a, b)
+        if piece is None:
             return None
         try:
             text = redecode(piece, candidates)
@@ -333,6 +379,15 @@ class DrugSpotter:
         return out
 
 
+def _order_piece(words: Sequence[Word], samples: np.ndarray, a: int, b: int) -> tuple[int, int, np.ndarray | None]:
+    """(first word, last word, audio) of the order around the stretch ``a:b``: the verb before it to
+    ``CHECK_DOSE_WORDS`` words after it (the dose), ``CHECK_PAD_S`` wider; no audio when too short."""
+    first, last = max(a - 1, 0), min(b + CHECK_DOSE_WORDS, len(words)) - 1
+    t0, t1 = max(0.0, words[first].start - CHECK_PAD_S), words[last].end + CHECK_PAD_S
+    piece = samples[int(t0 * SAMPLE_RATE):int(t1 * SAMPLE_RATE)]
+    return first, last, piece if len(piece) >= SAMPLE_RATE // 4 else None
+
+
 def _confidence(margin: float) -> float:
     """A repair's "similarity" for the page, from how far the choice stood out (0.63 at a margin of 8)."""
     return round(1 - float(np.exp(-margin / 8)), 3)
@@ -373,6 +428,21 @@ def recogniser_check(transcriber, options) -> Redecode:
         return t.text
 
     return redecode
+
+
+def recogniser_listen(transcriber) -> Listen | None:
+    """A ``listen`` for ``spot``: ``transcriber`` (``core.asr``; engines that can score a text)
+    scores each reading against the piece and against ``LISTEN_PRIOR_S`` of silence."""
+    if not hasattr(transcriber, "score_texts"):
+        return None
+    silence = np.zeros(int(LISTEN_PRIOR_S * SAMPLE_RATE), dtype=np.float32)
+
+    def listen(piece: np.ndarray, readings: list) -> list:
+        heard = transcriber.score_texts(piece, readings)
+        prior = transcriber.score_texts(silence, readings)
+        return [h - p for h, p in zip(heard, prior)]
+
+    return listen
 
 
 def _sounds_written(words: Sequence[Word], name: str, min_similarity: float = AGREED_SIMILARITY) -> bool:
@@ -451,12 +521,12 @@ def default_spotter() -> DrugSpotter:
 
 
 def spot_drug_names(transcript: Transcript, samples: np.ndarray, vocabulary: Sequence[str] = (),
-                    redecode: Redecode | None = None) -> Spotted:
+                    redecode: Redecode | None = None, listen: Listen | None = None) -> Spotted:
     """The transcript with the drug names spotted in its audio written in (see the module doc);
-    ``redecode`` lets the recogniser decide where no name stood out. Any failure keeps the
-    recogniser's text (logged)."""
+    ``listen`` and ``redecode`` let the recogniser decide where no name stood out. Any failure
+    keeps the recogniser's text (logged)."""
     try:
-        return default_spotter().spot(transcript, samples, vocabulary, redecode=redecode)
+        return default_spotter().spot(transcript, samples, vocabulary, redecode=redecode, listen=listen)
     except Exception:
         log.exception("drug-name spotting failed; the recogniser's text is kept")
         return Spotted(transcript.text, (), 0)
