@@ -279,3 +279,31 @@ def test_the_recogniser_scores_readings_of_a_piece(transcriber):
                                                           "Start potassium, 50 milligrams once daily."])
     assert said > other and said < 0
     assert transcriber.score_texts(order.samples, []) == []
+
+
+@pytest.mark.slow
+def test_a_dose_whose_number_was_lost_is_read_back_to_the_recogniser(transcriber, monkeypatch):
+    from core.clinical import drug_spotting
+    from core.clinical.drug_spotting import default_spotter, recogniser_listen
+
+    monkeypatch.setattr(drug_spotting, "MIN_DOSE_MARGIN", 1e9)  # the phones alone never decide here
+
+    order = _order("Start sertraline fifty milligrams once daily.")
+    t = transcriber.transcribe(order)
+    kept = tuple(w for w in t.words if w.text.strip() != "50")  # "... search rely in milligrams, one daily."
+    assert len(kept) == len(t.words) - 1
+    lost = Transcript(text=" ".join(w.text for w in kept), segments=(Segment(0, t.duration, "", kept),),
+                      language="en", duration=t.duration)
+    spotter = default_spotter()
+    read = []
+
+    def listen(piece, readings):  # stands in for the recogniser: "50 milligrams" fits best
+        read.append(readings)
+        return [30.0 if "50 milligrams" in r else 0.0 for r in readings]
+
+    assert "50 mg" not in spotter.spot(lost, order.samples, ["sertraline"]).text
+    fixed = spotter.spot(lost, order.samples, ["sertraline"], listen=listen)
+    assert "50 mg" in fixed.text and any("50 milligrams" in r for rs in read for r in rs)
+    # the real tiny.en: "50" and "15" sound alike to it (margin 2.6 < 6), so it writes neither
+    real = spotter.spot(lost, order.samples, ["sertraline"], listen=recogniser_listen(transcriber))
+    assert "15 mg" not in real.text and "milligrams" in real.text, real.considered

@@ -110,6 +110,8 @@ CHECKED_CONFIDENCE = 0.5  # a name the recogniser picked among the candidates: f
 # the recogniser listening to each reading of the order (chosen on the tuned orders, where it added
 # 7 right names to the phones' 13 and no wrong one; benchmarks/results/dictation_listening.txt)
 LISTEN_CANDIDATES = 15
+LISTEN_LISTED = 5  # and the clinician's five best names (by their phones), when they have a list
+LISTEN_DOSES = 10  # doses read to it where words that are no dose leave the phones undecided
 LISTEN_MIN_SCORE = -10.0
 LISTEN_MARGIN = 6.0
 LISTEN_PRIOR_S = 3.0  # seconds of silence the readings are also scored against
@@ -251,9 +253,13 @@ class DrugSpotter:
             if pick is not None and names[pick].lower() in {_plain(w.text) for w in words[a:b]}:
                 pick = None  # the recogniser's own name
             if pick is None and not named and listen is not None and heard:
-                pick, margin = self._listen(listen, words, samples, a, b, names, order, drug_costs, own, floor)
-                if pick is not None:
-                    considered[-1] = (considered[-1][0], names[pick], round(own - float(drug_costs[pick]), 2), margin)
+                mine = [int(i) for i in order if listed[i]][:LISTEN_LISTED]  # the clinician's best too
+                top = list(dict.fromkeys([int(i) for i in order[:LISTEN_CANDIDATES]] + mine))
+                gains = np.array([own - float(drug_costs[i]) for i in top])
+                chosen, margin = _listen(listen, words, samples, a, b, [names[i] for i in top], gains)
+                if chosen is not None and gains[chosen] >= floor:
+                    pick = top[chosen]
+                    considered[-1] = (considered[-1][0], names[pick], round(float(gains[chosen]), 2), margin)
             if pick is not None:
                 replaced.append((a, b, names[pick], margin))
             elif not named and redecode is not None:
@@ -269,7 +275,8 @@ class DrugSpotter:
         if check_doses:
             ends = {b for a, b, _, _ in replaced} | {i + 1 for i, w in enumerate(words) if _names_drug(
                 _plain(w.text), lex, known, vocabulary, words, i + 1)}
-            changes += self._doses(words, samples, sorted(ends), {(a, b) for a, b, _, _ in replaced}, considered)
+            changes += self._doses(words, samples, sorted(ends), {(a, b) for a, b, _, _ in replaced}, considered,
+                                   listen)
         if not changes:
             return Spotted(text, (), len(found), tuple(considered), asked)
         out = [w.text.strip() for w in words]
@@ -278,32 +285,6 @@ class DrugSpotter:
             out[a:b] = [written + (tail.group(0) if tail else "")]
         repairs = tuple(r for *_, r in sorted(changes, key=lambda c: c[0]))
         return Spotted(" ".join(out), repairs, len(found), tuple(considered), asked)
-
-    @staticmethod
-    def _listen(listen: Listen, words: Sequence[Word], samples: np.ndarray, a: int, b: int, names: list,
-                order: np.ndarray, drug_costs: np.ndarray, own: float, floor: float) -> tuple[int | None, float]:
-        """(the name taken, its margin) when the recogniser, reading the order with each candidate,
-        and the phones together pick one (module doc); (None, 0) otherwise, or when listening fails
-        (logged)."""
-        first, last, piece = _order_piece(words, samples, a, b)
-        if piece is None:
-            return None, 0.0
-        top = [int(i) for i in order[:LISTEN_CANDIDATES]]
-        before = " ".join(w.text.strip() for w in words[first:a])
-        after = " ".join(w.text.strip() for w in words[b:last + 1])
-        readings = [" ".join(w.text.strip() for w in words[first:last + 1])]
-        readings += [f"{before} {names[i]} {after}".strip() for i in top]
-        try:
-            support = np.asarray(listen(piece, readings), dtype=np.float64)
-        except Exception:
-            log.exception("listening to the spotted drug names failed; the words heard stay")
-            return None, 0.0
-        score = np.array([own - float(drug_costs[i]) for i in top]) + support[1:] - support[0]
-        ranked = np.argsort(-score)
-        best, margin = int(ranked[0]), float(score[ranked[0]] - score[ranked[1]]) if len(top) > 1 else 99.0
-        if score[best] >= LISTEN_MIN_SCORE and margin >= LISTEN_MARGIN and own - float(drug_costs[top[best]]) >= floor:
-            return top[best], round(min(margin, 99.0), 2)
-        return None, 0.0
 
     @staticmethod
     def _ask(redecode: Redecode, words: Sequence[Word], samples: np.ndarray, a: int, b: int,
@@ -343,8 +324,9 @@ class DrugSpotter:
         return self._doses_cache
 
     def _doses(self, words: Sequence[Word], samples: np.ndarray, starts: list[int], taken: set,
-               considered: list) -> list:
-        """Dose fixes right after each drug (word index where its dose would begin)."""
+               considered: list, listen: Listen | None = None) -> list:
+        """Dose fixes right after each drug (word index where its dose would begin); where words that
+        are no dose leave the phones undecided, the recogniser listens to the doses they rank best."""
         from core.clinical.dose_spotting import dose_region
         from core.pronunciation.spotting import spot_costs
 
@@ -374,9 +356,42 @@ class DrugSpotter:
                 floor = MIN_UNIT_FIX_GAIN if _amount(heard_words) == top.split()[0] else np.inf
             else:  # one word ("one" for "once") is too little to write a dose from
                 floor = MIN_MALFORMED_DOSE_GAIN if len(heard_words) > 1 else MIN_DOSE_GAIN
-            if gain >= floor and margin >= MIN_DOSE_MARGIN and _dose_key(said) != _dose_key(top):
+            decided = gain >= floor and margin >= MIN_DOSE_MARGIN
+            if not decided and listen is not None and not _well_formed(heard_words):
+                choices = ranked[:LISTEN_DOSES]
+                chosen, margin = _listen(listen, words, samples, a, b, [_dose_reading(d) for d in choices],
+                                         np.array([own - best_of[d] for d in choices]))
+                if chosen is not None:
+                    top, decided = choices[chosen], True
+                    considered[-1] = (said, top, round(min(own - best_of[top], 99.0), 2), margin)
+            if decided and _dose_key(said) != _dose_key(top):
                 out.append((a, b, top, Repair(said, top, _confidence(margin))))
         return out
+
+
+def _listen(listen: Listen, words: Sequence[Word], samples: np.ndarray, a: int, b: int, choices: list[str],
+            gains: np.ndarray) -> tuple[int | None, float]:
+    """(index of the choice taken, its margin) when the recogniser, reading the order with each of
+    ``choices`` in place of the words ``a:b``, and the phones (``gains`` over those words) together
+    pick one (module doc); (None, 0) otherwise, or when listening fails (logged)."""
+    first, last, piece = _order_piece(words, samples, a, b)
+    if piece is None or not choices:
+        return None, 0.0
+    before = " ".join(w.text.strip() for w in words[first:a])
+    after = " ".join(w.text.strip() for w in words[b:last + 1])
+    readings = [" ".join(w.text.strip() for w in words[first:last + 1])]
+    readings += [f"{before} {c} {after}".strip() for c in choices]
+    try:
+        support = np.asarray(listen(piece, readings), dtype=np.float64)
+    except Exception:
+        log.exception("listening to the spotted drug names failed; the words heard stay")
+        return None, 0.0
+    score = np.asarray(gains, dtype=np.float64) + support[1:] - support[0]
+    ranked = np.argsort(-score)
+    best, margin = int(ranked[0]), float(score[ranked[0]] - score[ranked[1]]) if len(choices) > 1 else 99.0
+    if score[best] >= LISTEN_MIN_SCORE and margin >= LISTEN_MARGIN:
+        return best, round(min(margin, 99.0), 2)
+    return None, 0.0
 
 
 def _order_piece(words: Sequence[Word], samples: np.ndarray, a: int, b: int) -> tuple[int, int, np.ndarray | None]:
@@ -471,6 +486,17 @@ def _near_miss(word: str, vocabulary: Sequence[str]) -> bool:
 
 def _said(words: Sequence[Word], a: int, b: int) -> str:
     return re.sub(r"[.,;:!?]+$", "", " ".join(w.text.strip() for w in words[a:b]))
+
+
+def _dose_reading(dose: str) -> str:
+    """A dose as the recogniser writes it when it hears one: "40 mg" -> "40 milligrams"."""
+    from core.clinical.dose_spotting import UNITS
+
+    amount, _, unit = dose.partition(" ")
+    for plural, singular, written in UNITS:
+        if unit == written:
+            return f"{amount} {singular if amount == '1' else plural}"
+    return dose
 
 
 def _spoken(words: Sequence[Word]) -> list[str]:
