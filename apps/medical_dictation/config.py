@@ -51,7 +51,8 @@ class DictationSettings(BaseSettings):
     # measured in benchmarks/dictation.py, README issue 17)
     spot_listen: bool = True
     # and what is still open is decoded again with five names in the recogniser's prompt. Off: after
-    # listening it found no more drugs on either set and wrote two that were not said (untuned set)
+    # listening it found one more drug on the untuned set, none on the tuned ones, and wrote three
+    # names that were not said there and one more on the tuned notes
     spot_ask_recogniser: bool = False
 
     @property

@@ -30,8 +30,9 @@ order (verb to dose) is read to it with each of the phones' best ``LISTEN_CANDID
 stretch, and with the words first heard; each reading scores how much more the audio supports it
 than silence does (log p(text | audio) - log p(text | silence): Whisper's liking for common words
 cancels out). A name is taken when its phones' gain plus that score beats the words first heard by
-``LISTEN_MIN_SCORE`` and the runner-up name by ``LISTEN_MARGIN`` ("take us a lot to pop signals"
--> tegaserod, ranked third by the phones alone).
+``LISTEN_MIN_SCORE`` and the runner-up name by ``LISTEN_MARGIN``, and the recogniser's own support
+is no worse than ``LISTEN_MIN_SUPPORT`` ("take us a lot to pop signals" -> tegaserod, ranked third
+by the phones alone). Doses left open by words that are no dose are read back the same way.
 
 Then the recogniser decides what is still open: where no name stood out, the phones' best
 ``CANDIDATES_ASKED`` names are put in the recogniser's prompt and the order (verb to dose) is
@@ -114,6 +115,10 @@ LISTEN_LISTED = 5  # and the clinician's five best names (by their phones), when
 LISTEN_DOSES = 10  # doses read to it where words that are no dose leave the phones undecided
 LISTEN_MIN_SCORE = -10.0
 LISTEN_MARGIN = 6.0
+# and the recogniser must not hear the words first written much better than the name: on the tuned
+# notes the names it wrongly let the phones write ("OTC thyroid" -> tyrosine, "in" -> rutin) and a
+# dose ("To review" -> 2 units) had -6 to -20 here, the right ones on the tuned orders -1.2 or more
+LISTEN_MIN_SUPPORT = -4.0
 LISTEN_PRIOR_S = 3.0  # seconds of silence the readings are also scored against
 
 # a piece of audio + the names to put in the prompt -> what the recogniser writes
@@ -389,7 +394,7 @@ def _listen(listen: Listen, words: Sequence[Word], samples: np.ndarray, a: int, 
     score = np.asarray(gains, dtype=np.float64) + support[1:] - support[0]
     ranked = np.argsort(-score)
     best, margin = int(ranked[0]), float(score[ranked[0]] - score[ranked[1]]) if len(choices) > 1 else 99.0
-    if score[best] >= LISTEN_MIN_SCORE and margin >= LISTEN_MARGIN:
+    if score[best] >= LISTEN_MIN_SCORE and margin >= LISTEN_MARGIN and support[1 + best] - support[0] >= LISTEN_MIN_SUPPORT:
         return best, round(min(margin, 99.0), 2)
     return None, 0.0
 
