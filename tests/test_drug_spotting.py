@@ -260,6 +260,13 @@ def test_where_no_name_stands_out_the_recogniser_listens_to_each_reading(transcr
     kept = spotter.spot(t, order.samples, listen=lambda piece, rs: [50.0] + [0.0] * (len(rs) - 1), **never)
     assert "sertraline" not in kept.text.lower()
 
+    def support(of_name):  # the name's reading this far behind the words first heard, the others far behind
+        return lambda piece, rs: [0.0] + [of_name if "sertraline" in r else -40.0 for r in rs[1:]]
+
+    assert "sertraline" in spotter.spot(t, order.samples, listen=support(-3.0), **never).text.lower()
+    # the phones alone would carry it, but the recogniser hears the words first written much better
+    assert "sertraline" not in spotter.spot(t, order.samples, listen=support(-5.0), **never).text.lower()
+
     def broken(piece, readings):
         raise RuntimeError("the recogniser ran out of memory")
 

@@ -181,9 +181,7 @@ class WhisperTranscriber:
         key = (len(samples), window)
         once = self._silence.get(key) if silent else None
         if once is None:
-            x = np.zeros((1, f.shape[0], window), dtype=np.float32)
-            x[0, :, :f.shape[1]] = f
-            once = np.asarray(self._model.encode(ctranslate2.StorageView.from_array(x), to_cpu=True))
+            once = np.asarray(self._encode([f], window, to_cpu=True))
             if silent:
                 self._silence[key] = once
         enc = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(once, len(token_lists), axis=0)))
@@ -334,12 +332,12 @@ class WhisperTranscriber:
         chunk.result = _segment(chunk, best, words)
 
     # -- model helpers --------------------------------------------------------------------------
-    def _encode(self, features: list[np.ndarray], window: int) -> ctranslate2.StorageView:
+    def _encode(self, features: list[np.ndarray], window: int, to_cpu: bool = False) -> ctranslate2.StorageView:
         x = np.zeros((len(features), features[0].shape[0], window), dtype=np.float32)
         for j, f in enumerate(features):
             n = min(window, f.shape[1])
             x[j, :, :n] = f[:, :n]
-        return self._model.encode(ctranslate2.StorageView.from_array(x), to_cpu=False)
+        return self._model.encode(ctranslate2.StorageView.from_array(x), to_cpu=to_cpu)
 
     def _tokenizer(self, lang: str):
         if lang not in self._tokenizers:

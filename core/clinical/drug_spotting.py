@@ -258,8 +258,8 @@ class DrugSpotter:
             if pick is not None and names[pick].lower() in {_plain(w.text) for w in words[a:b]}:
                 pick = None  # the recogniser's own name
             if pick is None and not named and listen is not None and heard:
-                mine = [int(i) for i in order if listed[i]][:LISTEN_LISTED]  # the clinician's best too
-                top = list(dict.fromkeys([int(i) for i in order[:LISTEN_CANDIDATES]] + mine))
+                mine = order[listed[order]][:LISTEN_LISTED]  # the clinician's best too
+                top = list(dict.fromkeys(int(i) for i in np.concatenate([order[:LISTEN_CANDIDATES], mine])))
                 gains = np.array([own - float(drug_costs[i]) for i in top])
                 chosen, margin = _listen(listen, words, samples, a, b, [names[i] for i in top], gains)
                 if chosen is not None and gains[chosen] >= floor:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from core.clinical.normalisation import ONES
+
 NUM = r"\d+(?:\.\d+)?(?:\s*(?:-|to)\s*\d+(?:\.\d+)?)?"
 DOSE = re.compile(rf"\b({NUM})\s*(mg/kg|mcg/kg|mg|mcg|micrograms?|milligrams?|g|grams?|ml|mL|milliliters?|"
                   r"units?|IU|puffs?|tablets?|tabs?|capsules?|caps?|drops?|sprays?|sachets?|patch(?:es)?|%)(?![A-Za-z])",
@@ -50,8 +52,6 @@ def medication_attributes(text: str, start: int, end: int) -> dict[str, str]:
 # week's" -> "for 2 weeks" (frequencies spelt out, durations in digits, as in a written prescription)
 TIMES = {"1 times": "once", "2 times": "twice", "3 times": "three times", "4 times": "four times"}
 ADVERB = re.compile(r"^(intravenous|subcutaneous|intramuscular|sublingual|rectal|topical|nasal)$", re.I)
-COUNT = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
-         "nine": "9", "ten": "10", "fourteen": "14"}
 
 
 def canonical(key: str, value: str) -> str:
@@ -62,8 +62,8 @@ def canonical(key: str, value: str) -> str:
         return value.lower() + "ly"
     if key == "duration":
         value = re.sub(r"'s$", "s", value)
-        value = re.sub(r"\b(" + "|".join(COUNT) + r")\b(?= (?:days?|weeks?|months?|years?))",
-                       lambda m: COUNT[m.group(1).lower()], value, flags=re.I)
+        value = re.sub(r"\b([a-z]+)\b(?= (?:days?|weeks?|months?|years?))",
+                       lambda m: str(ONES.get(m.group(1).lower(), m.group(1))), value, flags=re.I)
         return re.sub(r"\b(\d+(?:\.\d+)?) (day|week|month|year)$", lambda m: m.group(0) + "s" * (m.group(1) != "1"),
                       value)  # "two week" heard for "two weeks"
     return value
