@@ -197,7 +197,9 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="notes of the tuned set (the untuned set is small)")
     ap.add_argument("--models", nargs="+", default=["tiny.en", "base"])
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--show-errors", type=int, default=0, help="print this many misses of the full set-up")
+    ap.add_argument("--show-errors", type=int, default=0, help="print this many misses of each set-up in --errors-of")
+    ap.add_argument("--errors-of", nargs="+", default=["+vocabulary"], metavar="SETUP",
+                    help="the set-ups whose misses --show-errors prints (default: +vocabulary)")
     ap.add_argument("--transcripts", type=Path, default=None,
                     help="JSON cache of the recognisers' output: written on the first run, reused after "
                          "(to tune the text steps without decoding the audio again)")
@@ -281,9 +283,9 @@ def main() -> None:
                 errors: list = []
                 chosen = spotted[asr, which, spot] if spot else texts[asr]
                 results[f"{model}|{set_name}|{name}"] = score(gold, chosen, vocab_of[which], tagger, options, errors)
-                if name == "+vocabulary":
+                if name in args.errors_of:
                     for med, what, want, got, text in errors[: args.show_errors]:
-                        print(f"[miss] {model} {set_name} {what}: want {want!r} for {med!r}; got {got}; text: {text[:160]!r}")
+                        print(f"[miss] {model} {set_name} {name} {what}: want {want!r} for {med!r}; got {got}; text: {text[:160]!r}")
     insertions = false_insertions(dialogue_words(args.data))
     print("\nSynthetic dictations (espeak-ng): " + ", ".join(
         f"{name} {len(sets[name][0])} ({minutes[name]:.1f} min, {sum(len(g) for g in sets[name][1])} drugs)"

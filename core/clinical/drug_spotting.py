@@ -76,11 +76,17 @@ STOP = (SLOT_END | DOSE_AFTER | (NUMBER_WORDS - {"half"}) | {"gram", "milligram"
 SHORT_STANDINS = {"for", "or", "as", "at"}
 MAX_REGION_WORDS = 6
 MAX_REGION_S = 2.5
+MAX_LEAD_S = 1.0  # a stretch's search reaches back to the verb's end, at most this far
+INTO_NUMBER_S = 0.6  # and on into a number right after a short stretch, at most this far
+SHORT_STRETCH_S = 0.6
 EDGE_S = (0.15, 0.25)  # seconds searched before and after a stretch's words (their times are approximate)
 CONTEXT_S = 0.5  # more audio on each side, encoded with the stretch but not searched
 MIN_GAIN = -20.0
 MIN_MARGIN = 8.0
 MIN_GAIN_OVER_NAME = 5.0  # where the recogniser wrote a drug, a listed one must explain the audio this much better
+# a name of the list the recogniser wrote gives way to another of theirs only when that one explains
+# the audio this much better ("oxycodone" heard for oxazepam: 25.8; chosen on the tuned orders)
+MIN_GAIN_OVER_LISTED = 15.0
 MIN_LIST_MARGIN = 4.0  # a name of the clinician's list: ahead of their other names by this much
 LIST_SLACK = 4.0  # and at most this much behind the lexicon's best
 DOSE_EDGE_S = (0.4, 0.6)  # a number's start is often aligned late (into the drug name's time); a garbled unit late
@@ -119,6 +125,9 @@ LISTEN_MARGIN = 6.0
 # notes the names it wrongly let the phones write ("OTC thyroid" -> tyrosine, "in" -> rutin) and a
 # dose ("To review" -> 2 units) had -6 to -20 here, the right ones on the tuned orders -1.2 or more
 LISTEN_MIN_SUPPORT = -4.0
+# or no worse than this where the phones' best name is also the one the phones prefer to the words
+# ("in the severe" -> remdesivir: phones +2.4, support -5.0)
+LISTEN_MIN_SUPPORT_AGREED = -6.0
 LISTEN_PRIOR_S = 3.0  # seconds of silence the readings are also scored against
 
 # a piece of audio + the names to put in the prompt -> what the recogniser writes
@@ -160,7 +169,10 @@ def regions(words: Sequence[Word], is_drug) -> list[tuple[int, int, bool]]:
         b = a
         while b < len(words) and b - a < MAX_REGION_WORDS:
             p = plain[b]
-            if not p or p in STOP or p[0].isdigit() or _is_anchor(p) and b > a:
+            if p and p[0].isdigit() and b > a and _number_then_dose(words, b):
+                b += 1  # "May 5 - 100mg": a number before the dose's own is the name's last syllable
+                break
+            if not p or p in STOP and not _stop_heard_in_name(plain, b) or p[0].isdigit() or _is_anchor(p) and b > a:
                 break
             if words[b].end - words[a].start > MAX_REGION_S:
                 break
@@ -172,6 +184,53 @@ def regions(words: Sequence[Word], is_drug) -> list[tuple[int, int, bool]]:
         if b > a:
             out.append((a, b, any(is_drug(x) for x in plain[a:b])))
     return out
+
+
+def search_window(words: Sequence[Word], a: int, b: int) -> tuple[float, float]:
+    """(start, end) seconds searched for a name heard as the words ``a:b``: in an order (a dose
+    follows), back to the verb's end (the words skipped after it, "and", "them", "or the", are often
+    the name's first syllable: "prescribe them another time" for levamlodipine; in talk they are
+    words: "continue to run with pain") and on into a number after it (Whisper times
+    a dose's first word early: in "give, for 5mg" 'for' had 0.14 s and '5mg' 1.3 s)."""
+    t0, t1 = words[a].start, words[b - 1].end
+    i = a - 1
+    while i >= 0 and _plain(words[i].text) in SKIP:
+        i -= 1
+    if 0 <= i < a - 1 and _dose_follows(words, b):  # an order
+        t0 = min(t0, max(words[i].end, t0 - MAX_LEAD_S))
+    if b < len(words) and _is_number(_plain(words[b].text)) and t1 - words[a].start < SHORT_STRETCH_S:
+        t1 = max(t1, min(words[b].end, words[b].start + INTO_NUMBER_S))
+    return t0, t1
+
+
+def _dose_follows(words: Sequence[Word], b: int) -> bool:
+    """A dose begins at ``b``: a number or a unit in its first words ("for a while" is none)."""
+    from core.clinical.dose_spotting import UNIT_WORDS, dose_region
+
+    span = dose_region(words, b)
+    return span is not None and any(_is_number(p) or p in UNIT_WORDS
+                                    for p in (_plain(w.text) for w in words[span[0]:span[1]]))
+
+
+def _stop_heard_in_name(plain: list[str], i: int) -> bool:
+    """A stop word that is no route or frequency where it stands, so likely part of a name heard as
+    words: "by" before a number ("lost by 100, 100 mg": drospirenone), "as" not before "needed"
+    ("Perform as in 500 mg": perphenazine)."""
+    nxt = plain[i + 1] if i + 1 < len(plain) else ""
+    if plain[i] == "by":
+        return bool(nxt) and nxt[0].isdigit()
+    if plain[i] == "as":
+        return bool(nxt) and not nxt.startswith(("need", "requir", "necess", "direct"))
+    return False
+
+
+def _number_then_dose(words: Sequence[Word], i: int) -> bool:
+    """The number at ``i`` is followed by another number ("5 -100mg", "100, 100 milligrams"; not
+    "2 .5 mg", one number)."""
+    if i + 1 >= len(words) or words[i + 1].text.strip().startswith("."):
+        return False
+    nxt = _plain(words[i + 1].text)
+    return bool(nxt) and nxt[0].isdigit()
 
 
 def _is_number(w: str) -> bool:
@@ -227,7 +286,7 @@ class DrugSpotter:
         considered = []
         open_: list = []  # no name stood out: (a, b, the phones' best candidates, costs, own, floor)
         for a, b, named in found:
-            lp = self._stretch(samples, words[a].start, words[b - 1].end)
+            lp = self._stretch(samples, *search_window(words, a, b))
             if lp is None:
                 continue
             heard = self._phones([_plain(w.text) for w in words[a:b]])
@@ -244,14 +303,17 @@ class DrugSpotter:
             if pick is None and not named and gain >= floor and _sounds_written(words[a:b], names[order[0]],
                                                                                  agreed_similarity):
                 pick, margin = order[0], AGREED_MARGIN  # the phones' best is what the words sound like too
-            if listed.any() and not (named and any(_plain(w.text) in known for w in words[a:b])):
+            if listed.any():
                 # the clinician's list is searched on its own too: a name of theirs needs to stand out
-                # only among their names, and to sound nearly as good as the best of the lexicon
+                # only among their names, and to sound nearly as good as the best of the lexicon; one
+                # of theirs that the recogniser wrote gives way only to another that fits far better
+                theirs = named and any(_plain(w.text) in known for w in words[a:b])
                 mine = np.flatnonzero(listed)
                 mine = mine[np.argsort(drug_costs[mine])]
                 v_best = float(drug_costs[mine[0]])
                 v_margin = float(drug_costs[mine[1]]) - v_best if len(mine) > 1 else 99.0
-                if own - v_best >= floor and v_margin >= MIN_LIST_MARGIN and v_best <= best + LIST_SLACK:
+                v_floor = MIN_GAIN_OVER_LISTED if theirs else floor
+                if own - v_best >= v_floor and v_margin >= MIN_LIST_MARGIN and v_best <= best + LIST_SLACK:
                     pick, margin, gain = mine[0], round(min(v_margin, 99.0), 2), round(min(own - v_best, 99.0), 2)
             considered.append((" ".join(w.text.strip() for w in words[a:b]),
                                names[order[0] if pick is None else pick], gain, margin))
@@ -394,7 +456,10 @@ def _listen(listen: Listen, words: Sequence[Word], samples: np.ndarray, a: int, 
     score = np.asarray(gains, dtype=np.float64) + support[1:] - support[0]
     ranked = np.argsort(-score)
     best, margin = int(ranked[0]), float(score[ranked[0]] - score[ranked[1]]) if len(choices) > 1 else 99.0
-    if score[best] >= LISTEN_MIN_SCORE and margin >= LISTEN_MARGIN and support[1 + best] - support[0] >= LISTEN_MIN_SUPPORT:
+    own_support = support[1 + best] - support[0]
+    phones_agree = best == int(np.argmax(gains)) and gains[best] >= 0
+    if score[best] >= LISTEN_MIN_SCORE and margin >= LISTEN_MARGIN and (
+            own_support >= LISTEN_MIN_SUPPORT or phones_agree and own_support >= LISTEN_MIN_SUPPORT_AGREED):
         return best, round(min(margin, 99.0), 2)
     return None, 0.0
 
