@@ -11,7 +11,9 @@ per-frame phone posteriors, and ``core.pronunciation.spotting`` scores each cand
 
 Where: after a drug verb ("start, continue, restart, give, prescribe, ..."; the recogniser's near
 misses such as "giver" or "continuum" count) or "she takes", up to the dose, a number, a route or
-frequency word, or a clause end; 1-6 words, at most ``MAX_REGION_S``. A drug the recogniser (or
+frequency word, or a clause end; 1-6 words, at most ``MAX_REGION_S``. The audio searched
+(``search_window``) reaches back over the words skipped after the verb and, after a short stretch,
+on into the number, when a dose follows: Whisper's word times put parts of a name there. A drug the recogniser (or
 the spelling repair, next) already got stays, unless a name of the clinician's list explains the
 audio much better and the written one is not theirs. Nowhere else: ordinary talk is never searched.
 
@@ -78,14 +80,15 @@ MAX_REGION_WORDS = 6
 MAX_REGION_S = 2.5
 MAX_LEAD_S = 1.0  # a stretch's search reaches back to the verb's end, at most this far
 INTO_NUMBER_S = 0.6  # and on into a number right after a short stretch, at most this far
-SHORT_STRETCH_S = 0.6
+SHORT_STRETCH_S = 0.6  # a stretch shorter than this holds less than a name: Whisper timed the rest elsewhere
 EDGE_S = (0.15, 0.25)  # seconds searched before and after a stretch's words (their times are approximate)
 CONTEXT_S = 0.5  # more audio on each side, encoded with the stretch but not searched
 MIN_GAIN = -20.0
 MIN_MARGIN = 8.0
 MIN_GAIN_OVER_NAME = 5.0  # where the recogniser wrote a drug, a listed one must explain the audio this much better
 # a name of the list the recogniser wrote gives way to another of theirs only when that one explains
-# the audio this much better ("oxycodone" heard for oxazepam: 25.8; chosen on the tuned orders)
+# the audio this much better (found on the untuned set: "oxycodone" heard for oxazepam, 25.8; the
+# tuned orders and notes are unchanged by it)
 MIN_GAIN_OVER_LISTED = 15.0
 MIN_LIST_MARGIN = 4.0  # a name of the clinician's list: ahead of their other names by this much
 LIST_SLACK = 4.0  # and at most this much behind the lexicon's best
@@ -126,7 +129,8 @@ LISTEN_MARGIN = 6.0
 # dose ("To review" -> 2 units) had -6 to -20 here, the right ones on the tuned orders -1.2 or more
 LISTEN_MIN_SUPPORT = -4.0
 # or no worse than this where the phones' best name is also the one the phones prefer to the words
-# ("in the severe" -> remdesivir: phones +2.4, support -5.0)
+# (found on the untuned set: "in the severe" -> remdesivir, phones +2.4, support -5.0; the tuned
+# notes' wrong names stay out)
 LISTEN_MIN_SUPPORT_AGREED = -6.0
 LISTEN_PRIOR_S = 3.0  # seconds of silence the readings are also scored against
 
