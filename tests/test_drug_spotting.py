@@ -133,6 +133,31 @@ def test_a_drug_the_recogniser_wrote_as_english_is_spotted_in_the_audio(transcri
 
 
 @pytest.mark.slow
+def test_a_listed_name_the_recogniser_wrote_gives_way_only_to_one_of_theirs_that_fits_far_better(
+        transcriber, monkeypatch):
+    from core.clinical import drug_spotting
+
+    order = _order("Give oxazepam ten milligrams at night.")
+    ws = transcriber.transcribe(order).words
+    dose = next(i for i, w in enumerate(ws) if i > 1 and w.text.strip()[:1].isdigit())  # "10"
+    # the recogniser wrote another name of the clinician's list where oxazepam was said
+    heard = (ws[0], Word(" oxycodone", ws[1].start, ws[dose - 1].end, 0.9)) + tuple(ws[dose:])
+    text = " ".join(w.text.strip() for w in heard)
+    t = Transcript(text=text, segments=(Segment(0.0, order.duration, text, heard),), language="en",
+                   duration=order.duration)
+    listed = ["oxycodone", "oxazepam", "sertraline"]
+    spotter = drug_spotting.default_spotter()
+    swapped = spotter.spot(t, order.samples, listed)
+    assert "oxazepam" in swapped.text.lower() and "oxycodone" not in swapped.text.lower()
+    assert [(r.original, r.replacement) for r in swapped.repairs if r.replacement == "oxazepam"] == [
+        ("oxycodone", "oxazepam")]
+    monkeypatch.setattr(drug_spotting, "MIN_GAIN_OVER_LISTED", 1e9)  # the written name of theirs stays
+    assert "oxycodone" in spotter.spot(t, order.samples, listed).text.lower()
+    # a name not on their list never replaces one that is
+    assert "oxazepam" not in spotter.spot(t, order.samples, ["oxycodone"]).text.lower()
+
+
+@pytest.mark.slow
 def test_ordinary_words_after_a_verb_stay_and_bad_input_keeps_the_text(transcriber, caplog, monkeypatch):
     from core.clinical import drug_spotting
     from core.clinical.drug_spotting import spot_drug_names

@@ -173,7 +173,7 @@ def regions(words: Sequence[Word], is_drug) -> list[tuple[int, int, bool]]:
         b = a
         while b < len(words) and b - a < MAX_REGION_WORDS:
             p = plain[b]
-            if p and p[0].isdigit() and b > a and _number_then_dose(words, b):
+            if p and p[0].isdigit() and b > a and _another_number_follows(words, b):
                 b += 1  # "May 5 - 100mg": a number before the dose's own is the name's last syllable
                 break
             if not p or p in STOP and not _stop_heard_in_name(plain, b) or p[0].isdigit() or _is_anchor(p) and b > a:
@@ -228,7 +228,7 @@ def _stop_heard_in_name(plain: list[str], i: int) -> bool:
     return False
 
 
-def _number_then_dose(words: Sequence[Word], i: int) -> bool:
+def _another_number_follows(words: Sequence[Word], i: int) -> bool:
     """The number at ``i`` is followed by another number ("5 -100mg", "100, 100 milligrams"; not
     "2 .5 mg", one number)."""
     if i + 1 >= len(words) or words[i + 1].text.strip().startswith("."):
