@@ -13,15 +13,18 @@ once the untuned set's misses had been read to find the spotting's blind spots: 
 - +spotting: where an order names a drug ("start ... 250 milligrams"), the phones heard in the
   audio scored against every generic name (``core.clinical.drug_spotting``);
 - +recogniser listens: where no name stood out by its phones, the recogniser scores the order read
-  with each of the phones' 15 best names (against silence) and picks with the phones (the app's
-  default);
+  with each of the phones' 15 best names (against silence) and picks with the phones;
+- +recogniser proposes: and the recogniser, its decoder held to the lexicon's names, proposes the
+  ten it hears after the verb; they are read to it too, and its first is taken where it stands out
+  among all names and the phones do not contradict it (the app's default);
 - +recogniser picks: and what is still open is decoded again with the phones' five best names in
   the prompt (a setting of the app, off by default);
 - +second pass: speech chunks whose first transcript holds words that sound like drug names are
   decoded again with the lexicon's closest names in the prompt (the recogniser decides; a setting
   of the app, off by default);
-- +vocabulary (after +recogniser listens, no second pass: the app's default; "+vocabulary, no
-  spotting" is the same without the audio steps, "phones only" without the recogniser listening): the clinician's list (tuned: the
+- +vocabulary (after +recogniser proposes, no second pass: the app's default; "+vocabulary, no
+  spotting" is the same without the audio steps, "phones only" without the recogniser listening,
+  "no proposals" without its proposals): the clinician's list (tuned: the
   40 drugs most common in the notes; untuned: the set's own drugs, a formulary that holds what
   they dictate) biases the recogniser and the repair;
 - long vocabulary: the same list padded with random lexicon names to 300 (a learnt list longer
@@ -72,10 +75,12 @@ ATTRIBUTES = ("dosage", "route", "frequency", "duration")
 # with each candidate, decides with them), "asked" (and it is asked, with candidates in its prompt, about what is still open)
 SETUPS = {"plain": ("plain", {"repair": False}, None, False), "+spelling": ("plain", {"slots": False}, None, False),
           "+slots": ("plain", {}, None, False), "+spotting": ("plain", {}, None, "phones"),
-          "+recogniser listens": ("plain", {}, None, "listens"), "+recogniser picks": ("plain", {}, None, "asked"),
+          "+recogniser listens": ("plain", {}, None, "listens"), "+recogniser proposes": ("plain", {}, None, "proposes"),
+          "+recogniser picks": ("plain", {}, None, "asked"),
           "+second pass": ("second", {}, None, False), "+vocabulary, no spotting": ("biased", {}, "set", False),
           "+vocabulary, phones only": ("biased", {}, "set", "phones"),
-          "+vocabulary": ("biased", {}, "set", "listens"), "long vocabulary": ("long", {}, "long", "listens")}
+          "+vocabulary, no proposals": ("biased", {}, "set", "listens"),
+          "+vocabulary": ("biased", {}, "set", "proposes"), "long vocabulary": ("long", {}, "long", "proposes")}
 LONG_VOCABULARY = 300  # a learnt list grows past what a prompt holds (about 50 names)
 
 
@@ -125,7 +130,7 @@ def score(gold: list[dict[str, dict]], texts: list[str], vocab: list[str], tagge
 
 
 def spot_set(texts: list[str], words: list[list], audios: list, vocab: list[str], gold: list[dict],
-             said: list[str], redecode=None, listen=None) -> tuple[list[str], dict]:
+             said: list[str], redecode=None, listen=None, propose=None) -> tuple[list[str], dict]:
     """The drug-name spotting (the app's step) on each decode, from its cached words and the audio;
     with counts: stretches searched, names written, names written that the dictation did not say."""
     import time
@@ -138,7 +143,7 @@ def spot_set(texts: list[str], words: list[list], audios: list, vocab: list[str]
     for text, ws, audio, g in zip(texts, words, audios, gold):
         seg = Segment(0.0, audio.duration, text, tuple(Word(w[0], w[1], w[2], w[3]) for w in ws))
         r = spot_drug_names(Transcript(text=text, segments=(seg,), language="en", duration=audio.duration),
-                            audio.samples, vocab, redecode, listen)
+                            audio.samples, vocab, redecode, listen, propose)
         out.append(r.text)
         regions += r.regions
         asked += r.asked
@@ -215,7 +220,7 @@ def main() -> None:
     from benchmarks.dictation_sets import (UNTUNED_SEED, UNTUNED_VOICES, VOICES, drug_pool, meds, orders, spoken_form,
                                           untuned_set)
     from core.asr import get_transcriber
-    from core.clinical.drug_spotting import recogniser_check, recogniser_listen
+    from core.clinical.drug_spotting import recogniser_check, recogniser_listen, recogniser_propose
     from core.text.ner import get_ner
 
     notes = [json.loads(p.read_text()) for p in sorted((args.data / "primock57" / "notes").glob("*.json"))]
@@ -280,14 +285,16 @@ def main() -> None:
                     continue
                 if spot and (asr, which, spot) not in spotted:
                     audios = audios or audio_of_set()
-                    redecode = listen = None
-                    if spot in ("listens", "asked"):
+                    redecode = listen = propose = None
+                    if spot in ("listens", "proposes", "asked"):
                         tr = tr or get_transcriber(model)
                         listen = recogniser_listen(tr)
+                    if spot == "proposes":
+                        propose = recogniser_propose(tr)
                     if spot == "asked":
                         redecode = recogniser_check(tr, lambda names: asr_options(names, one))
                     spotted[asr, which, spot], spot_stats[f"{model}|{set_name}|{name}"] = spot_set(
-                        texts[asr], entry["words"][asr], audios, vocab_of[which], gold, said, redecode, listen)
+                        texts[asr], entry["words"][asr], audios, vocab_of[which], gold, said, redecode, listen, propose)
                 errors: list = []
                 chosen = spotted[asr, which, spot] if spot else texts[asr]
                 results[f"{model}|{set_name}|{name}"] = score(gold, chosen, vocab_of[which], tagger, options, errors)

@@ -111,6 +111,68 @@ def test_search_window_reaches_back_over_skipped_words_and_into_the_dose_after_a
     assert search_window(long, 1, 4) == (.3, 1.0)
 
 
+def test_the_dose_after_a_short_stretch_is_found_past_the_words_a_name_swallowed():
+    from core.clinical.drug_spotting import _dose_start
+
+    ws = _words(("Continue", 0, .4), ("met", .5, .7), ("for", .7, .8), ("min", .8, 1.0), ("100", 1.1, 1.4),
+                ("mg", 1.4, 1.6), ("by", 1.7, 1.8), ("mouth.", 1.8, 2.1))
+    assert _dose_start(ws, 2) == 4  # "met | for min | 100 mg": the name may have swallowed "for min"
+    assert _dose_start(ws, 4) is None  # the dose begins right there
+    ended = _words(("Continue", 0, .4), ("met", .5, .7), ("for.", .7, .9), ("100", 1.0, 1.3), ("mg.", 1.3, 1.6))
+    assert _dose_start(ended, 2) is None  # not across a sentence's end
+    talk = _words(("Give", 0, .3), ("it", .3, .4), ("for", .4, .5), ("a", .5, .6), ("while", .6, .8),
+                  ("then", .8, 1.0), ("5", 1.0, 1.2), ("mg", 1.2, 1.4))
+    assert _dose_start(talk, 2) is None  # the dose too far on
+
+
+@pytest.mark.slow
+def test_the_recogniser_held_to_the_names_proposes_the_one_said(transcriber):
+    """tiny.en writes "search, rely in" for sertraline; held to the lexicon's 2,000 names it hears it,
+    far ahead of the next."""
+    from core.clinical.drug_spotting import default_spotter
+
+    order = _order("Start sertraline fifty milligrams once daily.")
+    names = default_spotter().names
+    (first, lead), (second, behind), *_ = transcriber.propose_terms(order.samples, "Start", names, k=5)
+    assert first == "sertraline" and lead - behind >= 10, (first, lead, second, behind)
+    assert transcriber.propose_terms(order.samples, "Start", [], k=5) == []
+
+
+@pytest.mark.slow
+def test_a_name_the_recogniser_proposes_far_ahead_is_taken_unless_the_phones_contradict_it(transcriber, caplog):
+    from core.clinical import drug_spotting
+    from core.clinical.drug_spotting import default_spotter
+
+    order = _order("Start sertraline fifty milligrams once daily.")
+    t = transcriber.transcribe(order)
+    never = {"min_margin": 1e9, "agreed_similarity": 2.0}  # the phones alone never decide here
+    spotter = default_spotter()
+
+    def listen(piece, readings):  # the recogniser prefers the words it wrote to any name, by 11
+        return [0.0] + [-11.0] * (len(readings) - 1)
+
+    def propose(lead):
+        return lambda piece, before, names: [("sertraline", -12.0), ("ataluren", -12.0 - lead)]
+
+    assert "sertraline" not in spotter.spot(t, order.samples, listen=listen, **never).text.lower()
+    taken = spotter.spot(t, order.samples, listen=listen, propose=propose(14.6), **never)
+    assert "sertraline" in taken.text.lower(), taken.considered
+    # a small lead (the recogniser torn between names) is no proposal
+    assert "sertraline" not in spotter.spot(t, order.samples, listen=listen, propose=propose(4.0), **never).text.lower()
+    # nor when the phones hear the words written much better than the name
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(drug_spotting, "PROPOSED_MIN_GAIN", 1e9)
+        assert "sertraline" not in spotter.spot(t, order.samples, listen=listen, propose=propose(14.6),
+                                                **never).text.lower()
+
+    def broken(piece, before, names):
+        raise RuntimeError("the decoder ran out of memory")
+
+    with caplog.at_level("ERROR"):
+        failed = spotter.spot(t, order.samples, listen=listen, propose=broken, **never)
+    assert "sertraline" not in failed.text.lower() and "proposing drug names failed" in caplog.text
+
+
 def _order(text: str):
     from core.pronunciation.espeak import synthesize
     from tests.test_asr import as_audio

@@ -50,6 +50,10 @@ class DictationSettings(BaseSettings):
     # read with each of the phones' best names and picks with them (core.clinical.drug_spotting;
     # measured in benchmarks/dictation.py, README issue 17)
     spot_listen: bool = True
+    # and the recogniser, held to the lexicon's names, proposes the names it hears after the verb:
+    # they are read to it too, and its first is taken when it stands out among all names and the
+    # phones do not contradict it (core.clinical.drug_spotting, core.asr.term_search)
+    spot_propose: bool = True
     # and what is still open is decoded again with five names in the recogniser's prompt. Off: after
     # listening it found one more drug on the untuned set, none on the tuned ones, and wrote three
     # names that were not said there and one more on the tuned notes

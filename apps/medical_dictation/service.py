@@ -25,7 +25,7 @@ from apps.medical_dictation.models import EntityRow, Recording
 from core import accounts
 from core.audio import AudioError
 from core.clinical.draft import Draft, draft_note
-from core.clinical.drug_spotting import recogniser_check, recogniser_listen, spot_drug_names
+from core.clinical.drug_spotting import recogniser_check, recogniser_listen, recogniser_propose, spot_drug_names
 from core.clinical.entities import Entity, Tagger, extract_entities
 from core.db import session_scope
 from core.logs import job_context
@@ -352,15 +352,16 @@ def _process_recording(username: str, recording_id: int, attempt: int) -> str:
 
 
 def _drug_check(dcfg) -> tuple:
-    """(redecode, listen): the recogniser deciding between spotted drug names (each None when its
-    setting is off)."""
+    """(redecode, listen, propose): the recogniser deciding between spotted drug names (each None
+    when its setting is off; proposing needs listening)."""
     from core.asr import get_transcriber
 
     if not (dcfg.spot_ask_recogniser or dcfg.spot_listen):
-        return None, None
+        return None, None, None
     transcriber = get_transcriber(dcfg.asr_model)
     redecode = recogniser_check(transcriber, lambda names: asr_options(names, dcfg)) if dcfg.spot_ask_recogniser else None
-    return redecode, recogniser_listen(transcriber) if dcfg.spot_listen else None
+    listen = recogniser_listen(transcriber) if dcfg.spot_listen else None
+    return redecode, listen, recogniser_propose(transcriber) if listen and dcfg.spot_propose else None
 
 
 def _latest_transcript(username: str, encounter_id: int) -> tuple[str, int]:

@@ -100,6 +100,8 @@ class WhisperTranscriber:
         self.multilingual = bool(self._model.is_multilingual)
         self._tokenizers: dict[str, Tokenizer] = {}
         self._silence: dict[tuple[int, int], np.ndarray] = {}  # encoded silence (score_texts priors)
+        self._term_search = None  # core.asr.term_search.TermSearch (propose_terms), built on first use
+        self._term_trie = None  # and the trie of the last terms asked about
         self._make_tokenizer = lambda lang: Tokenizer(
             self._fw.hf_tokenizer, self.multilingual, task="transcribe", language=lang
         )
@@ -188,6 +190,23 @@ class WhisperTranscriber:
         results = self._model.align(enc, list(tok.sot_sequence) + [tok.no_timestamps], token_lists,
                                     [f.shape[1]] * len(token_lists), median_filter_width=7)
         return [float(np.sum(np.log(np.maximum(r.text_token_probs, 1e-12)))) for r in results]
+
+    def propose_terms(self, samples: np.ndarray, before: str, terms: Sequence[str], k: int = 5,
+                      language: str = "en", context_pad_s: float = 8.0) -> list[tuple[str, float]]:
+        """The ``k`` of ``terms`` the model hears best right after the words ``before`` in a short
+        piece of audio (< 28 s), with their log probabilities: its decoder held to the terms
+        (``core.asr.term_search``). The search for a list of terms is built once (seconds)."""
+        f = self._features(np.asarray(samples, dtype=np.float32))[:, :FULL_WINDOW_FRAMES]
+        window = min(FULL_WINDOW_FRAMES, f.shape[1] + int(context_pad_s * FRAMES_PER_SECOND))
+        tok = self._tokenizer(language if self.multilingual else "en")
+        from core.asr.term_search import TermSearch, TermTrie
+
+        if self._term_search is None:
+            self._term_search = TermSearch(resolve_whisper(self.name), tok)
+        if self._term_trie is None or self._term_trie.terms != tuple(terms):
+            self._term_trie = TermTrie(tok, terms)
+        prefix = list(tok.sot_sequence) + [tok.no_timestamps] + (tok.encode(" " + before.strip()) if before.strip() else [])
+        return self._term_search.best(self._term_trie, np.asarray(self._encode([f], window, to_cpu=True)), prefix, k)
 
     # -- steps ----------------------------------------------------------------------------------
     def _split(self, audios: Sequence[Audio], opt: TranscribeOptions) -> tuple[list[_Chunk], list[float]]:

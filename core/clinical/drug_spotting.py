@@ -138,6 +138,17 @@ LISTEN_PRIOR_S = 3.0  # seconds of silence the readings are also scored against
 Redecode = Callable[[np.ndarray, list], str]
 # a piece of audio + readings of it -> how much more the audio supports each than silence does
 Listen = Callable[[np.ndarray, list], list]
+# a piece of audio + the words said before the name + every name -> (name, log probability) of the
+# names the recogniser hears there, best first
+Propose = Callable[[np.ndarray, str, list], list]
+LISTEN_PROPOSED = 10  # names the recogniser proposes, held to the names (read to it with the phones' best)
+# its first proposal is taken on its own when it leads the next by this much (log probability), its
+# phones are no more than -PROPOSED_MIN_GAIN behind the words heard and its reading no more than
+# -PROPOSED_MIN_SUPPORT: "Continue met for min 100 milligrams" -> metformin (leads by 15, phones
+# +3.9, reading -11: Whisper still prefers the words it wrote, but among names it hears only this)
+PROPOSED_MARGIN = 10.0
+PROPOSED_MIN_GAIN = -5.0
+PROPOSED_MIN_SUPPORT = -20.0
 
 
 @dataclass(frozen=True)
@@ -207,6 +218,19 @@ def search_window(words: Sequence[Word], a: int, b: int) -> tuple[float, float]:
     return t0, t1
 
 
+def _dose_start(words: Sequence[Word], b: int, max_words: int = 3) -> int | None:
+    """Where a dose begins within ``max_words`` short words after ``b`` ("met | for min | 100 mg",
+    "set | is in | 1 tablet"); None where there is none, or where it begins at ``b``."""
+    if b >= len(words) or _is_number(_plain(words[b].text)):
+        return None
+    for d in range(b + 1, min(b + max_words, len(words) - 1) + 1):
+        if re.search(r"[.;:!?]$", words[d - 1].text.strip()):
+            return None
+        if _is_number(_plain(words[d].text)):
+            return d if _dose_follows(words, d) else None
+    return None
+
+
 def _dose_follows(words: Sequence[Word], b: int) -> bool:
     """A dose begins at ``b``: a number or a unit in its first words ("for a while" is none)."""
     from core.clinical.dose_spotting import UNIT_WORDS, dose_region
@@ -270,7 +294,7 @@ class DrugSpotter:
     def spot(self, transcript: Transcript, samples: np.ndarray, vocabulary: Sequence[str] = (),
              min_gain: float = MIN_GAIN, min_margin: float = MIN_MARGIN, check_doses: bool = True,
              redecode: Redecode | None = None, agreed_similarity: float = AGREED_SIMILARITY,
-             listen: Listen | None = None) -> Spotted:
+             listen: Listen | None = None, propose: Propose | None = None) -> Spotted:
         from core.clinical.medications import default_lexicon
         from core.pronunciation.spotting import spot_costs
 
@@ -323,16 +347,30 @@ class DrugSpotter:
                                names[order[0] if pick is None else pick], gain, margin))
             if pick is not None and names[pick].lower() in {_plain(w.text) for w in words[a:b]}:
                 pick = None  # the recogniser's own name
+            end = b
             if pick is None and not named and listen is not None and heard:
-                mine = order[listed[order]][:LISTEN_LISTED]  # the clinician's best too
-                top = list(dict.fromkeys(int(i) for i in np.concatenate([order[:LISTEN_CANDIDATES], mine])))
-                gains = np.array([own - float(drug_costs[i]) for i in top])
-                chosen, margin = _listen(listen, words, samples, a, b, [names[i] for i in top], gains)
-                if chosen is not None and gains[chosen] >= floor:
-                    pick = top[chosen]
-                    considered[-1] = (considered[-1][0], names[pick], round(float(gains[chosen]), 2), margin)
+                proposed = _proposed(propose, words, samples, a, b, names) if propose is not None else []
+                spans = [(b, drug_costs, own)]
+                d = _dose_start(words, b)
+                if proposed and d is not None:  # the name may have swallowed the words up to the dose
+                    spans.append((d, *self._costs(words, samples, a, d, targets)))
+                for end, span_costs, span_own in spans:
+                    if span_costs is None:
+                        continue
+                    span_order = np.argsort(span_costs)
+                    mine = span_order[listed[span_order]][:LISTEN_LISTED]  # the clinician's best too
+                    top = list(dict.fromkeys(int(i) for i in np.concatenate([span_order[:LISTEN_CANDIDATES], mine])))
+                    top += [i for i, _ in proposed if i not in top]
+                    gains = np.array([span_own - float(span_costs[i]) for i in top])
+                    lead = (top.index(proposed[0][0]), proposed[0][1] - proposed[1][1]) if len(proposed) > 1 else None
+                    chosen, margin = _listen(listen, words, samples, a, end, [names[i] for i in top], gains, lead)
+                    if chosen is not None and gains[chosen] >= floor:
+                        pick = top[chosen]
+                        considered[-1] = (_said(words, a, end), names[pick], round(float(gains[chosen]), 2), margin)
+                        break
+                end = end if pick is not None else b
             if pick is not None:
-                replaced.append((a, b, names[pick], margin))
+                replaced.append((a, end, names[pick], margin))
             elif not named and redecode is not None:
                 open_.append((a, b, [int(i) for i in order[:CANDIDATES_ASKED]], drug_costs, own, floor))
         asked = len(open_)
@@ -356,6 +394,18 @@ class DrugSpotter:
             out[a:b] = [written + (tail.group(0) if tail else "")]
         repairs = tuple(r for *_, r in sorted(changes, key=lambda c: c[0]))
         return Spotted(" ".join(out), repairs, len(found), tuple(considered), asked)
+
+    def _costs(self, words: Sequence[Word], samples: np.ndarray, a: int, b: int, targets: list) -> tuple:
+        """(every name's cost, the words' own cost) on the phones of the stretch ``a:b``; (None, inf)
+        where the audio is too short."""
+        from core.pronunciation.spotting import spot_costs
+
+        lp = self._stretch(samples, *search_window(words, a, b))
+        heard = self._phones([_plain(w.text) for w in words[a:b]])
+        if lp is None or not heard:
+            return None, float("inf")
+        costs = spot_costs(lp, targets + [heard])
+        return costs[:len(targets)], float(costs[-1])
 
     @staticmethod
     def _ask(redecode: Redecode, words: Sequence[Word], samples: np.ndarray, a: int, b: int,
@@ -441,10 +491,12 @@ class DrugSpotter:
 
 
 def _listen(listen: Listen, words: Sequence[Word], samples: np.ndarray, a: int, b: int, choices: list[str],
-            gains: np.ndarray) -> tuple[int | None, float]:
+            gains: np.ndarray, proposed: tuple[int, float] | None = None) -> tuple[int | None, float]:
     """(index of the choice taken, its margin) when the recogniser, reading the order with each of
     ``choices`` in place of the words ``a:b``, and the phones (``gains`` over those words) together
-    pick one (module doc); (None, 0) otherwise, or when listening fails (logged)."""
+    pick one (module doc), or when the choice ``proposed`` (index, lead over the next name the
+    recogniser proposed) stood out among all names and the phones and the readings do not
+    contradict it; (None, 0) otherwise, or when listening fails (logged)."""
     first, last, piece = _order_piece(words, samples, a, b)
     if piece is None or not choices:
         return None, 0.0
@@ -465,7 +517,33 @@ def _listen(listen: Listen, words: Sequence[Word], samples: np.ndarray, a: int, 
     if score[best] >= LISTEN_MIN_SCORE and margin >= LISTEN_MARGIN and (
             own_support >= LISTEN_MIN_SUPPORT or phones_agree and own_support >= LISTEN_MIN_SUPPORT_AGREED):
         return best, round(min(margin, 99.0), 2)
+    if proposed is not None and proposed[1] >= PROPOSED_MARGIN:
+        i = proposed[0]
+        if gains[i] >= PROPOSED_MIN_GAIN and support[1 + i] - support[0] >= PROPOSED_MIN_SUPPORT:
+            return i, round(min(proposed[1], 99.0), 2)
     return None, 0.0
+
+
+def _proposed(propose: Propose, words: Sequence[Word], samples: np.ndarray, a: int, b: int,
+              names: list[str]) -> list[tuple[int, float]]:
+    """(index in ``names``, log probability) of the names the recogniser hears after the order's
+    verb, in the audio from the verb to the dose; none when it fails (logged)."""
+    v = a - 1
+    while v > 0 and _plain(words[v].text) in SKIP:
+        v -= 1
+    v = v if v >= 0 and _is_anchor(_plain(words[v].text)) else max(a - 1, 0)
+    last = min(b + CHECK_DOSE_WORDS, len(words)) - 1
+    t0, t1 = max(0.0, words[v].start - CHECK_PAD_S), words[last].end + CHECK_PAD_S
+    piece = samples[int(t0 * SAMPLE_RATE):int(t1 * SAMPLE_RATE)]
+    if len(piece) < SAMPLE_RATE // 4:
+        return []
+    try:
+        heard = propose(piece, words[v].text.strip(), names)
+    except Exception:
+        log.exception("the recogniser proposing drug names failed; the phones' candidates stay")
+        return []
+    index = {n: i for i, n in enumerate(names)}
+    return [(index[n], float(score)) for n, score in heard if n in index]
 
 
 def _order_piece(words: Sequence[Word], samples: np.ndarray, a: int, b: int) -> tuple[int, int, np.ndarray | None]:
@@ -532,6 +610,18 @@ def recogniser_listen(transcriber) -> Listen | None:
         return [h - p for h, p in zip(heard, prior)]
 
     return listen
+
+
+def recogniser_propose(transcriber, k: int = LISTEN_PROPOSED) -> Propose | None:
+    """A ``propose`` for ``spot``: ``transcriber`` (``core.asr``; engines that can search terms)
+    names the ``k`` names it hears best after the words before the stretch."""
+    if not hasattr(transcriber, "propose_terms"):
+        return None
+
+    def propose(piece: np.ndarray, before: str, names: list) -> list:
+        return transcriber.propose_terms(piece, before, names, k)
+
+    return propose
 
 
 def _sounds_written(words: Sequence[Word], name: str, min_similarity: float = AGREED_SIMILARITY) -> bool:
@@ -621,12 +711,14 @@ def default_spotter() -> DrugSpotter:
 
 
 def spot_drug_names(transcript: Transcript, samples: np.ndarray, vocabulary: Sequence[str] = (),
-                    redecode: Redecode | None = None, listen: Listen | None = None) -> Spotted:
+                    redecode: Redecode | None = None, listen: Listen | None = None,
+                    propose: Propose | None = None) -> Spotted:
     """The transcript with the drug names spotted in its audio written in (see the module doc);
     ``listen`` and ``redecode`` let the recogniser decide where no name stood out. Any failure
     keeps the recogniser's text (logged)."""
     try:
-        return default_spotter().spot(transcript, samples, vocabulary, redecode=redecode, listen=listen)
+        return default_spotter().spot(transcript, samples, vocabulary, redecode=redecode, listen=listen,
+                                      propose=propose)
     except Exception:
         log.exception("drug-name spotting failed; the recogniser's text is kept")
         return Spotted(transcript.text, (), 0)
