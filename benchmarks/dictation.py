@@ -342,12 +342,13 @@ def latency(model: str, text: str, vocab: list[str], tagger, work: Path, repeats
     from core.asr import get_transcriber
     from core.audio import Audio
     from core.clinical.draft import draft_note
-    from core.clinical.drug_spotting import recogniser_check, recogniser_listen, spot_drug_names
+    from core.clinical.drug_spotting import recogniser_check, recogniser_listen, recogniser_propose, spot_drug_names
 
     tr = get_transcriber(model)
     settings = DictationSettings(drug_second_pass=second_pass)
     redecode = recogniser_check(tr, lambda names: asr_options(names, settings)) if settings.spot_ask_recogniser else None
     listen = recogniser_listen(tr) if settings.spot_listen else None
+    propose = recogniser_propose(tr) if listen and settings.spot_propose else None
     long = speak(text, 0, work / "sixty.wav", VOICES)
     reps = int(np.ceil(60 * 16000 / len(long.samples)))
     sixty = Audio(samples=np.tile(long.samples, reps)[: 60 * 16000], source_sample_rate=16000, source_channels=1,
@@ -355,7 +356,8 @@ def latency(model: str, text: str, vocab: list[str], tagger, work: Path, repeats
 
     def draft_60s() -> None:  # the app's path (apps/medical_dictation/service.py)
         (tt,) = tr.transcribe_many([sixty], asr_options(vocab, settings))
-        draft_note(spot_drug_names(tt, sixty.samples, vocab, redecode, listen).text, vocabulary=vocab, tagger=tagger)
+        draft_note(spot_drug_names(tt, sixty.samples, vocab, redecode, listen, propose).text, vocabulary=vocab,
+                   tagger=tagger)
 
     peer_model = faster_whisper(model=model)
     plain = lambda: "".join(s.text for s in peer_model.transcribe(sixty.samples, beam_size=5)[0])  # noqa: E731

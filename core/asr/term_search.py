@@ -12,9 +12,12 @@ is given them all.
 The decoder runs in torch (``core.asr.whisper_hf`` reads the CTranslate2 weights exactly), on
 the encoder output of the engine's own CTranslate2 encoder.
 
->>> search = TermSearch(resolve_whisper("base"), tokenizer, ["canakinumab", "caffeine"])  # doctest: +SKIP
->>> search.best(encoded, prefix_ids, k=2)                                                # doctest: +SKIP
+>>> search = TermSearch(resolve_whisper("base"), tokenizer)                    # doctest: +SKIP
+>>> search.best(TermTrie(tokenizer, names), encoded, prefix_ids, k=2)         # doctest: +SKIP
 [('canakinumab', -12.7), ('caffeine', -20.3)]
+
+``WhisperTranscriber.propose_terms`` wraps it (features, encoder, prefix; the decoder is built on
+first use, the trie again only when the terms change).
 """
 from __future__ import annotations
 

@@ -36,6 +36,15 @@ cancels out). A name is taken when its phones' gain plus that score beats the wo
 is no worse than ``LISTEN_MIN_SUPPORT`` ("take us a lot to pop signals" -> tegaserod, ranked third
 by the phones alone). Doses left open by words that are no dose are read back the same way.
 
+The recogniser also proposes names (``propose``, e.g. ``recogniser_propose``): its decoder, after
+the order's verb, held to the lexicon's names (``core.asr.term_search``), names the
+``LISTEN_PROPOSED`` it hears best; they are read to it with the phones' best, and its first is taken
+on its own when it leads the next by ``PROPOSED_MARGIN`` and neither the phones nor the readings
+contradict it ("Continue met for min 100 milligrams" -> metformin: the phones rank it nowhere in
+"met", Whisper free writes English, held to the names it hears metformin 15 ahead of the next).
+Where a dose follows a few short words later, the name may have swallowed them ("met | for min |
+100 mg"): that longer stretch is read too (``_dose_start``).
+
 Then the recogniser decides what is still open: where no name stood out, the phones' best
 ``CANDIDATES_ASKED`` names are put in the recogniser's prompt and the order (verb to dose) is
 decoded again (``redecode``, e.g. ``recogniser_check``); a candidate it then writes is taken, if
