@@ -363,7 +363,7 @@ class DrugSpotter:
                 d = _dose_start(words, b)
                 if proposed and d is not None:  # the name may have swallowed the words up to the dose
                     spans.append((d, *self._costs(words, samples, a, d, targets)))
-                for end, span_costs, span_own in spans:
+                for stop, span_costs, span_own in spans:
                     if span_costs is None:
                         continue
                     span_order = np.argsort(span_costs)
@@ -372,12 +372,11 @@ class DrugSpotter:
                     top += [i for i, _ in proposed if i not in top]
                     gains = np.array([span_own - float(span_costs[i]) for i in top])
                     lead = (top.index(proposed[0][0]), proposed[0][1] - proposed[1][1]) if len(proposed) > 1 else None
-                    chosen, margin = _listen(listen, words, samples, a, end, [names[i] for i in top], gains, lead)
+                    chosen, margin = _listen(listen, words, samples, a, stop, [names[i] for i in top], gains, lead)
                     if chosen is not None and gains[chosen] >= floor:
-                        pick = top[chosen]
+                        pick, end = top[chosen], stop
                         considered[-1] = (_said(words, a, end), names[pick], round(float(gains[chosen]), 2), margin)
                         break
-                end = end if pick is not None else b
             if pick is not None:
                 replaced.append((a, end, names[pick], margin))
             elif not named and redecode is not None:
