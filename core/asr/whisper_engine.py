@@ -196,17 +196,18 @@ class WhisperTranscriber:
         """The ``k`` of ``terms`` the model hears best right after the words ``before`` in a short
         piece of audio (< 28 s), with their log probabilities: its decoder held to the terms
         (``core.asr.term_search``). The search for a list of terms is built once (seconds)."""
+        from core.asr.term_search import TermSearch, TermTrie
+
         f = self._features(np.asarray(samples, dtype=np.float32))[:, :FULL_WINDOW_FRAMES]
         window = min(FULL_WINDOW_FRAMES, f.shape[1] + int(context_pad_s * FRAMES_PER_SECOND))
         tok = self._tokenizer(language if self.multilingual else "en")
-        from core.asr.term_search import TermSearch, TermTrie
-
         if self._term_search is None:
             self._term_search = TermSearch(resolve_whisper(self.name), tok)
-        if self._term_trie is None or self._term_trie.terms != tuple(terms):
-            self._term_trie = TermTrie(tok, terms)
+        trie = self._term_trie  # one reference: another thread may swap in a trie of other terms
+        if trie is None or trie.terms != tuple(terms):
+            trie = self._term_trie = TermTrie(tok, terms)
         prefix = list(tok.sot_sequence) + [tok.no_timestamps] + (tok.encode(" " + before.strip()) if before.strip() else [])
-        return self._term_search.best(self._term_trie, np.asarray(self._encode([f], window, to_cpu=True)), prefix, k)
+        return self._term_search.best(trie, np.asarray(self._encode([f], window, to_cpu=True)), prefix, k)
 
     # -- steps ----------------------------------------------------------------------------------
     def _split(self, audios: Sequence[Audio], opt: TranscribeOptions) -> tuple[list[_Chunk], list[float]]:
