@@ -305,7 +305,6 @@ class DrugSpotter:
              redecode: Redecode | None = None, agreed_similarity: float = AGREED_SIMILARITY,
              listen: Listen | None = None, propose: Propose | None = None) -> Spotted:
         from core.clinical.medications import default_lexicon
-        from core.pronunciation.spotting import spot_costs
 
         words = transcript.words
         text = transcript.text
@@ -323,13 +322,10 @@ class DrugSpotter:
         considered = []
         open_: list = []  # no name stood out: (a, b, the phones' best candidates, costs, own, floor)
         for a, b, named in found:
-            lp = self._stretch(samples, *search_window(words, a, b))
-            if lp is None:
+            drug_costs, own = self._costs(words, samples, a, b, targets)
+            if drug_costs is None:
                 continue
-            heard = self._phones([_plain(w.text) for w in words[a:b]])
-            costs = spot_costs(lp, targets + ([heard] if heard else []))
-            own = float(costs[-1]) if heard else float("inf")
-            drug_costs = costs[:len(targets)]
+            heard = own != float("inf")
             order = np.argsort(drug_costs)
             best, second = float(drug_costs[order[0]]), float(drug_costs[order[1]])
             gain, margin = round(min(own - best, 99.0), 2), round(second - best, 2)
@@ -404,16 +400,16 @@ class DrugSpotter:
         return Spotted(" ".join(out), repairs, len(found), tuple(considered), asked)
 
     def _costs(self, words: Sequence[Word], samples: np.ndarray, a: int, b: int, targets: list) -> tuple:
-        """(every name's cost, the words' own cost) on the phones of the stretch ``a:b``; (None, inf)
-        where the audio is too short."""
+        """(every name's cost, the words' own cost: inf where they have no phones) on the audio
+        searched for the stretch ``a:b``; (None, inf) where that audio is too short."""
         from core.pronunciation.spotting import spot_costs
 
         lp = self._stretch(samples, *search_window(words, a, b))
-        heard = self._phones([_plain(w.text) for w in words[a:b]])
-        if lp is None or not heard:
+        if lp is None:
             return None, float("inf")
-        costs = spot_costs(lp, targets + [heard])
-        return costs[:len(targets)], float(costs[-1])
+        heard = self._phones([_plain(w.text) for w in words[a:b]])
+        costs = spot_costs(lp, targets + ([heard] if heard else []))
+        return costs[:len(targets)], float(costs[-1]) if heard else float("inf")
 
     @staticmethod
     def _ask(redecode: Redecode, words: Sequence[Word], samples: np.ndarray, a: int, b: int,
@@ -540,10 +536,8 @@ def _proposed(propose: Propose, words: Sequence[Word], samples: np.ndarray, a: i
     while v > 0 and _plain(words[v].text) in SKIP:
         v -= 1
     v = v if v >= 0 and _is_anchor(_plain(words[v].text)) else max(a - 1, 0)
-    last = min(b + CHECK_DOSE_WORDS, len(words)) - 1
-    t0, t1 = max(0.0, words[v].start - CHECK_PAD_S), words[last].end + CHECK_PAD_S
-    piece = samples[int(t0 * SAMPLE_RATE):int(t1 * SAMPLE_RATE)]
-    if len(piece) < SAMPLE_RATE // 4:
+    _, _, piece = _order_piece(words, samples, a, b, first=v)
+    if piece is None:
         return []
     try:
         heard = propose(piece, words[v].text.strip(), names)
@@ -554,10 +548,11 @@ def _proposed(propose: Propose, words: Sequence[Word], samples: np.ndarray, a: i
     return [(index[n], float(score)) for n, score in heard if n in index]
 
 
-def _order_piece(words: Sequence[Word], samples: np.ndarray, a: int, b: int) -> tuple[int, int, np.ndarray | None]:
+def _order_piece(words: Sequence[Word], samples: np.ndarray, a: int, b: int,
+                 first: int | None = None) -> tuple[int, int, np.ndarray | None]:
     """(first word, last word, audio) of the order around the stretch ``a:b``: the verb before it to
     ``CHECK_DOSE_WORDS`` words after it (the dose), ``CHECK_PAD_S`` wider; no audio when too short."""
-    first, last = max(a - 1, 0), min(b + CHECK_DOSE_WORDS, len(words)) - 1
+    first, last = max(a - 1, 0) if first is None else first, min(b + CHECK_DOSE_WORDS, len(words)) - 1
     t0, t1 = max(0.0, words[first].start - CHECK_PAD_S), words[last].end + CHECK_PAD_S
     piece = samples[int(t0 * SAMPLE_RATE):int(t1 * SAMPLE_RATE)]
     return first, last, piece if len(piece) >= SAMPLE_RATE // 4 else None
