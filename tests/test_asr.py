@@ -117,6 +117,38 @@ def test_a_failing_suggest_terms_costs_only_the_second_pass(transcriber, caplog)
     assert t.text == transcriber.transcribe(order).text and "suggest_terms failed" in caplog.text
 
 
+def test_a_decode_the_prompt_cut_short_is_decoded_again_without_the_prompt(transcriber, monkeypatch):
+    """Whisper given a vocabulary sometimes writes a few of the prompt's words for a whole order
+    ("plan, colon, start, plan, start" for 7 s of speech): far too little text for the speech is a
+    failed decode, and the retry goes without the prompt."""
+    from types import SimpleNamespace
+
+    from core.asr.whisper_engine import _too_little_text
+
+    assert _too_little_text("plan, colon, start, plan, start", 7.0)
+    assert not _too_little_text("Start sertraline 50 milligrams once daily.", 3.2)
+    assert not _too_little_text("Yes.", 1.0) and not _too_little_text("no", None)  # short speech, or no VAD
+
+    order = _order("Continue the plan. Start sertraline fifty milligrams once daily for seven days.")
+    plain = transcriber.transcribe(order).text
+    model, tok = transcriber._model, transcriber._tokenizer("en")
+    cut = tok.encode(" plan, start")
+
+    class PromptCutsItShort:  # the real model, except that a prompted decode stops after two words
+        def __getattr__(self, name):
+            return getattr(model, name)
+
+        def generate(self, features, prompts, **kwargs):
+            out = model.generate(features, prompts, **kwargs)
+            return [SimpleNamespace(sequences_ids=[cut], scores=[-0.05], no_speech_prob=0.0)
+                    if p[0] == tok.sot_prev else r for r, p in zip(out, prompts)]
+
+    monkeypatch.setattr(transcriber, "_model", PromptCutsItShort())
+    again = transcriber.transcribe(order, TranscribeOptions(vocabulary=("sertraline",))).text
+    assert word_error_rate([plain], [again]) <= 0.1, (plain, again)  # the whole order, as without a prompt
+    assert "seven days" in again.lower() or "7 days" in again.lower(), again
+
+
 def test_a_vocabulary_longer_than_the_prompt_keeps_the_terms_that_sound_like_the_speech(transcriber):
     from core.clinical.drug_slots import lexicon_sound_index
     from core.text.sounds_like import rank_terms

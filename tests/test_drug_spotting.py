@@ -136,6 +136,34 @@ def test_the_recogniser_held_to_the_names_proposes_the_one_said(transcriber):
     (first, lead), (second, behind), *_ = transcriber.propose_terms(order.samples, "Start", names, k=5)
     assert first == "sertraline" and lead - behind >= 10, (first, lead, second, behind)
     assert transcriber.propose_terms(order.samples, "Start", [], k=5) == []
+    # scored one by one (teacher-forced), each name gets the search's own score
+    again = transcriber.score_terms(order.samples, "Start", [first, second])
+    assert again == pytest.approx([lead, behind], abs=0.05)
+    # on silence the same names get what the model would say without hearing anything: far less for
+    # the name said than in the audio
+    silence = np.zeros(48000, np.float32)
+    prior_first, _ = transcriber.score_terms(silence, "Start", [first, second])
+    assert prior_first < lead - 10
+
+
+def test_proposals_are_ranked_by_what_the_audio_adds_to_the_recogniser_s_liking():
+    """"oxygen" is what Whisper says anyway: its lead over oxycodone in the audio is less than what
+    it would lead by on silence, so oxycodone is proposed first."""
+    from core.clinical.drug_spotting import recogniser_propose
+
+    class Heard:
+        def propose_terms(self, piece, before, names, k):
+            return [("oxygen", -10.0), ("oxycodone", -12.0), ("oxybutynin", -25.0)][:k]
+
+        def score_terms(self, piece, before, terms):
+            assert not np.any(piece) and before == "start"  # the prior: silence, after the same words
+            return [{"oxygen": -15.0, "oxycodone": -30.0, "oxybutynin": -31.0}[t] for t in terms]
+
+    ranked = recogniser_propose(Heard(), k=3, prior_weight=1.0)(np.ones(16000, np.float32), "start", [])
+    assert [n for n, _ in ranked] == ["oxycodone", "oxybutynin", "oxygen"]
+    assert ranked[0][1] == pytest.approx(18.0)
+    raw = recogniser_propose(Heard(), k=3, prior_weight=0.0)(np.ones(16000, np.float32), "start", [])
+    assert [n for n, _ in raw] == ["oxygen", "oxycodone", "oxybutynin"]
 
 
 @pytest.mark.slow

@@ -30,6 +30,11 @@ import torch
 MAX_TERM_TOKENS = 12
 
 
+def _variants(term: str) -> set[str]:
+    """A term as the decoder may write it mid-sentence: lower-case and capitalised, after a space."""
+    return {" " + term.lower(), " " + term[:1].upper() + term[1:].lower()}
+
+
 class TermTrie:
     """``terms`` as token sequences (each as written lower-case and capitalised, after a space), in a
     trie: a node maps a token to the next node; the key None holds the terms that end there."""
@@ -38,7 +43,7 @@ class TermTrie:
         self.terms = tuple(terms)
         self.root: dict = {}
         for term in self.terms:
-            for variant in {" " + term.lower(), " " + term[:1].upper() + term[1:].lower()}:
+            for variant in _variants(term):
                 node = self.root
                 for t in tokenizer.encode(variant):
                     node = node.setdefault(t, {})
@@ -51,6 +56,7 @@ class TermSearch:
     def __init__(self, model_folder: str | Path, tokenizer, beam: int = 16):
         from core.asr.whisper_hf import load_whisper_hf
 
+        self.tokenizer = tokenizer
         model, _ = load_whisper_hf(model_folder)
         self.decoder = model.model.decoder
         self.out = model.proj_out.weight.detach()  # [V, D], tied to the embeddings
@@ -101,3 +107,27 @@ class TermSearch:
                         ended[term] = max(ended.get(term, -np.inf), end)
                 beams.append((score, node))
         return sorted(ended.items(), key=lambda kv: -kv[1])[:k]
+
+    @torch.no_grad()
+    def score(self, encoded: np.ndarray, prefix: list[int], terms: Sequence[str]) -> list[float]:
+        """Each of ``terms``' log probability right after ``prefix`` in the audio ``encoded``, scored
+        as ``best`` scores it (its tokens, the better of its two spellings, and a word boundary
+        after them), teacher-forced in one batch."""
+        if not terms:
+            return []
+        seqs, owner = [], []
+        for i, term in enumerate(terms):
+            for variant in sorted(_variants(term)):
+                seqs.append(self.tokenizer.encode(variant))
+                owner.append(i)
+        width = max(len(s) for s in seqs)
+        ids = torch.tensor([prefix + s + [s[-1]] * (width - len(s)) for s in seqs])  # right-padded: causal
+        enc = torch.from_numpy(np.ascontiguousarray(encoded, dtype=np.float32)).expand(len(seqs), -1, -1)
+        rows = self._log_probs(self.decoder(input_ids=ids, encoder_hidden_states=enc).last_hidden_state)
+        at = len(prefix) - 1  # the row that predicts a term's first token
+        out = [-np.inf] * len(terms)
+        for j, s in enumerate(seqs):
+            total = float(rows[j, at + torch.arange(len(s)), torch.tensor(s)].sum())
+            total += float(torch.logsumexp(rows[j, at + len(s)][self.boundary], dim=0))
+            out[owner[j]] = max(out[owner[j]], total)
+        return out

@@ -48,6 +48,11 @@ SENTENCE_END = (".", "?", "!")
 SEGMENT_GAP_S = 1.0  # a pause this long between words starts a new segment
 MAX_DECODER_TOKENS = 448  # Whisper's text context
 MAX_PROMPT_TOKENS = MAX_DECODER_TOKENS // 2 - 1  # previous-text context, as Whisper was trained
+# speech gives at least this much text (slow dictation, 100 words a minute: ~9 characters a second);
+# far less means the decoder stopped early or wrote the prompt's terms back instead of the speech
+# ("plan, colon, start, plan, start" for 7 s of an order, with a vocabulary in the prompt)
+MIN_CHARS_PER_VOICED_S = 5.0
+MIN_VOICED_S = 3.0  # judged only on chunks with this much speech
 # a second pass adds at most this many chosen terms: a long list of names dilutes the prompt
 # until the decoder drops words (tuned on the tuned dictation set, benchmarks/dictation.py)
 SECOND_PASS_TERMS = 10
@@ -62,6 +67,7 @@ class _Chunk:
     features: np.ndarray | None = None  # [80, F]
     result: Segment | None = None  # decoded segment (before sentence splitting)
     language: str = "en"  # language the chunk was decoded in
+    voiced_s: float | None = None  # seconds of speech in it (VAD); None without VAD
 
 
 @dataclass
@@ -196,18 +202,40 @@ class WhisperTranscriber:
         """The ``k`` of ``terms`` the model hears best right after the words ``before`` in a short
         piece of audio (< 28 s), with their log probabilities: its decoder held to the terms
         (``core.asr.term_search``). The search for a list of terms is built once (seconds)."""
-        from core.asr.term_search import TermSearch, TermTrie
+        from core.asr.term_search import TermTrie
 
-        f = self._features(np.asarray(samples, dtype=np.float32))[:, :FULL_WINDOW_FRAMES]
+        search, encoded, prefix, tok = self._term_inputs(samples, before, language, context_pad_s)
+        trie = self._term_trie  # one reference: another thread may swap in a trie of other terms
+        if trie is None or trie.terms != tuple(terms):
+            trie = self._term_trie = TermTrie(tok, terms)
+        return search.best(trie, encoded, prefix, k)
+
+    def score_terms(self, samples: np.ndarray, before: str, terms: Sequence[str], language: str = "en",
+                    context_pad_s: float = 8.0) -> list[float]:
+        """Each of ``terms``' log probability right after the words ``before`` in a short piece of
+        audio, as ``propose_terms`` scores it; on silence (all zeros, encoded once per length) it
+        is how much the model likes a term before it hears anything (a prior)."""
+        search, encoded, prefix, _ = self._term_inputs(samples, before, language, context_pad_s)
+        return search.score(encoded, prefix, list(terms))
+
+    def _term_inputs(self, samples: np.ndarray, before: str, language: str, context_pad_s: float) -> tuple:
+        """(the term search, the piece's encoder output, the decoder's prefix, the tokenizer)."""
+        from core.asr.term_search import TermSearch
+
+        samples = np.asarray(samples, dtype=np.float32)
+        f = self._features(samples)[:, :FULL_WINDOW_FRAMES]
         window = min(FULL_WINDOW_FRAMES, f.shape[1] + int(context_pad_s * FRAMES_PER_SECOND))
         tok = self._tokenizer(language if self.multilingual else "en")
         if self._term_search is None:
             self._term_search = TermSearch(resolve_whisper(self.name), tok)
-        trie = self._term_trie  # one reference: another thread may swap in a trie of other terms
-        if trie is None or trie.terms != tuple(terms):
-            trie = self._term_trie = TermTrie(tok, terms)
+        key = (len(samples), window)
+        encoded = self._silence.get(key) if not np.any(samples) else None
+        if encoded is None:
+            encoded = np.asarray(self._encode([f], window, to_cpu=True))
+            if not np.any(samples):
+                self._silence[key] = encoded
         prefix = list(tok.sot_sequence) + [tok.no_timestamps] + (tok.encode(" " + before.strip()) if before.strip() else [])
-        return self._term_search.best(trie, np.asarray(self._encode([f], window, to_cpu=True)), prefix, k)
+        return self._term_search, encoded, prefix, tok
 
     # -- steps ----------------------------------------------------------------------------------
     def _split(self, audios: Sequence[Audio], opt: TranscribeOptions) -> tuple[list[_Chunk], list[float]]:
@@ -216,8 +244,9 @@ class WhisperTranscriber:
         vad_s: list[float] = []
         for i, audio in enumerate(audios):
             t = time.perf_counter()
+            speech = get_vad().segments(audio.samples) if opt.use_vad else []
             if opt.use_vad:
-                spans = merge_segments(get_vad().segments(audio.samples), max_chunk_s=MAX_CHUNK_S)
+                spans = merge_segments(speech, max_chunk_s=MAX_CHUNK_S)
             else:
                 spans = [SpeechSegment(s, min(s + MAX_CHUNK_S, audio.duration))
                          for s in np.arange(0.0, audio.duration, MAX_CHUNK_S)]
@@ -225,7 +254,8 @@ class WhisperTranscriber:
             for span in spans:
                 a, b = int(span.start * SAMPLE_RATE), int(span.end * SAMPLE_RATE)
                 if b - a >= SAMPLE_RATE // 10:
-                    chunks.append(_Chunk(i, a / SAMPLE_RATE, audio.samples[a:b]))
+                    voiced = sum(max(0.0, min(s.end, span.end) - max(s.start, span.start)) for s in speech)
+                    chunks.append(_Chunk(i, a / SAMPLE_RATE, audio.samples[a:b], voiced_s=voiced if opt.use_vad else None))
         return chunks, vad_s
 
     def _decode_batch(self, batch: list[_Chunk], opt: TranscribeOptions) -> None:
@@ -254,7 +284,7 @@ class WhisperTranscriber:
         for j, (c, d) in enumerate(zip(batch, decoded)):
             if _is_silence(d, opt):
                 continue
-            if _needs_fallback(d, opt):
+            if _needs_fallback(d, opt, c.voiced_s):
                 self._decode_full_window(c, langs[j], options[j])
                 continue
             keep.append((j, d))
@@ -326,17 +356,23 @@ class WhisperTranscriber:
             return []
 
     def _decode_full_window(self, chunk: _Chunk, lang: str, opt: TranscribeOptions) -> None:
-        """Standard Whisper decoding of one chunk: 30 s window + temperature fallback."""
+        """Standard Whisper decoding of one chunk: 30 s window + temperature fallback. With a
+        prompt (a vocabulary, an initial prompt), the prompt is dropped after its first try: a
+        decode that loops or stops early under a prompt is most often the prompt's doing
+        (Whisper itself drops it at high temperatures)."""
         enc = self._encode([chunk.features], FULL_WINDOW_FRAMES)
         prompt = self._prompt(lang, opt)
+        bare = self._prompt(lang, replace(opt, vocabulary=(), initial_prompt=None))
+        tries = [(opt.temperatures[0], prompt)] + [(0.0, bare)] * (bare != prompt) + [
+            (t, bare) for t in opt.temperatures[1:]]
         candidates: list[_Decoded] = []
-        for temperature in opt.temperatures:
+        for temperature, given in tries:
             if temperature > 0:
                 kwargs = dict(beam_size=1, num_hypotheses=5, sampling_topk=0, sampling_temperature=temperature)
             else:
                 kwargs = dict(beam_size=opt.beam_size, patience=1.0)
             r = self._model.generate(
-                enc, [prompt], length_penalty=1.0, max_length=self._max_length(prompt, opt),
+                enc, [given], length_penalty=1.0, max_length=self._max_length(given, opt),
                 return_scores=True, return_no_speech_prob=True, suppress_blank=True,
                 suppress_tokens=self._suppress, **kwargs,
             )[0]
@@ -344,9 +380,10 @@ class WhisperTranscriber:
             if _is_silence(d, opt):
                 return
             candidates.append(d)
-            if not _needs_fallback(d, opt):
+            if not _needs_fallback(d, opt, chunk.voiced_s):
                 break
-        good = [d for d in candidates if d.compression_ratio <= opt.compression_ratio_threshold]
+        fine = [d for d in candidates if not _needs_fallback(d, opt, chunk.voiced_s)]
+        good = fine or [d for d in candidates if d.compression_ratio <= opt.compression_ratio_threshold]
         best = max(good or candidates, key=lambda d: d.avg_logprob)
         words = self._align(enc, [best.tokens], [chunk.features.shape[1]], [lang])[0] if opt.word_timestamps else ()
         chunk.result = _segment(chunk, best, words)
@@ -459,10 +496,16 @@ def _is_silence(d: _Decoded, opt: TranscribeOptions) -> bool:
     return d.no_speech_prob > opt.no_speech_threshold and d.avg_logprob < opt.log_prob_threshold
 
 
-def _needs_fallback(d: _Decoded, opt: TranscribeOptions) -> bool:
+def _needs_fallback(d: _Decoded, opt: TranscribeOptions, voiced_s: float | None = None) -> bool:
     return (d.compression_ratio > opt.compression_ratio_threshold
             or d.avg_logprob < opt.fallback_log_prob_threshold
-            or _has_loop(d.text))
+            or _has_loop(d.text)
+            or _too_little_text(d.text, voiced_s))
+
+
+def _too_little_text(text: str, voiced_s: float | None) -> bool:
+    """Far less text than the speech in the chunk holds (``MIN_CHARS_PER_VOICED_S``)."""
+    return voiced_s is not None and voiced_s >= MIN_VOICED_S and len(text.strip()) < MIN_CHARS_PER_VOICED_S * voiced_s
 
 
 def _has_loop(text: str, times: int = 3, max_n: int = 4) -> bool:

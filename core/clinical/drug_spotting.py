@@ -158,6 +158,7 @@ LISTEN_PROPOSED = 10  # names the recogniser proposes, held to the names (read t
 PROPOSED_MARGIN = 10.0
 PROPOSED_MIN_GAIN = -5.0
 PROPOSED_MIN_SUPPORT = -20.0
+PROPOSED_PRIOR_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -354,9 +355,10 @@ class DrugSpotter:
                 pick = None  # the recogniser's own name
             end = b
             if pick is None and not named and listen is not None and heard:
-                proposed = _proposed(propose, words, samples, a, b, names) if propose is not None else []
-                spans = [(b, drug_costs, own)]
                 d = _dose_start(words, b)
+                in_order = _dose_follows(words, b) or d is not None  # talk is never proposed names for
+                proposed = _proposed(propose, words, samples, a, b, names) if propose and in_order else []
+                spans = [(b, drug_costs, own)]
                 if proposed and d is not None:  # the name may have swallowed the words up to the dose
                     spans.append((d, *self._costs(words, samples, a, d, targets)))
                 for stop, span_costs, span_own in spans:
@@ -615,14 +617,22 @@ def recogniser_listen(transcriber) -> Listen | None:
     return listen
 
 
-def recogniser_propose(transcriber, k: int = LISTEN_PROPOSED) -> Propose | None:
+def recogniser_propose(transcriber, k: int = LISTEN_PROPOSED, prior_weight: float = PROPOSED_PRIOR_WEIGHT
+                       ) -> Propose | None:
     """A ``propose`` for ``spot``: ``transcriber`` (``core.asr``; engines that can search terms)
-    names the ``k`` names it hears best after the words before the stretch."""
+    names the ``k`` names it hears best after the words before the stretch, ranked by their log
+    probability there less ``prior_weight`` times their log probability after the same words on
+    ``LISTEN_PRIOR_S`` of silence (what it would say without hearing anything)."""
     if not hasattr(transcriber, "propose_terms"):
         return None
+    silence = np.zeros(int(LISTEN_PRIOR_S * SAMPLE_RATE), dtype=np.float32)
 
     def propose(piece: np.ndarray, before: str, names: list) -> list:
-        return transcriber.propose_terms(piece, before, names, k)
+        heard = transcriber.propose_terms(piece, before, names, k)
+        if not prior_weight or not heard:
+            return heard
+        prior = transcriber.score_terms(silence, before, [n for n, _ in heard])
+        return sorted(((n, s - prior_weight * p) for (n, s), p in zip(heard, prior)), key=lambda x: -x[1])
 
     return propose
 
