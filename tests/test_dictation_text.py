@@ -227,6 +227,9 @@ def test_the_clinicians_vocabulary_is_searched_first_in_a_slot():
     ("give salbutamol to puffs inhaled", "Give salbutamol 2 puffs inhaled"),
     ("lisinopril for the milligrams daily", "Lisinopril 40 milligrams daily"),
     ("naproxen one ram intravenously", "Naproxen 1 g intravenously"),
+    ("start remdesivir one-gram intravenously", "Start remdesivir 1 g intravenously"),  # one word
+    ("give salbutamol two-puffs inhaled", "Give salbutamol 2 puffs inhaled"),
+    ("a one-off visit, well-being", "A one-off visit, well-being"),
     ("she wants to drop out", "She wants to drop out"),  # ordinary words stay
     ("we saw 200 and 50 people", "We saw 200 and 50 people"),
 ])

@@ -95,6 +95,28 @@ def test_regions_keep_a_name_heard_with_a_number_or_a_stop_word_in_it():
     assert regions(split, no_drug) == [(1, 2, False)]
 
 
+def _timed(text: str) -> tuple[Word, ...]:
+    return tuple(Word(w, i * .35, i * .35 + .3, 0.9) for i, w in enumerate(text.split()))
+
+
+def test_an_order_whose_verb_was_misheard_is_searched_back_from_its_dose():
+    from core.clinical.drug_spotting import regions
+
+    def stretches(text, is_drug=set().__contains__):
+        ws = text.split()
+        return [(" ".join(ws[a:b]), named) for a, b, named in regions(_timed(text), is_drug)]
+
+    # "prescribe aspirin" heard as "prisk, midostaurin": no verb, a drug written, the dose after it
+    assert stretches("Plan: prisk, midostaurin, 1 tablet, all the day.", {"midostaurin"}.__contains__) == [
+        ("prisk, midostaurin,", True)]
+    # back to the clause's start, the last order's frequency or a subject; never across a sentence
+    assert stretches("for 5 days. Tarte hydrochord is on 10 mg by mouth") == [("Tarte hydrochord is on", False)]
+    assert stretches("once daily Tart melatonin 250mg orally") == [("Tart melatonin", False)]
+    assert stretches("She took 2 tablets. He weighs 70 kg, blood pressure 140 over 90.") == []
+    # a verb's own stretch to the dose is not searched twice
+    assert stretches("Plan: restart ibuprofen, 2.5 mg by mouth") == [("ibuprofen,", False)]
+
+
 def test_search_window_reaches_back_over_skipped_words_and_into_the_dose_after_a_short_stretch():
     from core.clinical.drug_spotting import INTO_NUMBER_S, search_window
 
@@ -199,6 +221,41 @@ def test_a_name_the_recogniser_proposes_far_ahead_is_taken_unless_the_phones_con
     with caplog.at_level("ERROR"):
         failed = spotter.spot(t, order.samples, listen=listen, propose=broken, **never)
     assert "sertraline" not in failed.text.lower() and "proposing drug names failed" in caplog.text
+
+
+@pytest.mark.slow
+def test_the_clinicians_names_are_proposed_among_themselves(transcriber, monkeypatch):
+    """Among all 2,000 names the recogniser is torn (a lead of 1); among the clinician's own names
+    it hears one of theirs well ahead of the next: that one is taken."""
+    from core.clinical import drug_spotting
+    from core.clinical.drug_spotting import LISTED_PROPOSED_MARGIN, default_spotter
+
+    order = _order("Start sertraline fifty milligrams once daily.")
+    t = transcriber.transcribe(order)
+    spotter = default_spotter()
+    monkeypatch.setattr(drug_spotting, "MIN_LIST_MARGIN", 1e9)  # the phones alone never decide here
+    never = {"min_margin": 1e9, "agreed_similarity": 2.0}
+    theirs = ["simvastatin", "sertraline", "salbutamol"]
+    asked = []
+
+    def listen(piece, readings):
+        return [0.0] + [-11.0] * (len(readings) - 1)
+
+    def propose(lead):
+        def heard(piece, before, names):
+            asked.append(len(names))
+            if len(names) > len(theirs):  # the whole lexicon: torn
+                return [("ataluren", -12.0), ("sertraline", -13.0)]
+            return [("sertraline", -12.0), ("simvastatin", -12.0 - lead)]
+        return heard
+
+    taken = spotter.spot(t, order.samples, theirs, listen=listen, propose=propose(LISTED_PROPOSED_MARGIN + 1), **never)
+    assert "sertraline" in taken.text.lower(), taken.considered
+    assert len(theirs) in asked and max(asked) > 1000
+    torn = spotter.spot(t, order.samples, theirs, listen=listen, propose=propose(LISTED_PROPOSED_MARGIN - 2), **never)
+    assert "sertraline" not in torn.text.lower()
+    # without a list only the lexicon's proposals count
+    assert "sertraline" not in spotter.spot(t, order.samples, listen=listen, propose=propose(20.0), **never).text.lower()
 
 
 def _order(text: str):
@@ -327,6 +384,27 @@ def test_a_dose_heard_as_one_is_told_from_words_that_are_none():
     assert not _well_formed(["milligrams"]) and not _well_formed("hundred and fifty milligrams".split())
     assert _amount("two point five milligrams".split()) == "2.5" and _amount(["one", "gram"]) == "1"
     assert _well_formed(["ten", "milliliters"])  # US spelling: a dose as heard, not words to replace
+
+
+def test_words_that_are_no_dose_give_way_to_the_dose_that_stands_out_among_the_doses():
+    """"for 10 million drums" for forty milligrams: the words read back better than any dose (the
+    phones like them too), but among the doses one leads by far; a name needs more."""
+    from core.clinical.drug_spotting import NO_WORDS_MARGIN, _listen
+
+    ws = _timed("restart proflavine for 10 million drums intravenously")
+    samples = np.zeros(16000 * 4, np.float32)
+
+    def listen(piece, readings):  # the words first, then each choice: 40 mg far ahead of 10 mg
+        return [0.0, -5.0, -5.0 - NO_WORDS_MARGIN - 3]
+
+    gains = np.array([-13.0, -16.0])
+    assert _listen(listen, ws, samples, 2, 6, ["forty milligrams", "ten milligrams"], gains) == (None, 0.0)
+    chosen, margin = _listen(listen, ws, samples, 2, 6, ["forty milligrams", "ten milligrams"], gains, no_words=True)
+    assert chosen == 0 and margin == pytest.approx(NO_WORDS_MARGIN + 6)
+    close = lambda piece, readings: [0.0, -5.0, -6.0]  # noqa: E731 - no dose stands out
+    assert _listen(close, ws, samples, 2, 6, ["forty milligrams", "ten milligrams"], gains, no_words=True)[0] is None
+    far = lambda piece, readings: [0.0, -25.0, -45.0]  # noqa: E731 - the words far better than any dose
+    assert _listen(far, ws, samples, 2, 6, ["forty milligrams", "ten milligrams"], gains, no_words=True)[0] is None
 
 
 def test_a_dose_written_another_way_is_the_same_dose():

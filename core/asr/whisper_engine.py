@@ -53,6 +53,7 @@ MAX_PROMPT_TOKENS = MAX_DECODER_TOKENS // 2 - 1  # previous-text context, as Whi
 # ("plan, colon, start, plan, start" for 7 s of an order, with a vocabulary in the prompt)
 MIN_CHARS_PER_VOICED_S = 5.0
 MIN_VOICED_S = 3.0  # judged only on chunks with this much speech
+MAX_TERM_TRIES = 4  # lists of terms whose tries propose_terms keeps
 # a second pass adds at most this many chosen terms: a long list of names dilutes the prompt
 # until the decoder drops words (tuned on the tuned dictation set, benchmarks/dictation.py)
 SECOND_PASS_TERMS = 10
@@ -107,7 +108,7 @@ class WhisperTranscriber:
         self._tokenizers: dict[str, Tokenizer] = {}
         self._silence: dict[tuple[int, int], np.ndarray] = {}  # encoded silence (score_texts priors)
         self._term_search = None  # core.asr.term_search.TermSearch (propose_terms), built on first use
-        self._term_trie = None  # and the trie of the last terms asked about
+        self._term_tries: dict = {}  # and the tries of the last lists of terms asked about (a new dict each time)
         self._make_tokenizer = lambda lang: Tokenizer(
             self._fw.hf_tokenizer, self.multilingual, task="transcribe", language=lang
         )
@@ -205,9 +206,11 @@ class WhisperTranscriber:
         from core.asr.term_search import TermTrie
 
         search, encoded, prefix, tok = self._term_inputs(samples, before, language, context_pad_s)
-        trie = self._term_trie  # one reference: another thread may swap in a trie of other terms
-        if trie is None or trie.terms != tuple(terms):
-            trie = self._term_trie = TermTrie(tok, terms)
+        key = tuple(terms)
+        trie = self._term_tries.get(key)
+        if trie is None:  # a few lists in turn (the lexicon's names, a clinician's): each built once
+            trie = TermTrie(tok, terms)
+            self._term_tries = {**dict(list(self._term_tries.items())[-(MAX_TERM_TRIES - 1):]), key: trie}
         return search.best(trie, encoded, prefix, k)
 
     def score_terms(self, samples: np.ndarray, before: str, terms: Sequence[str], language: str = "en",

@@ -11,7 +11,9 @@ per-frame phone posteriors, and ``core.pronunciation.spotting`` scores each cand
 
 Where: after a drug verb ("start, continue, restart, give, prescribe, ..."; the recogniser's near
 misses such as "giver" or "continuum" count) or "she takes", up to the dose, a number, a route or
-frequency word, or a clause end; 1-6 words, at most ``MAX_REGION_S``. The audio searched
+frequency word, or a clause end; 1-6 words, at most ``MAX_REGION_S``. Where the verb was misheard
+too ("Plan: prisk, midostaurin, 1 tablet"), the words right before a dose with a unit, back to the
+clause's start (``_before_doses``). The audio searched
 (``search_window``) reaches back over the words skipped after the verb and, after a short stretch,
 on into the number, when a dose follows: Whisper's word times put parts of a name there. A drug the recogniser (or
 the spelling repair, next) already got stays, unless a name of the clinician's list explains the
@@ -36,14 +38,19 @@ cancels out). A name is taken when its phones' gain plus that score beats the wo
 is no worse than ``LISTEN_MIN_SUPPORT`` ("take us a lot to pop signals" -> tegaserod, ranked third
 by the phones alone). Doses left open by words that are no dose are read back the same way.
 
-The recogniser also proposes names (``propose``, e.g. ``recogniser_propose``): its decoder, after
-the order's verb, held to the lexicon's names (``core.asr.term_search``), names the
-``LISTEN_PROPOSED`` it hears best; they are read to it with the phones' best, and its first is taken
-on its own when it leads the next by ``PROPOSED_MARGIN`` and neither the phones nor the readings
-contradict it ("Continue met for min 100 milligrams" -> metformin: the phones rank it nowhere in
-"met", Whisper free writes English, held to the names it hears metformin 15 ahead of the next).
-Where a dose follows a few short words later, the name may have swallowed them ("met | for min |
-100 mg"): that longer stretch is read too (``_dose_start``).
+The recogniser also proposes names in orders (a dose follows; ``propose``, e.g.
+``recogniser_propose``): its decoder, after the order's verb, held to the lexicon's names
+(``core.asr.term_search``), names the ``LISTEN_PROPOSED`` it hears best, ranked by how much more
+likely each is there than after the same verb on silence (its liking for "oxygen" or "sulfur"
+cancels out); they are read to it with the phones' best, and its first is taken on its own when it
+leads the next by ``PROPOSED_MARGIN`` and neither the phones nor the readings contradict it
+("Continue met for min 100 milligrams" -> metformin: the phones rank it nowhere in "met", Whisper
+free writes English, held to the names it hears metformin far ahead of the next). With a
+clinician's list, their names are proposed among themselves too (after "she takes" as well), and
+their first is taken when it leads by ``LISTED_PROPOSED_MARGIN``. Where a dose follows a few short
+words later, the name may have swallowed them ("met | for min | 100 mg"): that longer stretch is
+read too (``_dose_start``). Words that are no dose ("for 10 million drums") give way to the dose
+read back far ahead of the other doses (``NO_WORDS_MARGIN``), even where the words read better.
 
 Then the recogniser decides what is still open: where no name stood out, the phones' best
 ``CANDIDATES_ASKED`` names are put in the recogniser's prompt and the order (verb to dose) is
@@ -85,6 +92,13 @@ SKIP = (SKIPPED_AFTER_VERB - {"topical", "iv", "inhaled"}) | {"and", "colon", "o
 STOP = (SLOT_END | DOSE_AFTER | (NUMBER_WORDS - {"half"}) | {"gram", "milligram", "period"}) - \
     {"not", "can", "no", "and", "or", "from"}
 SHORT_STANDINS = {"for", "or", "as", "at"}
+# what ends the stretch searched back from a dose where no verb came first: the last order's route,
+# frequency or duration, a clause's subject ("she takes", "I gave": no name)
+BEFORE_DOSE_STOP = {"by", "mouth", "orally", "topically", "intravenously", "subcutaneously", "inhaled", "daily",
+                    "nightly", "once", "twice", "times", "day", "days", "week", "weeks", "month", "months", "hours",
+                    "night", "morning", "needed", "period", "every", "she", "he", "they", "we", "i", "you", "her",
+                    "his", "their", "was", "were", "has", "have", "had", "of", "about", "around",
+                    "took", "taking", "takes", "lost", "gained", "weighs", "weight"}
 MAX_REGION_WORDS = 6
 MAX_REGION_S = 2.5
 MAX_LEAD_S = 1.0  # a stretch's search reaches back to the verb's end, at most this far
@@ -142,6 +156,11 @@ LISTEN_MIN_SUPPORT = -4.0
 # notes' wrong names stay out)
 LISTEN_MIN_SUPPORT_AGREED = -6.0
 LISTEN_PRIOR_S = 3.0  # seconds of silence the readings are also scored against
+# words that are no dose ("for 10 million drums", "200, and 50 million bombs", "one time"): the best
+# dose read there is taken when it leads the next dose by this much and is not far behind the words
+# (the words are wrong whatever they sound like; on the untuned set 40 mg led by 18, 250 mg by 10)
+NO_WORDS_MARGIN = 8.0
+NO_WORDS_MIN_SCORE = -20.0
 
 # a piece of audio + the names to put in the prompt -> what the recogniser writes
 Redecode = Callable[[np.ndarray, list], str]
@@ -151,14 +170,24 @@ Listen = Callable[[np.ndarray, list], list]
 # names the recogniser hears there, best first
 Propose = Callable[[np.ndarray, str, list], list]
 LISTEN_PROPOSED = 10  # names the recogniser proposes, held to the names (read to it with the phones' best)
-# its first proposal is taken on its own when it leads the next by this much (log probability), its
-# phones are no more than -PROPOSED_MIN_GAIN behind the words heard and its reading no more than
-# -PROPOSED_MIN_SUPPORT: "Continue met for min 100 milligrams" -> metformin (leads by 15, phones
-# +3.9, reading -11: Whisper still prefers the words it wrote, but among names it hears only this)
-PROPOSED_MARGIN = 10.0
-PROPOSED_MIN_GAIN = -5.0
-PROPOSED_MIN_SUPPORT = -20.0
+# ranked by their log probability less their log probability on silence after the same words (its
+# liking for common words cancels out: "oxygen" -5.9 led oxycodone -11.2 in "restarts a card on";
+# less their priors, oxycodone led by 5); its first is taken on its own when it leads the next by
+# PROPOSED_MARGIN, its phones are no more than -PROPOSED_MIN_GAIN behind the words heard and its
+# reading no more than -PROPOSED_MIN_SUPPORT: "soul cam, all" -> sulconazole (leads by 9.1, phones
+# -9.7, reading -8.1). Chosen on the tuned orders and the untuned set from the recorded scores
+# (26 right names, none wrong, against 22 and 1 without the priors at a lead of 10)
+PROPOSED_MARGIN = 6.0
+PROPOSED_MIN_GAIN = -10.0
+PROPOSED_MIN_SUPPORT = -25.0
 PROPOSED_PRIOR_WEIGHT = 1.0
+# the first of the clinician's names, proposed among theirs only: taken when it leads the next of
+# theirs by this much, its phones and reading far behind the words heard at worst (on the untuned
+# set with its list the right names led by 12.9-16.7 with phones down to -35 ("really," for
+# belinostat) and readings to -31; the wrong firsts by 3.0 at most)
+LISTED_PROPOSED_MARGIN = 10.0
+LISTED_PROPOSED_MIN_GAIN = -40.0
+LISTED_PROPOSED_MIN_SUPPORT = -35.0
 
 
 @dataclass(frozen=True)
@@ -208,7 +237,42 @@ def regions(words: Sequence[Word], is_drug) -> list[tuple[int, int, bool]]:
             b = a + 1
         if b > a:
             out.append((a, b, any(is_drug(x) for x in plain[a:b])))
+    return sorted(out + _before_doses(words, plain, out, is_drug))
+
+
+def _before_doses(words: Sequence[Word], plain: list[str], found: list, is_drug) -> list[tuple[int, int, bool]]:
+    """The words right before a dose with a unit ("1 tablet", "250mg") back to the clause's start,
+    where no verb's stretch reached the dose: an order whose verb was misheard too ("Plan: prisk,
+    midostaurin, 1 tablet" for "prescribe aspirin", "Tart melatonin, 250 mg")."""
+    taken = {i for a, b, _ in found for i in range(a, b)} | {b for _, b, _ in found}
+    out = []
+    for d in range(1, len(words)):
+        if d in taken or not _unit_dose_at(words, d):
+            continue
+        a = d
+        while a > 0 and d - a < MAX_REGION_WORDS and a - 1 not in taken:
+            p = plain[a - 1]
+            if (not p or _is_number(p) or _is_anchor(p) or p in BEFORE_DOSE_STOP or p in DOSE_AFTER
+                    or re.search(r"[.;:!?]$", words[a - 1].text.strip()) or words[d - 1].end - words[a - 1].start > MAX_REGION_S):
+                break
+            a -= 1
+        while a < d and plain[a] in SKIP:
+            a += 1
+        if a < d:
+            out.append((a, d, any(is_drug(x) for x in plain[a:d])))
+            taken |= set(range(a, d + 1))
     return out
+
+
+def _unit_dose_at(words: Sequence[Word], d: int) -> bool:
+    """A dose with its unit begins at ``d``: a number, then a unit word in the dose ("5 mg", "100mg")."""
+    from core.clinical.dose_spotting import UNIT_WORDS, dose_region
+
+    p = _plain(words[d].text)
+    if re.fullmatch(r"\d[\d.]*(mg|mcg|g|ml)", p):
+        return True
+    span = dose_region(words, d) if _is_number(p) and p not in {"a", "an"} else None
+    return span is not None and any(_plain(w.text) in UNIT_WORDS for w in words[span[0]:span[1]])
 
 
 def search_window(words: Sequence[Word], a: int, b: int) -> tuple[float, float]:
@@ -319,6 +383,7 @@ class DrugSpotter:
                                                     self._lowered])
         names, targets = self.names + extra_names, self.targets + extra_targets
         listed = np.array([n.lower() in known for n in names])  # the clinician's own names
+        mine_all = np.flatnonzero(listed)
         replaced: list[tuple[int, int, str, float | None]] = []
         considered = []
         open_: list = []  # no name stood out: (a, b, the phones' best candidates, costs, own, floor)
@@ -358,8 +423,11 @@ class DrugSpotter:
                 d = _dose_start(words, b)
                 in_order = _dose_follows(words, b) or d is not None  # talk is never proposed names for
                 proposed = _proposed(propose, words, samples, a, b, names) if propose and in_order else []
+                # the clinician's own names, proposed among themselves (after "she takes" too)
+                theirs_proposed = [(int(mine_all[i]), sc) for i, sc in _proposed(
+                    propose, words, samples, a, b, [names[i] for i in mine_all])] if propose and len(mine_all) > 1 else []
                 spans = [(b, drug_costs, own)]
-                if proposed and d is not None:  # the name may have swallowed the words up to the dose
+                if (proposed or theirs_proposed) and d is not None:  # the name may have swallowed the words up to the dose
                     spans.append((d, *self._costs(words, samples, a, d, targets)))
                 for stop, span_costs, span_own in spans:
                     if span_costs is None:
@@ -367,11 +435,15 @@ class DrugSpotter:
                     span_order = np.argsort(span_costs)
                     mine = span_order[listed[span_order]][:LISTEN_LISTED]  # the clinician's best too
                     top = list(dict.fromkeys(int(i) for i in np.concatenate([span_order[:LISTEN_CANDIDATES], mine])))
-                    top += [i for i, _ in proposed if i not in top]
+                    top += list(dict.fromkeys(i for i, _ in proposed + theirs_proposed if i not in top))
                     gains = np.array([span_own - float(span_costs[i]) for i in top])
-                    lead = (top.index(proposed[0][0]), proposed[0][1] - proposed[1][1]) if len(proposed) > 1 else None
-                    chosen, margin = _listen(listen, words, samples, a, stop, [names[i] for i in top], gains, lead)
-                    if chosen is not None and gains[chosen] >= floor:
+                    leads = [(top.index(p[0][0]), p[0][1] - p[1][1], *rule) for p, rule in (
+                        (proposed, (PROPOSED_MARGIN, PROPOSED_MIN_GAIN, PROPOSED_MIN_SUPPORT)),
+                        (theirs_proposed, (LISTED_PROPOSED_MARGIN, LISTED_PROPOSED_MIN_GAIN,
+                                           LISTED_PROPOSED_MIN_SUPPORT))) if len(p) > 1]
+                    chosen, margin = _listen(listen, words, samples, a, stop, [names[i] for i in top], gains, leads,
+                                             min_gain=floor)
+                    if chosen is not None:
                         pick, end = top[chosen], stop
                         considered[-1] = (_said(words, a, end), names[pick], round(float(gains[chosen]), 2), margin)
                         break
@@ -487,7 +559,7 @@ class DrugSpotter:
             if not decided and listen is not None and not _well_formed(heard_words):
                 choices = ranked[:LISTEN_DOSES]
                 chosen, margin = _listen(listen, words, samples, a, b, [_dose_reading(d) for d in choices],
-                                         np.array([own - best_of[d] for d in choices]))
+                                         np.array([own - best_of[d] for d in choices]), no_words=True)
                 if chosen is not None:
                     top, decided = choices[chosen], True
                     considered[-1] = (said, top, round(min(own - best_of[top], 99.0), 2), margin)
@@ -497,12 +569,17 @@ class DrugSpotter:
 
 
 def _listen(listen: Listen, words: Sequence[Word], samples: np.ndarray, a: int, b: int, choices: list[str],
-            gains: np.ndarray, proposed: tuple[int, float] | None = None) -> tuple[int | None, float]:
+            gains: np.ndarray, proposed: Sequence[tuple[int, float, float, float, float]] = (),
+            no_words: bool = False, min_gain: float = -np.inf) -> tuple[int | None, float]:
     """(index of the choice taken, its margin) when the recogniser, reading the order with each of
     ``choices`` in place of the words ``a:b``, and the phones (``gains`` over those words) together
-    pick one (module doc), or when the choice ``proposed`` (index, lead over the next name the
-    recogniser proposed) stood out among all names and the phones and the readings do not
-    contradict it; (None, 0) otherwise, or when listening fails (logged)."""
+    pick one (module doc), or when a choice ``proposed`` ((index, lead over the next name the
+    recogniser proposed, the lead needed, the least gain and support): among all names, among the
+    clinician's) stood out among them and the phones and the readings do not
+    contradict it (a choice the readings pick needs phones at least ``min_gain`` above the words
+    heard; a proposed one, its own least gain); where the words heard are no words of the text (``no_words``: "for 10 million
+    drums" for a dose), the best choice needs only to stand out among the choices and not be far
+    behind those words; (None, 0) otherwise, or when listening fails (logged)."""
     first, last, piece = _order_piece(words, samples, a, b)
     if piece is None or not choices:
         return None, 0.0
@@ -520,13 +597,14 @@ def _listen(listen: Listen, words: Sequence[Word], samples: np.ndarray, a: int, 
     best, margin = int(ranked[0]), float(score[ranked[0]] - score[ranked[1]]) if len(choices) > 1 else 99.0
     own_support = support[1 + best] - support[0]
     phones_agree = best == int(np.argmax(gains)) and gains[best] >= 0
-    if score[best] >= LISTEN_MIN_SCORE and margin >= LISTEN_MARGIN and (
+    if score[best] >= LISTEN_MIN_SCORE and margin >= LISTEN_MARGIN and gains[best] >= min_gain and (
             own_support >= LISTEN_MIN_SUPPORT or phones_agree and own_support >= LISTEN_MIN_SUPPORT_AGREED):
         return best, round(min(margin, 99.0), 2)
-    if proposed is not None and proposed[1] >= PROPOSED_MARGIN:
-        i = proposed[0]
-        if gains[i] >= PROPOSED_MIN_GAIN and support[1 + i] - support[0] >= PROPOSED_MIN_SUPPORT:
-            return i, round(min(proposed[1], 99.0), 2)
+    if no_words and score[best] >= NO_WORDS_MIN_SCORE and margin >= NO_WORDS_MARGIN:
+        return best, round(min(margin, 99.0), 2)
+    for i, lead, needed, min_gain, min_support in proposed:
+        if lead >= needed and gains[i] >= min_gain and support[1 + i] - support[0] >= min_support:
+            return i, round(min(lead, 99.0), 2)
     return None, 0.0
 
 
