@@ -120,7 +120,7 @@ def test_a_failing_suggest_terms_costs_only_the_second_pass(transcriber, caplog)
 def test_a_decode_the_prompt_cut_short_is_decoded_again_without_the_prompt(transcriber, monkeypatch):
     """Whisper given a vocabulary sometimes writes a few of the prompt's words for a whole order
     ("plan, colon, start, plan, start" for 7 s of speech): far too little text for the speech is a
-    failed decode, and the retry goes without the prompt."""
+    failed decode; where every temperature fails under the prompt, a last try goes without it."""
     from types import SimpleNamespace
 
     from core.asr.whisper_engine import _too_little_text

@@ -360,14 +360,13 @@ class WhisperTranscriber:
 
     def _decode_full_window(self, chunk: _Chunk, lang: str, opt: TranscribeOptions) -> None:
         """Standard Whisper decoding of one chunk: 30 s window + temperature fallback. With a
-        prompt (a vocabulary, an initial prompt), the prompt is dropped after its first try: a
-        decode that loops or stops early under a prompt is most often the prompt's doing
-        (Whisper itself drops it at high temperatures)."""
+        prompt (a vocabulary, an initial prompt), a last try goes without it when every
+        temperature failed: a decode that loops or stops early at every temperature under a
+        prompt is the prompt's doing (a vocabulary's names written over and over)."""
         enc = self._encode([chunk.features], FULL_WINDOW_FRAMES)
         prompt = self._prompt(lang, opt)
         bare = self._prompt(lang, replace(opt, vocabulary=(), initial_prompt=None))
-        tries = [(opt.temperatures[0], prompt)] + [(0.0, bare)] * (bare != prompt) + [
-            (t, bare) for t in opt.temperatures[1:]]
+        tries = [(t, prompt) for t in opt.temperatures] + [(0.0, bare)] * (bare != prompt)
         candidates: list[_Decoded] = []
         for temperature, given in tries:
             if temperature > 0:
