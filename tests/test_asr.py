@@ -140,8 +140,10 @@ def test_a_decode_the_prompt_cut_short_is_decoded_again_without_the_prompt(trans
 
         def generate(self, features, prompts, **kwargs):
             out = model.generate(features, prompts, **kwargs)
-            return [SimpleNamespace(sequences_ids=[cut], scores=[-0.05], no_speech_prob=0.0)
-                    if p[0] == tok.sot_prev else r for r, p in zip(out, prompts)]
+            sampled = kwargs.get("sampling_temperature", 0) > 0  # and sampled, it writes nothing at all
+            short = SimpleNamespace(sequences_ids=[tok.encode(" .") if sampled else cut], scores=[-2.0 if sampled else -0.05],
+                                    no_speech_prob=0.9 if sampled else 0.0)
+            return [short if p[0] == tok.sot_prev else r for r, p in zip(out, prompts)]
 
     monkeypatch.setattr(transcriber, "_model", PromptCutsItShort())
     again = transcriber.transcribe(order, TranscribeOptions(vocabulary=("sertraline",))).text

@@ -380,10 +380,14 @@ class WhisperTranscriber:
             )[0]
             d = self._score(r.sequences_ids[0], r.scores[0], r.no_speech_prob, lang)
             if _is_silence(d, opt):
-                return
+                if temperature == opt.temperatures[0] and given is prompt:
+                    return  # the chunk is silence
+                continue  # a sampled try that wrote nothing is a failed try, not silence
             candidates.append(d)
             if not _needs_fallback(d, opt, chunk.voiced_s):
                 break
+        if not candidates:
+            return
         fine = [d for d in candidates if not _needs_fallback(d, opt, chunk.voiced_s)]
         good = fine or [d for d in candidates if d.compression_ratio <= opt.compression_ratio_threshold]
         best = max(good or candidates, key=lambda d: d.avg_logprob)
