@@ -113,8 +113,9 @@ def test_an_order_whose_verb_was_misheard_is_searched_back_from_its_dose():
     assert stretches("for 5 days. Tarte hydrochord is on 10 mg by mouth") == [("Tarte hydrochord is on", False)]
     assert stretches("once daily Tart melatonin 250mg orally") == [("Tart melatonin", False)]
     assert stretches("She took 2 tablets. He weighs 70 kg, blood pressure 140 over 90.") == []
-    # a verb's own stretch to the dose is not searched twice
+    # a verb's own stretch to the dose is not searched twice, nor the words it may swallow on the way
     assert stretches("Plan: restart ibuprofen, 2.5 mg by mouth") == [("ibuprofen,", False)]
+    assert stretches("give loss at an one tablet orally") == [("loss", False)]  # losartan: "loss | at an |"
 
 
 def test_search_window_reaches_back_over_skipped_words_and_into_the_dose_after_a_short_stretch():

@@ -245,6 +245,9 @@ def _before_doses(words: Sequence[Word], plain: list[str], found: list, is_drug)
     where no verb's stretch reached the dose: an order whose verb was misheard too ("Plan: prisk,
     midostaurin, 1 tablet" for "prescribe aspirin", "Tart melatonin, 250 mg")."""
     taken = {i for a, b, _ in found for i in range(a, b)} | {b for _, b, _ in found}
+    for _, b, _ in found:  # a verb's stretch may go on to a dose a few words later ("loss | at an | one tablet")
+        d = _dose_start(words, b)
+        taken |= set(range(b, d + 1)) if d is not None else set()
     out = []
     for d in range(1, len(words)):
         if d in taken or not _unit_dose_at(words, d):
@@ -447,6 +450,8 @@ class DrugSpotter:
                         pick, end = top[chosen], stop
                         considered[-1] = (_said(words, a, end), names[pick], round(float(gains[chosen]), 2), margin)
                         break
+            if pick is not None and any(x < end and a < y for x, y, _, _ in replaced):
+                pick = None  # words another name already took
             if pick is not None:
                 replaced.append((a, end, names[pick], margin))
             elif not named and redecode is not None:
