@@ -180,22 +180,14 @@ class WhisperTranscriber:
         """How well each of ``texts`` explains a short piece of audio (< 28 s): the summed log
         probability of its tokens, the model reading the text as it listens (teacher-forced, one
         encoder pass for all). Higher is better; only comparable between texts of the same piece."""
-        f = self._features(np.asarray(samples, dtype=np.float32))[:, :FULL_WINDOW_FRAMES]
-        window = min(FULL_WINDOW_FRAMES, f.shape[1] + int(context_pad_s * FRAMES_PER_SECOND))
         tok = self._tokenizer(language if self.multilingual else "en")
         token_lists = [tok.encode(" " + t.strip()) for t in texts]
         if not token_lists:
             return []
-        silent = not np.any(samples)  # a prior: silence of a given length is encoded once
-        key = (len(samples), window)
-        once = self._silence.get(key) if silent else None
-        if once is None:
-            once = np.asarray(self._encode([f], window, to_cpu=True))
-            if silent:
-                self._silence[key] = once
+        once, frames = self._encoded_piece(samples, context_pad_s)
         enc = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(once, len(token_lists), axis=0)))
         results = self._model.align(enc, list(tok.sot_sequence) + [tok.no_timestamps], token_lists,
-                                    [f.shape[1]] * len(token_lists), median_filter_width=7)
+                                    [frames] * len(token_lists), median_filter_width=7)
         return [float(np.sum(np.log(np.maximum(r.text_token_probs, 1e-12)))) for r in results]
 
     def propose_terms(self, samples: np.ndarray, before: str, terms: Sequence[str], k: int = 5,
@@ -225,20 +217,26 @@ class WhisperTranscriber:
         """(the term search, the piece's encoder output, the decoder's prefix, the tokenizer)."""
         from core.asr.term_search import TermSearch
 
-        samples = np.asarray(samples, dtype=np.float32)
-        f = self._features(samples)[:, :FULL_WINDOW_FRAMES]
-        window = min(FULL_WINDOW_FRAMES, f.shape[1] + int(context_pad_s * FRAMES_PER_SECOND))
         tok = self._tokenizer(language if self.multilingual else "en")
         if self._term_search is None:
             self._term_search = TermSearch(resolve_whisper(self.name), tok)
-        key = (len(samples), window)
-        encoded = self._silence.get(key) if not np.any(samples) else None
-        if encoded is None:
-            encoded = np.asarray(self._encode([f], window, to_cpu=True))
-            if not np.any(samples):
-                self._silence[key] = encoded
+        encoded, _ = self._encoded_piece(samples, context_pad_s)
         prefix = list(tok.sot_sequence) + [tok.no_timestamps] + (tok.encode(" " + before.strip()) if before.strip() else [])
         return self._term_search, encoded, prefix, tok
+
+    def _encoded_piece(self, samples: np.ndarray, context_pad_s: float) -> tuple[np.ndarray, int]:
+        """(encoder output, feature frames) of a short piece, in a window of the piece plus
+        ``context_pad_s``; silence (all zeros: a prior) is encoded once per length."""
+        samples = np.asarray(samples, dtype=np.float32)
+        f = self._features(samples)[:, :FULL_WINDOW_FRAMES]
+        window = min(FULL_WINDOW_FRAMES, f.shape[1] + int(context_pad_s * FRAMES_PER_SECOND))
+        silent, key = not np.any(samples), (len(samples), window)
+        once = self._silence.get(key) if silent else None
+        if once is None:
+            once = np.asarray(self._encode([f], window, to_cpu=True))
+            if silent:
+                self._silence[key] = once
+        return once, f.shape[1]
 
     # -- steps ----------------------------------------------------------------------------------
     def _split(self, audios: Sequence[Audio], opt: TranscribeOptions) -> tuple[list[_Chunk], list[float]]:
@@ -247,18 +245,19 @@ class WhisperTranscriber:
         vad_s: list[float] = []
         for i, audio in enumerate(audios):
             t = time.perf_counter()
-            speech = get_vad().segments(audio.samples) if opt.use_vad else []
             if opt.use_vad:
+                speech = get_vad().segments(audio.samples)
                 spans = merge_segments(speech, max_chunk_s=MAX_CHUNK_S)
             else:
-                spans = [SpeechSegment(s, min(s + MAX_CHUNK_S, audio.duration))
-                         for s in np.arange(0.0, audio.duration, MAX_CHUNK_S)]
+                speech, spans = None, [SpeechSegment(s, min(s + MAX_CHUNK_S, audio.duration))
+                                       for s in np.arange(0.0, audio.duration, MAX_CHUNK_S)]
             vad_s.append(time.perf_counter() - t)
             for span in spans:
                 a, b = int(span.start * SAMPLE_RATE), int(span.end * SAMPLE_RATE)
                 if b - a >= SAMPLE_RATE // 10:
-                    voiced = sum(max(0.0, min(s.end, span.end) - max(s.start, span.start)) for s in speech)
-                    chunks.append(_Chunk(i, a / SAMPLE_RATE, audio.samples[a:b], voiced_s=voiced if opt.use_vad else None))
+                    voiced = None if speech is None else sum(
+                        max(0.0, min(s.end, span.end) - max(s.start, span.start)) for s in speech)
+                    chunks.append(_Chunk(i, a / SAMPLE_RATE, audio.samples[a:b], voiced_s=voiced))
         return chunks, vad_s
 
     def _decode_batch(self, batch: list[_Chunk], opt: TranscribeOptions) -> None:
