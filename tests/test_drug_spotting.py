@@ -525,6 +525,52 @@ def test_the_recogniser_scores_readings_of_a_piece(transcriber):
 
 
 @pytest.mark.slow
+def test_batched_readings_score_as_each_read_alone(transcriber):
+    """The term search reads many sequences in one batch (the audio's keys and values shared, the
+    tokens all begin with read once): each score equals that sequence read alone, token by token."""
+    order = _order("Start sertraline fifty milligrams once daily.")
+    search, encoded, prefix, tok = transcriber._term_inputs(order.samples, "Start", "en", 8.0)
+    seqs = [tok.encode(t) for t in (" sertraline, 50", " sertraline", " ser", " potassium")]
+    enc = torch.from_numpy(np.ascontiguousarray(encoded, dtype=np.float32))
+
+    def alone(seq: list[int], boundary: bool) -> float:
+        with torch.no_grad():
+            hidden = search.decoder(input_ids=torch.tensor([prefix + seq]), encoder_hidden_states=enc).last_hidden_state[0]
+        rows = search._log_probs(hidden[len(prefix) - 1:])
+        total = float(sum(rows[i, t] for i, t in enumerate(seq)))
+        return total + (float(torch.logsumexp(rows[len(seq)][search.boundary], 0)) if boundary else 0.0)
+
+    for boundary in (False, True):
+        assert search.forced(encoded, prefix, seqs, boundary) == pytest.approx(
+            [alone(s, boundary) for s in seqs], abs=1e-3)
+    shared = [tok.encode(" sertraline, 50"), tok.encode(" sertraline, 25")]  # all but the last token shared
+    assert search.forced(encoded, prefix, shared) == pytest.approx([alone(s, False) for s in shared], abs=1e-3)
+    assert search.forced(encoded, prefix, []) == []
+
+
+@pytest.mark.slow
+def test_scores_on_silence_are_kept_and_the_same_in_any_company(transcriber, monkeypatch):
+    """A reading's score on silence is a prior, asked about again and again: worked out once, then
+    kept; it does not depend on the other readings scored beside it."""
+    silence = np.zeros(32000, np.float32)
+    texts = ["Start sertraline, 50 milligrams.", "Start potassium, 50 milligrams."]
+    alone = []
+    for t in texts:
+        transcriber._priors.clear()
+        alone.append(transcriber.score_texts(silence, [t])[0])
+    transcriber._priors.clear()
+    both = transcriber.score_texts(silence, texts)
+    assert both == pytest.approx(alone, abs=1e-3)
+    term = transcriber.score_terms(silence, "Start", ["sertraline"])
+    monkeypatch.setattr(transcriber._term_search, "forced",
+                        lambda *a, **k: pytest.fail("a kept prior was worked out again"))
+    assert transcriber.score_texts(silence, texts[::-1]) == both[::-1]
+    assert transcriber.score_terms(silence, "Start", ["sertraline"]) == term
+    with pytest.raises(pytest.fail.Exception):  # the audio itself is never taken from the store
+        transcriber.score_texts(np.full(32000, 0.01, np.float32), texts)
+
+
+@pytest.mark.slow
 def test_a_dose_whose_number_was_lost_is_read_back_to_the_recogniser(transcriber, monkeypatch):
     from core.clinical import drug_spotting
     from core.clinical.drug_spotting import default_spotter, recogniser_listen

@@ -76,12 +76,8 @@ class TermSearch:
         """The ``k`` terms of ``trie`` Whisper likes best right after ``prefix`` (token ids: the start
         sequence and the words before the place) in the audio ``encoded`` (``[1, frames, D]``),
         with their log probabilities, best first."""
-        enc = torch.from_numpy(np.ascontiguousarray(encoded, dtype=np.float32))
-        out = self.decoder(input_ids=torch.tensor([prefix]), encoder_hidden_states=enc, use_cache=True)
-        cache = out.past_key_values
-        cache.batch_repeat_interleave(self.beam)  # the audio's keys and values, once per beam
-        enc = enc.expand(self.beam, -1, -1)
-        rows = self._log_probs(out.last_hidden_state[:, -1])
+        cache, enc, before = self._heard(encoded, prefix, self.beam)
+        rows = self._log_probs(before[-1:])
         beams: list[tuple[float, dict]] = [(0.0, trie.root)]
         ended: dict[str, float] = {}
         for _ in range(MAX_TERM_TOKENS):
@@ -108,7 +104,58 @@ class TermSearch:
                 beams.append((score, node))
         return sorted(ended.items(), key=lambda kv: -kv[1])[:k]
 
+    def _heard(self, encoded: np.ndarray, prefix: list[int], rows: int):
+        """(the decoder's cache after ``prefix`` with the audio's keys and values, shared by ``rows``
+        rows without copying them; the prefix's hidden states): the audio is projected once, not
+        once per row (that was most of the cost of scoring 30 readings)."""
+        enc = torch.from_numpy(np.ascontiguousarray(encoded, dtype=np.float32))
+        out = self.decoder(input_ids=torch.tensor([prefix]), encoder_hidden_states=enc, use_cache=True)
+        cache = out.past_key_values
+        cache.self_attention_cache.batch_repeat_interleave(rows)  # the prefix: a few tokens
+        for layer in cache.cross_attention_cache.layers:
+            layer.keys, layer.values = layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1)
+        return cache, enc.expand(rows, -1, -1), out.last_hidden_state[0]
+
     @torch.no_grad()
+    def forced(self, encoded: np.ndarray, prefix: list[int], seqs: Sequence[list[int]],
+               boundary: bool = False) -> list[float]:
+        """Each of ``seqs``' summed log probability right after ``prefix`` (token ids) in the audio
+        ``encoded`` (``[1, frames, D]``), teacher-forced in one batch, plus with ``boundary`` that of
+        a word boundary after it. The tokens all sequences begin with are read once, in the prefix."""
+        if not seqs:
+            return []
+        common = 0
+        shortest = min(len(s) for s in seqs)
+        while common < shortest - 1 and all(s[common] == seqs[0][common] for s in seqs):
+            common += 1
+        shared = list(seqs[0][:common])
+        tails = [list(s[common:]) for s in seqs]
+        cache, enc, before = self._heard(encoded, prefix + shared, len(tails))
+        head = 0.0
+        if shared:  # the shared tokens' own log probabilities, read off the prefix's rows
+            lp = self._log_probs(before[len(prefix) - 1:-1])
+            head = float(lp[torch.arange(len(shared)), torch.tensor(shared)].sum())
+        first = self._log_probs(before[-1])  # predicts every tail's first token
+        width = max(len(t) for t in tails)
+        if width == 0:
+            return [head] * len(tails)
+        ids = torch.tensor([t + [t[-1] if t else 0] * (width - len(t)) for t in tails])  # right-padded: causal
+        hidden = self.decoder(input_ids=ids, encoder_hidden_states=enc, past_key_values=cache,
+                              use_cache=True).last_hidden_state
+        wanted = [(j, i) for j, t in enumerate(tails) for i in range(len(t) - (0 if boundary else 1))]
+        rows = self._log_probs(hidden[[j for j, _ in wanted], [i for _, i in wanted]]) if wanted else None
+        out, k = [], 0
+        for t in tails:
+            total = head + (float(first[t[0]]) if t else 0.0)
+            for i in range(1, len(t)):
+                total += float(rows[k, t[i]])
+                k += 1
+            if boundary:
+                total += float(torch.logsumexp(rows[k][self.boundary], dim=0)) if t else 0.0
+                k += 1 if t else 0
+            out.append(total)
+        return out
+
     def score(self, encoded: np.ndarray, prefix: list[int], terms: Sequence[str]) -> list[float]:
         """Each of ``terms``' log probability right after ``prefix`` in the audio ``encoded``, scored
         as ``best`` scores it (its tokens, the better of its two spellings, and a word boundary
@@ -120,14 +167,7 @@ class TermSearch:
             for variant in sorted(_variants(term)):
                 seqs.append(self.tokenizer.encode(variant))
                 owner.append(i)
-        width = max(len(s) for s in seqs)
-        ids = torch.tensor([prefix + s + [s[-1]] * (width - len(s)) for s in seqs])  # right-padded: causal
-        enc = torch.from_numpy(np.ascontiguousarray(encoded, dtype=np.float32)).expand(len(seqs), -1, -1)
-        rows = self._log_probs(self.decoder(input_ids=ids, encoder_hidden_states=enc).last_hidden_state)
-        at = len(prefix) - 1  # the row that predicts a term's first token
         out = [-np.inf] * len(terms)
-        for j, s in enumerate(seqs):
-            total = float(rows[j, at + torch.arange(len(s)), torch.tensor(s)].sum())
-            total += float(torch.logsumexp(rows[j, at + len(s)][self.boundary], dim=0))
-            out[owner[j]] = max(out[owner[j]], total)
+        for j, total in zip(owner, self.forced(encoded, prefix, seqs, boundary=True)):
+            out[j] = max(out[j], total)
         return out

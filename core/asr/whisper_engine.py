@@ -54,6 +54,7 @@ MAX_PROMPT_TOKENS = MAX_DECODER_TOKENS // 2 - 1  # previous-text context, as Whi
 MIN_CHARS_PER_VOICED_S = 5.0
 MIN_VOICED_S = 3.0  # judged only on chunks with this much speech
 MAX_TERM_TRIES = 4  # lists of terms whose tries propose_terms keeps
+MAX_PRIORS = 50_000  # texts' and terms' scores on silence kept (a few MB)
 # a second pass adds at most this many chosen terms: a long list of names dilutes the prompt
 # until the decoder drops words (tuned on the tuned dictation set, benchmarks/dictation.py)
 SECOND_PASS_TERMS = 10
@@ -107,6 +108,7 @@ class WhisperTranscriber:
         self.multilingual = bool(self._model.is_multilingual)
         self._tokenizers: dict[str, Tokenizer] = {}
         self._silence: dict[tuple[int, int], np.ndarray] = {}  # encoded silence (score_texts priors)
+        self._priors: dict[tuple, float] = {}  # texts' and terms' scores on silence
         self._term_search = None  # core.asr.term_search.TermSearch (propose_terms), built on first use
         self._term_tries: dict = {}  # and the tries of the last lists of terms asked about (a new dict each time)
         self._make_tokenizer = lambda lang: Tokenizer(
@@ -179,16 +181,17 @@ class WhisperTranscriber:
                     context_pad_s: float = 8.0) -> list[float]:
         """How well each of ``texts`` explains a short piece of audio (< 28 s): the summed log
         probability of its tokens, the model reading the text as it listens (teacher-forced, one
-        encoder pass for all). Higher is better; only comparable between texts of the same piece."""
-        tok = self._tokenizer(language if self.multilingual else "en")
-        token_lists = [tok.encode(" " + t.strip()) for t in texts]
-        if not token_lists:
+        encoder pass for all, the decoder in torch reading the audio's keys and values once for all
+        texts: ``core.asr.term_search``). Higher is better; only comparable between texts of the
+        same piece. On silence (all zeros) each text's score is kept: it is a prior."""
+        if not texts:
             return []
-        once, frames = self._encoded_piece(samples, context_pad_s)
-        enc = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(once, len(token_lists), axis=0)))
-        results = self._model.align(enc, list(tok.sot_sequence) + [tok.no_timestamps], token_lists,
-                                    [frames] * len(token_lists), median_filter_width=7)
-        return [float(np.sum(np.log(np.maximum(r.text_token_probs, 1e-12)))) for r in results]
+        search, encoded, _, tok = self._term_inputs(samples, "", language, context_pad_s)
+        start = list(tok.sot_sequence) + [tok.no_timestamps]
+        score = lambda some: search.forced(encoded, start, [tok.encode(" " + t.strip()) for t in some])  # noqa: E731
+        if np.any(samples):
+            return score(list(texts))
+        return self._prior(("text", len(samples), context_pad_s, language), list(texts), score)
 
     def propose_terms(self, samples: np.ndarray, before: str, terms: Sequence[str], k: int = 5,
                       language: str = "en", context_pad_s: float = 8.0) -> list[tuple[str, float]]:
@@ -211,7 +214,20 @@ class WhisperTranscriber:
         audio, as ``propose_terms`` scores it; on silence (all zeros, encoded once per length) it
         is how much the model likes a term before it hears anything (a prior)."""
         search, encoded, prefix, _ = self._term_inputs(samples, before, language, context_pad_s)
-        return search.score(encoded, prefix, list(terms))
+        score = lambda some: search.score(encoded, prefix, some)  # noqa: E731
+        if np.any(samples):
+            return score(list(terms))
+        return self._prior(("term", len(samples), context_pad_s, language, before.strip()), list(terms), score)
+
+    def _prior(self, where: tuple, items: list[str], score) -> list[float]:
+        """``score(items)`` on silence, each item scored once (a dictation asks about the same verbs
+        and names again and again); at most ``MAX_PRIORS`` kept."""
+        missing = [x for x in dict.fromkeys(items) if (where, x) not in self._priors]
+        if missing:
+            if len(self._priors) + len(missing) > MAX_PRIORS:
+                self._priors = {}
+            self._priors.update({(where, x): v for x, v in zip(missing, score(missing))})
+        return [self._priors[where, x] for x in items]
 
     def _term_inputs(self, samples: np.ndarray, before: str, language: str, context_pad_s: float) -> tuple:
         """(the term search, the piece's encoder output, the decoder's prefix, the tokenizer)."""
