@@ -357,6 +357,8 @@ def latency(model: str, text: str, vocab: list[str], tagger, work: Path, repeats
                   source_format="numpy")
 
     def draft_60s() -> None:  # the app's path (apps/medical_dictation/service.py)
+        if hasattr(tr, "forget_priors"):  # each run as a first dictation: the 60 s repeat one note
+            tr.forget_priors()
         (tt,) = tr.transcribe_many([sixty], asr_options(vocab, settings))
         draft_note(spot_drug_names(tt, sixty.samples, vocab, redecode, listen, propose).text, vocabulary=vocab,
                    tagger=tagger)

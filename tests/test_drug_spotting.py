@@ -562,12 +562,27 @@ def test_scores_on_silence_are_kept_and_the_same_in_any_company(transcriber, mon
     both = transcriber.score_texts(silence, texts)
     assert both == pytest.approx(alone, abs=1e-3)
     term = transcriber.score_terms(silence, "Start", ["sertraline"])
+
+    class NoReading:  # the model, but any reading fails the test
+        def __init__(self, model):
+            self.model = model
+
+        def __getattr__(self, name):
+            return getattr(self.model, name)
+
+        def align(self, *a, **k):
+            pytest.fail("a kept prior was worked out again")
+
+    monkeypatch.setattr(transcriber, "_model", NoReading(transcriber._model))
     monkeypatch.setattr(transcriber._term_search, "forced",
                         lambda *a, **k: pytest.fail("a kept prior was worked out again"))
     assert transcriber.score_texts(silence, texts[::-1]) == both[::-1]
     assert transcriber.score_terms(silence, "Start", ["sertraline"]) == term
     with pytest.raises(pytest.fail.Exception):  # the audio itself is never taken from the store
         transcriber.score_texts(np.full(32000, 0.01, np.float32), texts)
+    transcriber.forget_priors()
+    with pytest.raises(pytest.fail.Exception):
+        transcriber.score_texts(silence, texts)
 
 
 @pytest.mark.slow
