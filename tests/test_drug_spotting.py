@@ -342,6 +342,10 @@ def test_dose_candidates_regions_and_spoken_digits():
     assert dose_region(_words(("to", 0, .2), ("puffs", .2, .5), ("inhaled", .5, 1.0)), 0) == (0, 2)
     assert dose_region(_words(("by", 0, .2), ("mouth", .2, .5)), 0) is None  # no number: not a dose
     assert dose_region(ws, 4) is None
+    # a number written with its unit ends the dose too: "i mouse" (by mouth) after it stays
+    glued = _words(("2", 0, .2), (".5mg", .2, .6), ("i", .6, .7), ("mouse", .7, 1.0), ("at", 1.0, 1.1))
+    assert dose_region(glued, 0) == (0, 2)
+    assert dose_region(_words(("200,", 0, .3), ("and", .3, .4), ("50mg,", .4, .8), ("all", .8, .9), ("we", .9, 1.0)), 0) == (0, 3)
     hundreds = _words(("200,", 0, .4), ("and", .4, .5), ("50", .5, .8), ("mil", .8, 1), ("plums", 1, 1.3), ("as", 1.3, 1.4))
     assert dose_region(hundreds, 0) == (0, 5)  # "and" inside a number goes on
     assert dose_region(_words(("20", 0, .3), ("and", .3, .4), ("50", .4, .6)), 0) == (0, 1)  # not after 20
@@ -390,7 +394,7 @@ def test_a_dose_heard_as_one_is_told_from_words_that_are_none():
 def test_words_that_are_no_dose_give_way_to_the_dose_that_stands_out_among_the_doses():
     """"for 10 million drums" for forty milligrams: the words read back better than any dose (the
     phones like them too), but among the doses one leads by far; a name needs more."""
-    from core.clinical.drug_spotting import NO_WORDS_MARGIN, _listen
+    from core.clinical.drug_spotting import NO_WORDS_MARGIN, NO_WORDS_MIN_SCORE, _listen
 
     ws = _timed("restart proflavine for 10 million drums intravenously")
     samples = np.zeros(16000 * 4, np.float32)
@@ -404,7 +408,10 @@ def test_words_that_are_no_dose_give_way_to_the_dose_that_stands_out_among_the_d
     assert chosen == 0 and margin == pytest.approx(NO_WORDS_MARGIN + 6)
     close = lambda piece, readings: [0.0, -5.0, -6.0]  # noqa: E731 - no dose stands out
     assert _listen(close, ws, samples, 2, 6, ["forty milligrams", "ten milligrams"], gains, no_words=True)[0] is None
-    far = lambda piece, readings: [0.0, -25.0, -45.0]  # noqa: E731 - the words far better than any dose
+    # "100 milledrams": the words read 17 better than 100 mg, and 100 mg leads the doses by 20
+    behind = lambda piece, readings: [0.0, -17.0, -34.0]  # noqa: E731
+    assert _listen(behind, ws, samples, 2, 6, ["forty milligrams", "ten milligrams"], gains, no_words=True)[0] == 0
+    far = lambda piece, readings: [0.0, NO_WORDS_MIN_SCORE + 13 - 5, -80.0]  # noqa: E731 - words far better than any dose
     assert _listen(far, ws, samples, 2, 6, ["forty milligrams", "ten milligrams"], gains, no_words=True)[0] is None
 
 

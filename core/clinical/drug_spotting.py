@@ -158,9 +158,12 @@ LISTEN_MIN_SUPPORT_AGREED = -6.0
 LISTEN_PRIOR_S = 3.0  # seconds of silence the readings are also scored against
 # words that are no dose ("for 10 million drums", "200, and 50 million bombs", "one time"): the best
 # dose read there is taken when it leads the next dose by this much and is not far behind the words
-# (the words are wrong whatever they sound like; on the untuned set 40 mg led by 18, 250 mg by 10)
+# (the words are wrong whatever they sound like; on the untuned set 40 mg led by 18, 250 mg by 10).
+# The floor was -20; the right doses left under it ("100 milledrams", "200, and 50mg, all we") scored
+# -22 to -37 and led by 12-25, and the doses no one said led by 0.2-0.9 (tuned orders, untuned set,
+# tuned notes): the lead decides, the floor only keeps out words far from any dose
 NO_WORDS_MARGIN = 8.0
-NO_WORDS_MIN_SCORE = -20.0
+NO_WORDS_MIN_SCORE = -40.0
 
 # a piece of audio + the names to put in the prompt -> what the recogniser writes
 Redecode = Callable[[np.ndarray, list], str]
@@ -176,9 +179,14 @@ LISTEN_PROPOSED = 10  # names the recogniser proposes, held to the names (read t
 # PROPOSED_MARGIN, its phones are no more than -PROPOSED_MIN_GAIN behind the words heard and its
 # reading no more than -PROPOSED_MIN_SUPPORT: "soul cam, all" -> sulconazole (leads by 9.1, phones
 # -9.7, reading -8.1). Chosen on the tuned orders and the untuned set from the recorded scores
-# (26 right names, none wrong, against 22 and 1 without the priors at a lead of 10)
+# (26 right names, none wrong, against 22 and 1 without the priors at a lead of 10). The phones'
+# floor was -10 until another machine's decode of the same audio put sulconazole's phones at -11.9
+# and filgrastim's ("field, lost in", lead 9.5) at -20.0: the words heard move the phones' gain by
+# that much, so the floor is now the readings' own (on the tuned orders, the untuned set and the
+# tuned notes one wrong first led by 6 with phones in between: aprotinin, lead 6.6, phones -18.4,
+# where the readings had already picked naproxen, which was said)
 PROPOSED_MARGIN = 6.0
-PROPOSED_MIN_GAIN = -10.0
+PROPOSED_MIN_GAIN = -25.0
 PROPOSED_MIN_SUPPORT = -25.0
 PROPOSED_PRIOR_WEIGHT = 1.0
 # the first of the clinician's names, proposed among theirs only: taken when it leads the next of
