@@ -236,12 +236,14 @@ class WhisperTranscriber:
     def _prior(self, where: tuple, items: list[str], score) -> list[float]:
         """``score(items)`` on silence, each item scored once (a dictation asks about the same verbs
         and names again and again); at most ``MAX_PRIORS`` kept."""
-        missing = [x for x in dict.fromkeys(items) if (where, x) not in self._priors]
+        kept = self._priors  # this call's own reference: another thread may start a new store
+        missing = [x for x in dict.fromkeys(items) if (where, x) not in kept]
         if missing:
-            if len(self._priors) + len(missing) > MAX_PRIORS:
-                self._priors = {}
-            self._priors.update({(where, x): v for x, v in zip(missing, score(missing))})
-        return [self._priors[where, x] for x in items]
+            scores = score(missing)
+            if len(kept) + len(missing) > MAX_PRIORS:
+                kept = self._priors = {}
+            kept.update({(where, x): v for x, v in zip(missing, scores)})
+        return [kept[where, x] for x in items]
 
     def _term_inputs(self, samples: np.ndarray, before: str, language: str, context_pad_s: float) -> tuple:
         """(the term search, the piece's encoder output, the decoder's prefix, the tokenizer)."""
