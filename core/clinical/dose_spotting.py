@@ -89,7 +89,7 @@ def _hundreds(w: str) -> bool:
     return w == "hundred" or w.isdigit() and int(w) % 100 == 0 and int(w) > 0
 
 
-def _glued_unit(word: str) -> bool:
+def glued_unit(word: str) -> bool:
     """A number written together with its unit ("50mg", ".5mg"): a dose ends there too (the words
     after it, "i mouse" for by mouth, are not part of it)."""
     m = re.fullmatch(r"\d*\.?\d+([a-z]+)", word)
@@ -118,7 +118,7 @@ def dose_region(words: Sequence[Word], start: int) -> tuple[int, int] | None:
         if words[b].end - words[start].start > MAX_DOSE_S:
             break
         b += 1
-        if p in UNIT_WORDS or _glued_unit(p) or re.search(r"[.;:!?]$", words[b - 1].text.strip()) and \
+        if p in UNIT_WORDS or glued_unit(p) or re.search(r"[.;:!?]$", words[b - 1].text.strip()) and \
                 not re.search(r"\d\.$", words[b - 1].text.strip()):
             break  # a dose ends with its unit
     return (start, b) if b > start else None

@@ -277,10 +277,10 @@ def _before_doses(words: Sequence[Word], plain: list[str], found: list, is_drug)
 
 def _unit_dose_at(words: Sequence[Word], d: int) -> bool:
     """A dose with its unit begins at ``d``: a number, then a unit word in the dose ("5 mg", "100mg")."""
-    from core.clinical.dose_spotting import UNIT_WORDS, dose_region
+    from core.clinical.dose_spotting import UNIT_WORDS, dose_region, glued_unit
 
     p = _plain(words[d].text)
-    if re.fullmatch(r"\d[\d.]*(mg|mcg|g|ml)", p):
+    if glued_unit(p):
         return True
     span = dose_region(words, d) if _is_number(p) and p not in {"a", "an"} else None
     return span is not None and any(_plain(w.text) in UNIT_WORDS for w in words[span[0]:span[1]])
