@@ -5,7 +5,10 @@ slots -> entities, for each recogniser named (--models; the app's default is cho
 Sets: "tuned" = PriMock57 notes read aloud + one dictated order per drug in them (the rules were
 tuned here); "untuned" = orders and short notes with drugs drawn at random from the lexicon, other
 voices, never used for tuning; "untuned2" = another such set (other drugs, the next seed), added
-once the untuned set's misses had been read to find the spotting's blind spots: only measured. Set-ups, each adding one step, so each step's gain shows:
+once the untuned set's misses had been read to find the spotting's blind spots: only measured;
+"talk" = 24 sentences after the verbs the spotting searches after with no drug in them ("Start
+physiotherapy twice a week", "She takes the bus to work"): every name written there is a false
+insertion (only measured). Set-ups, each adding one step, so each step's gain shows:
 
 - plain: the recogniser's text, normalised;
 - +spelling: drug names repaired by spelling (near misses, split names) against the lexicon;
@@ -36,8 +39,9 @@ clinical prompt).
 Figures: medication-name recall; dose / route / frequency / duration accuracy over all gold orders
 (a missed drug counts as wrong) and dose accuracy over the drugs found. False insertions: drug
 names the text steps put into the PriMock57 consultation transcripts (doctor-patient talk), per
-1,000 words; and names the spotting wrote that the dictation did not say (every set, per 1,000
-words of what was said). Latency: a 60 s dictation to a draft note (the app's path), median of --repeats after a
+1,000 words; names the spotting wrote that the dictation did not say (every set, per 1,000
+words of what was said); and per set-up, the drug names in the draft note that the dictation did
+not say, from any step ("not said"). Latency: a 60 s dictation to a draft note (the app's path), median of --repeats after a
 warm-up, next to faster-whisper only transcribing the same 60 s (same weights), and peak RSS.
 
     python benchmarks/dictation.py --limit 10                       # quick
@@ -101,11 +105,14 @@ def score(gold: list[dict[str, dict]], texts: list[str], vocab: list[str], tagge
     ``errors`` collects (gold medication, its attributes, what the pipeline found, the text)."""
     from core.clinical.draft import draft_note
 
-    found = total = found_with_dose = dose_ok_found = 0
+    found = total = found_with_dose = dose_ok_found = not_said = 0
     ok, n = Counter(), Counter()
     for g, raw in zip(gold, texts):
         draft = draft_note(raw, vocabulary=vocab, tagger=tagger, **options)  # the app's path
         got = {e.text.lower(): e.attributes for e in draft.entities if e.label == "MEDICATION"}
+        not_said += len(set(got) - set(g))
+        if errors is not None:
+            errors += [(med, "not said", None, got[med], draft.text) for med in sorted(set(got) - set(g))]
         for med, attrs in g.items():
             total += 1
             found += med in got
@@ -121,7 +128,7 @@ def score(gold: list[dict[str, dict]], texts: list[str], vocab: list[str], tagge
                         errors.append((med, key, attrs[key], got.get(med), draft.text))
             if errors is not None and med not in got:
                 errors.append((med, "name", med, None, draft.text))
-    out = {"medication_recall": found / max(total, 1), "medications": total,
+    out = {"medication_recall": found / max(total, 1), "medications": total, "names_not_said": not_said,
            "dosage_accuracy_found": dose_ok_found / max(found_with_dose, 1)}
     for key in ATTRIBUTES:
         if n[key]:
@@ -212,15 +219,15 @@ def main() -> None:
     ap.add_argument("--no-latency", action="store_true")
     ap.add_argument("--setups", nargs="+", default=None, metavar="SETUP",
                     help="score only these set-ups (default: all; the 71 min of tuned notes take ~5 min per spotting set-up)")
-    ap.add_argument("--sets", nargs="+", default=["tuned/notes", "tuned/orders", "untuned", "untuned2"])
+    ap.add_argument("--sets", nargs="+", default=["tuned/notes", "tuned/orders", "untuned", "untuned2", "talk"])
     ap.add_argument("--all-notes-decodes", action="store_true",
                     help="also decode the 71 min of tuned notes with the second pass and the long list (~25 min)")
     args = ap.parse_args()
     if not shutil.which("espeak-ng"):
         sys.exit("espeak-ng is needed: apt-get install espeak-ng")
     from apps.medical_dictation.config import DictationSettings, asr_options
-    from benchmarks.dictation_sets import (UNTUNED_SEED, UNTUNED_VOICES, VOICES, drug_pool, meds, orders, spoken_form,
-                                          untuned_set)
+    from benchmarks.dictation_sets import (TALK, UNTUNED_SEED, UNTUNED_VOICES, VOICES, drug_pool, meds, orders,
+                                          spoken_form, untuned_set)
     from core.asr import get_transcriber
     from core.clinical.drug_spotting import recogniser_check, recogniser_listen, recogniser_propose
     from core.text.ner import get_ner
@@ -239,11 +246,13 @@ def main() -> None:
     sets = {"tuned/notes": ([spoken_form(n["note"]) for n in notes], gold_notes, VOICES),
             "tuned/orders": ([said for said, _ in plans], [g for _, g in plans], VOICES),
             "untuned": ([said for said, _ in untuned], [g for _, g in untuned], UNTUNED_VOICES),
-            "untuned2": ([said for said, _ in untuned2], [g for _, g in untuned2], UNTUNED_VOICES)}
+            "untuned2": ([said for said, _ in untuned2], [g for _, g in untuned2], UNTUNED_VOICES),
+            "talk": (TALK, [{} for _ in TALK], UNTUNED_VOICES)}
     sets = {k: v for k, v in sets.items() if k in args.sets}
     vocabularies = {"tuned": [m for m, _ in Counter(m for g in gold_notes for m in g).most_common(40)],
                     "untuned": sorted({m for _, g in untuned for m in g}),
                     "untuned2": sorted({m for _, g in untuned2 for m in g})}
+    vocabularies["talk"] = vocabularies["tuned"]  # a clinician's list: the names dictated most
     work = Path(tempfile.mkdtemp(prefix="parlance-bench-dict-"))
     tagger = get_ner()
     cache = json.loads(args.transcripts.read_text()) if args.transcripts and args.transcripts.exists() else {}
@@ -308,12 +317,12 @@ def main() -> None:
         f"{name} {len(sets[name][0])} ({minutes[name]:.1f} min, {sum(len(g) for g in sets[name][1])} drugs)"
         for name in sets) + "\n")
     print(f"{'model':8} {'set':13} {'set-up':25} {'meds':>5} {'recall':>7} {'dose|found':>10} "
-          + " ".join(f"{k[:8]:>9}" for k in ATTRIBUTES))
+          + " ".join(f"{k[:8]:>9}" for k in ATTRIBUTES) + f" {'not said':>8}")
     for key, r in results.items():
         model, set_name, name = key.split("|")
         cells = " ".join(f"{r[k + '_accuracy']:9.3f}" if k + "_accuracy" in r else f"{'-':>9}" for k in ATTRIBUTES)
         print(f"{model:8} {set_name:13} {name:25} {r['medications']:5d} {r['medication_recall']:7.3f} "
-              f"{r['dosage_accuracy_found']:10.3f} {cells}")
+              f"{r['dosage_accuracy_found']:10.3f} {cells} {r['names_not_said']:8d}")
     for key, st in spot_stats.items():
         print(f"[spotting] {key}: {st['regions']} stretches searched, {st['asked']} decoded again, {st['replaced']} names written, "
               f"{st['doses_rewritten']} doses rewritten, {st['wrong']} names not said ({st['wrong_per_1000_words']:.2f} per 1,000 words said), "

@@ -113,3 +113,35 @@ def untuned_set(pool: list[str], n_orders: int = 24, n_notes: int = 12, seed: in
                 f"period {plan}")
         out.append((said, {current: {}, **gold}))
     return out
+
+
+# -- talk: a drug verb, no drug ------------------------------------------------------------------
+# what a clinician dictates after the verbs the spotting searches after, with no drug named: the
+# names written here are all names not said (a false insertion each). Written for the benchmark,
+# never tuned on: plans without drugs, and a patient's habits after "takes" / "uses".
+TALK = [
+    "Plan colon start physiotherapy twice a week period",
+    "Continue the current plan and review in two weeks period",
+    "Give advice on diet and exercise period",
+    "Stop smoking and cut down on alcohol period",
+    "Increase fluids and rest at home period",
+    "Restart gentle exercise when the pain settles period",
+    "Prescribe rest for two weeks period",
+    "Reduce the hours at work for now period",
+    "She takes the bus to work at the moment period",
+    "He takes a long walk every evening period",
+    "She takes her blood pressure at home twice a day period",
+    "He is taking time off work this week period",
+    "She takes care of her mother at the weekends period",
+    "He uses a walking stick outdoors period",
+    "She uses a spacer with her inhaler period",
+    "He takes a shower in the morning and feels better period",
+    "She is using ice on the knee twice daily period",
+    "He takes part in football on Saturdays period",
+    "Start a food diary and bring it to the next visit period",
+    "Continue to monitor the blood sugar at home period",
+    "Give the leaflet on back pain period",
+    "Stop the running until the ankle heals period",
+    "She takes her son to school every morning period",
+    "He takes his time climbing the stairs period",
+]

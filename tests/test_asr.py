@@ -153,6 +153,48 @@ def test_a_decode_the_prompt_cut_short_is_decoded_again_without_the_prompt(trans
     assert "seven days" in again.lower() or "7 days" in again.lower(), again
 
 
+def test_speech_a_prompted_decode_skipped_at_its_start_is_decoded_again(transcriber, monkeypatch, caplog):
+    """With a vocabulary in the prompt, Whisper has dropped a chunk's first clause ("10 milliliters
+    by mouth..." for "Plan colon continue metformin ten millilitres..."): the alignment then stretches
+    the first word over the lost speech ("10" from 0.0 to 1.7 s). That audio is decoded again
+    without the vocabulary, and the chunk again under the prompt from what it holds."""
+    from types import SimpleNamespace
+
+    from core.asr.whisper_engine import _stretched_word
+
+    assert _stretched_word([{"word": " 10", "start": 0.0, "end": 1.7}]) == 0
+    assert _stretched_word([{"word": " plan", "start": 0.0, "end": 0.3},
+                            {"word": " hydrochlorothiazide", "start": 0.3, "end": 2.6}]) is None
+    order = _order("Plan colon continue metformin ten milligrams by mouth twice daily period. "
+                   "Start sertraline fifty milligrams once daily.")
+    opt = TranscribeOptions(vocabulary=("amoxicillin", "metformin"))
+    whole = transcriber.transcribe(order, opt).text
+    model, tok = transcriber._model, transcriber._tokenizer("en")
+
+    class PromptSkipsTheStart:  # the real model, except that a prompted decode drops its first clause
+        def __getattr__(self, name):
+            return getattr(model, name)
+
+        def generate(self, features, prompts, **kwargs):
+            out = model.generate(features, prompts, **kwargs)
+            cut = []
+            for r, p in zip(out, prompts):
+                text = tok.decode([t for t in r.sequences_ids[0] if t < tok.eot])
+                skipped = p[0] == tok.sot_prev and p[-1] == tok.no_timestamps and "metformin" in text.lower()
+                tail = " " + text.lower().split("metformin", 1)[1].strip() if skipped else None
+                cut.append(SimpleNamespace(sequences_ids=[tok.encode(tail)], scores=r.scores,
+                                           no_speech_prob=r.no_speech_prob) if skipped else r)
+            return cut
+
+    monkeypatch.setattr(transcriber, "_model", PromptSkipsTheStart())
+    with caplog.at_level("INFO", logger="core.asr.whisper_engine"):
+        again = transcriber.transcribe(order, opt)
+    assert "skipped speech" in caplog.text
+    assert "metformin" in again.text.lower() and "plan" in again.text.lower(), again.text
+    assert word_error_rate([whole], [again.text]) <= 0.25, (whole, again.text)
+    assert again.words[0].text.lower().startswith("plan") and again.words[0].end - again.words[0].start < 1.0
+
+
 def test_a_vocabulary_longer_than_the_prompt_keeps_the_terms_that_sound_like_the_speech(transcriber):
     from core.clinical.drug_slots import lexicon_sound_index
     from core.text.sounds_like import rank_terms

@@ -225,6 +225,42 @@ def test_a_name_the_recogniser_proposes_far_ahead_is_taken_unless_the_phones_con
 
 
 @pytest.mark.slow
+def test_what_she_takes_is_proposed_for_but_other_talk_is_not(transcriber, monkeypatch):
+    """No dose follows "she takes <drug> at the moment": the recogniser still proposes names there
+    (what a patient takes is mostly a drug), but not after a verb in other talk ("reduced appetite")."""
+    from core.clinical import drug_spotting
+    from core.clinical.drug_spotting import TAKES_PROPOSED_MARGIN, _after_takes, default_spotter
+
+    monkeypatch.setattr(drug_spotting, "PROPOSED_MIN_GAIN", -1e9)  # tiny.en's words there are far from the name
+
+    words = _words(("She", 0.0, 0.2), ("is", 0.2, 0.3), ("taking", 0.3, 0.6), ("the", 0.6, 0.7), ("Tram", 0.7, 1.0))
+    assert _after_takes(words, 4) and not _after_takes(_words(("Reduced", 0.0, 0.4), ("appetite", 0.4, 1.0)), 1)
+    never = {"min_margin": 1e9, "agreed_similarity": 2.0}  # the phones alone never decide here
+    spotter = default_spotter()
+    asked = []
+
+    def listen(piece, readings):  # the recogniser prefers the words it wrote to any name, by 11
+        return [0.0] + [-11.0] * (len(readings) - 1)
+
+    def propose(lead):
+        def heard(piece, before, names):
+            asked.append(before)
+            return [("sertraline", -12.0), ("ataluren", -12.0 - lead)]
+        return heard
+
+    said = _order("Seen today for asthma. She takes sertraline at the moment and it suits her.")
+    t = transcriber.transcribe(said)
+    taken = spotter.spot(t, said.samples, listen=listen, propose=propose(TAKES_PROPOSED_MARGIN + 2), **never)
+    assert "sertraline" in taken.text.lower() and asked and asked[0].lower().startswith("take"), (t.text, asked)
+    torn = spotter.spot(t, said.samples, listen=listen, propose=propose(TAKES_PROPOSED_MARGIN - 2), **never)
+    assert "sertraline" not in torn.text.lower()
+    talk = _order("Reduced appetite and poor sleep for a week.")
+    asked.clear()
+    t = transcriber.transcribe(talk)
+    assert spotter.spot(t, talk.samples, listen=listen, propose=propose(20.0), **never).text == t.text and not asked
+
+
+@pytest.mark.slow
 def test_the_clinicians_names_are_proposed_among_themselves(transcriber, monkeypatch):
     """Among all 2,000 names the recogniser is torn (a lead of 1); among the clinician's own names
     it hears one of theirs well ahead of the next: that one is taken."""

@@ -59,6 +59,14 @@ MAX_PRIORS = 50_000  # texts' and terms' scores on silence kept (a few MB)
 # until the decoder drops words (tuned on the tuned dictation set, benchmarks/dictation.py)
 SECOND_PASS_TERMS = 10
 SECOND_PASS_MIN_SIMILARITY = 0.6  # a long vocabulary's terms must sound this much like something heard
+# a word far longer than its letters allow is speech the decode skipped and the alignment stretched
+# that word over: with a vocabulary in the prompt, Whisper has dropped a whole clause at a chunk's
+# start ("10" from 0.0 to 1.7 s, over "plan colon continue metformin ten")
+STRETCHED_WORD_S = 1.2
+STRETCHED_S_PER_CHAR = 0.15  # per letter said: a digit is said as about 4 ("seven"), a letter of "mg" as 5
+# the audio up to that word's end, decoded without the vocabulary, holds this many more letters than
+# the decode had there (and half as many again): a pause stretched into a word adds none
+SKIPPED_MIN_LETTERS = 8
 
 
 @dataclass
@@ -330,6 +338,9 @@ class WhisperTranscriber:
             words = self._align(sub, [d.tokens for _, d in keep],
                                 [batch[j].features.shape[1] for j in idx], [langs[j] for j in idx])
         for (j, d), w in zip(keep, words):
+            if _stretched_word(w) is not None:
+                row = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.asarray(enc)[j:j + 1]))
+                d, w = self._skipped_speech_again(batch[j], row, langs[j], options[j], d, w)
             batch[j].result = _segment(batch[j], d, w)
         for c in batch:
             c.features = None  # ~1 MB per chunk: hours of audio must not keep them all
@@ -423,7 +434,50 @@ class WhisperTranscriber:
         good = fine or [d for d in candidates if d.compression_ratio <= opt.compression_ratio_threshold]
         best = max(good or candidates, key=lambda d: d.avg_logprob)
         words = self._align(enc, [best.tokens], [chunk.features.shape[1]], [lang])[0] if opt.word_timestamps else ()
+        if _stretched_word(words) is not None:
+            best, words = self._skipped_speech_again(chunk, enc, lang, opt, best, words)
         chunk.result = _segment(chunk, best, words)
+
+    def _skipped_speech_again(self, chunk: _Chunk, enc: ctranslate2.StorageView, lang: str, opt: TranscribeOptions,
+                              d: _Decoded, words: tuple) -> tuple[_Decoded, tuple]:
+        """A decode under a prompt whose word times show skipped speech (``_stretched_word``): the
+        audio up to that word's end is decoded without the vocabulary; where that holds
+        ``SKIPPED_MIN_LETTERS`` more letters than the decode had there, its words (less the last,
+        which the cut may have clipped) start the text and the chunk is decoded again under the
+        prompt from there. (``d``, ``words``) stay when nothing was skipped, or when the new decode
+        is no longer or needs the fallback."""
+        prompt = self._prompt(lang, opt)
+        plain = self._prompt(lang, replace(opt, vocabulary=()))  # the initial prompt, the style, stays
+        plain = plain if plain != prompt else self._prompt(lang, replace(opt, vocabulary=(), initial_prompt=None))
+        k = _stretched_word(words)
+        if k is None or plain == prompt:
+            return d, words
+        tok = self._tokenizer(lang)
+        head = chunk.samples[: int(min(words[k]["end"], chunk.samples.size / SAMPLE_RATE) * SAMPLE_RATE)]
+        f = self._features(head)
+        head_enc = self._encode([f], min(FULL_WINDOW_FRAMES, f.shape[1] + int(opt.context_pad_s * FRAMES_PER_SECOND)))
+        r = self._model.generate(head_enc, [plain], beam_size=opt.beam_size, patience=1.0, length_penalty=1.0,
+                                 max_length=self._max_length(plain, opt), suppress_blank=True,
+                                 suppress_tokens=self._suppress)[0]
+        head_tokens = [t for t in r.sequences_ids[0] if t < tok.eot]
+        head_words, head_word_tokens = tok.split_to_word_tokens(head_tokens + [tok.eot])
+        had = sum(_letters(w["word"]) for w in words[: k + 1])
+        heard = sum(_letters(w) for w in head_words[:-1])
+        if heard - had < max(SKIPPED_MIN_LETTERS, had / 2):
+            return d, words  # the word was only said slowly, or a pause was stretched into it
+        prefix = [t for ts in head_word_tokens[: len(head_words) - 2] for t in ts]
+        r = self._model.generate(enc, [prompt + prefix], beam_size=opt.beam_size, patience=1.0, length_penalty=1.0,
+                                 max_length=self._max_length(prompt + prefix, opt), return_scores=True,
+                                 return_no_speech_prob=True, suppress_blank=True, suppress_tokens=self._suppress)[0]
+        tokens = list(r.sequences_ids[0])
+        tokens = tokens if tokens[: len(prefix)] == prefix else prefix + tokens
+        again = self._score(tokens, r.scores[0], r.no_speech_prob, lang)
+        if _needs_fallback(again, opt, chunk.voiced_s) or len(again.text) <= len(d.text):
+            return d, words
+        log.info("a decode under the prompt skipped speech (%r stretched over %.1f s); decoded again from %r",
+                 words[k]["word"], words[k]["end"] - words[k]["start"], tok.decode(prefix))
+        aligned = self._align(enc, [again.tokens], [chunk.features.shape[1]], [lang])[0]
+        return again, aligned
 
     # -- model helpers --------------------------------------------------------------------------
     def _encode(self, features: list[np.ndarray], window: int, to_cpu: bool = False) -> ctranslate2.StorageView:
@@ -543,6 +597,25 @@ def _needs_fallback(d: _Decoded, opt: TranscribeOptions, voiced_s: float | None 
 def _too_little_text(text: str, voiced_s: float | None) -> bool:
     """Far less text than the speech in the chunk holds (``MIN_CHARS_PER_VOICED_S``)."""
     return voiced_s is not None and voiced_s >= MIN_VOICED_S and len(text.strip()) < MIN_CHARS_PER_VOICED_S * voiced_s
+
+
+def _stretched_word(words: Sequence[dict]) -> int | None:
+    """The first aligned word far longer than its letters allow (``STRETCHED_WORD_S``), if any."""
+    for k, w in enumerate(words):
+        if w["end"] - w["start"] > max(STRETCHED_WORD_S, STRETCHED_S_PER_CHAR * _letters_said(w["word"])):
+            return k
+    return None
+
+
+def _letters_said(word: str) -> int:
+    """About how many letters saying ``word`` takes: "10" is "ten", ".5mg" "point five milligrams"."""
+    if not any(ch.isdigit() for ch in word):
+        return _letters(word)
+    return sum(4 if ch.isdigit() else 5 for ch in word if ch.isalnum() or ch in ".,")
+
+
+def _letters(word: str) -> int:
+    return sum(ch.isalnum() for ch in word)
 
 
 def _has_loop(text: str, times: int = 3, max_n: int = 4) -> bool:

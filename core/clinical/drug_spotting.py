@@ -49,7 +49,10 @@ free writes English, held to the names it hears metformin far ahead of the next)
 clinician's list, their names are proposed among themselves too (after "she takes" as well), and
 their first is taken when it leads by ``LISTED_PROPOSED_MARGIN``. Where a dose follows a few short
 words later, the name may have swallowed them ("met | for min | 100 mg"): that longer stretch is
-read too (``_dose_start``). Words that are no dose ("for 10 million drums") give way to the dose
+read too (``_dose_start``). After "she takes / is taking / uses", where no dose follows, names are
+proposed too, and the first is taken at a lead of ``TAKES_PROPOSED_MARGIN``; there the stretch
+runs on into talk ("salivacumabat, the moment, and it"), so its shorter starts are read too, where
+only that proposed first may be taken. Words that are no dose ("for 10 million drums") give way to the dose
 read back far ahead of the other doses (``NO_WORDS_MARGIN``), even where the words read better.
 
 Then the recogniser decides what is still open: where no name stood out, the phones' best
@@ -189,6 +192,13 @@ PROPOSED_MARGIN = 6.0
 PROPOSED_MIN_GAIN = -25.0
 PROPOSED_MIN_SUPPORT = -25.0
 PROPOSED_PRIOR_WEIGHT = 1.0
+# in talk nothing is proposed (held to drug names, the decoder always names one), except after
+# "she takes / is taking / uses": what a patient takes is mostly a drug; a first proposed there
+# must lead by this much (and pass the proposals' phones and reading floors). Chosen on the untuned
+# set and the talk set (benchmarks/dictation.py): alirocumab led by 8.2 ("salivacumabat, the
+# moment", phones -7.9 on its first word); in talk wrong firsts led by up to 8.8 ("no bus to work"
+# -> mavacamten, phones -35 to -63 on every start: under the floor) and 6.0 (tizanidine)
+TAKES_PROPOSED_MARGIN = 8.0
 # the first of the clinician's names, proposed among theirs only: taken when it leads the next of
 # theirs by this much, its phones and reading far behind the words heard at worst (on the untuned
 # set with its list the right names led by 12.9-16.7 with phones down to -35 ("really," for
@@ -432,14 +442,20 @@ class DrugSpotter:
             end = b
             if pick is None and not named and listen is not None and heard:
                 d = _dose_start(words, b)
-                in_order = _dose_follows(words, b) or d is not None  # talk is never proposed names for
-                proposed = _proposed(propose, words, samples, a, b, names) if propose and in_order else []
+                in_order = _dose_follows(words, b) or d is not None  # talk is never proposed names for,
+                takes = not in_order and _after_takes(words, a)  # but what she takes may be a drug
+                proposed = _proposed(propose, words, samples, a, b, names) if propose and (in_order or takes) else []
                 # the clinician's own names, proposed among themselves (after "she takes" too)
                 theirs_proposed = [(int(mine_all[i]), sc) for i, sc in _proposed(
                     propose, words, samples, a, b, [names[i] for i in mine_all])] if propose and len(mine_all) > 1 else []
                 spans = [(b, drug_costs, own)]
                 if (proposed or theirs_proposed) and d is not None:  # the name may have swallowed the words up to the dose
                     spans.append((d, *self._costs(words, samples, a, d, targets)))
+                if takes and len(proposed) > 1 and proposed[0][1] - proposed[1][1] >= TAKES_PROPOSED_MARGIN:
+                    # no dose ends the name in talk ("salivacumabat, the moment, and it"): shorter
+                    # stretches too, where only the proposed first may be taken (the readings of one
+                    # short word pick names for "long", "care", "part")
+                    spans += [(stop, *self._costs(words, samples, a, stop, targets)) for stop in range(a + 1, b)]
                 for stop, span_costs, span_own in spans:
                     if span_costs is None:
                         continue
@@ -448,12 +464,17 @@ class DrugSpotter:
                     top = list(dict.fromkeys(int(i) for i in np.concatenate([span_order[:LISTEN_CANDIDATES], mine])))
                     top += list(dict.fromkeys(i for i, _ in proposed + theirs_proposed if i not in top))
                     gains = np.array([span_own - float(span_costs[i]) for i in top])
+                    if stop < b and takes and gains[top.index(proposed[0][0])] < PROPOSED_MIN_GAIN:
+                        continue
                     leads = [(top.index(p[0][0]), p[0][1] - p[1][1], *rule) for p, rule in (
-                        (proposed, (PROPOSED_MARGIN, PROPOSED_MIN_GAIN, PROPOSED_MIN_SUPPORT)),
+                        (proposed, (TAKES_PROPOSED_MARGIN if takes else PROPOSED_MARGIN, PROPOSED_MIN_GAIN,
+                                    PROPOSED_MIN_SUPPORT)),
                         (theirs_proposed, (LISTED_PROPOSED_MARGIN, LISTED_PROPOSED_MIN_GAIN,
                                            LISTED_PROPOSED_MIN_SUPPORT))) if len(p) > 1]
                     chosen, margin = _listen(listen, words, samples, a, stop, [names[i] for i in top], gains, leads,
                                              min_gain=floor)
+                    if chosen is not None and takes and stop < b and top[chosen] != proposed[0][0]:
+                        chosen = None
                     if chosen is not None:
                         pick, end = top[chosen], stop
                         considered[-1] = (_said(words, a, end), names[pick], round(float(gains[chosen]), 2), margin)
@@ -621,14 +642,24 @@ def _listen(listen: Listen, words: Sequence[Word], samples: np.ndarray, a: int, 
     return None, 0.0
 
 
+def _verb_before(words: Sequence[Word], a: int) -> int:
+    """The index of the drug verb before the stretch starting at ``a`` (over the words skipped after
+    it), or of the word right before the stretch where there is none."""
+    v = a - 1
+    while v > 0 and _plain(words[v].text) in SKIP:
+        v -= 1
+    return v if v >= 0 and _is_anchor(_plain(words[v].text)) else max(a - 1, 0)
+
+
+def _after_takes(words: Sequence[Word], a: int) -> bool:
+    return a > 0 and _plain(words[_verb_before(words, a)].text) in TAKES
+
+
 def _proposed(propose: Propose, words: Sequence[Word], samples: np.ndarray, a: int, b: int,
               names: list[str]) -> list[tuple[int, float]]:
     """(index in ``names``, log probability) of the names the recogniser hears after the order's
     verb, in the audio from the verb to the dose; none when it fails (logged)."""
-    v = a - 1
-    while v > 0 and _plain(words[v].text) in SKIP:
-        v -= 1
-    v = v if v >= 0 and _is_anchor(_plain(words[v].text)) else max(a - 1, 0)
+    v = _verb_before(words, a)
     _, _, piece = _order_piece(words, samples, a, b, first=v)
     if piece is None:
         return []
