@@ -195,6 +195,28 @@ def test_speech_a_prompted_decode_skipped_at_its_start_is_decoded_again(transcri
     assert again.words[0].text.lower().startswith("plan") and again.words[0].end - again.words[0].start < 1.0
 
 
+def test_the_sampled_fallback_decodes_the_same_in_every_fresh_process(tmp_path):
+    """Every decode here needs the fallback (no log-probability is good enough) and the fallback
+    only samples (temperature 1), so the text is sampled: two fresh processes write the same (without
+    the seed they differ)."""
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    from core.pronunciation.espeak import synthesize
+
+    sf.write(tmp_path / "order.wav", synthesize("Continue metformin ten milligrams twice daily.", rate_wpm=140), 16000)
+    script = ("import sys; from core.asr import get_transcriber, TranscribeOptions; "
+              "t = get_transcriber('tiny.en').transcribe(sys.argv[1], TranscribeOptions(fallback_log_prob_threshold=0.0, "
+              "temperatures=(1.0,))); print(repr(t.text))")
+    runs = [subprocess.run([sys.executable, "-c", script, str(tmp_path / "order.wav")], capture_output=True, text=True,
+                           cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent), timeout=300)
+            for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), [r.stderr[-500:] for r in runs]
+    assert runs[0].stdout.splitlines()[-1] == runs[1].stdout.splitlines()[-1]
+
+
 def test_a_vocabulary_longer_than_the_prompt_keeps_the_terms_that_sound_like_the_speech(transcriber):
     from core.clinical.drug_slots import lexicon_sound_index
     from core.text.sounds_like import rank_terms

@@ -59,6 +59,10 @@ MAX_PRIORS = 50_000  # texts' and terms' scores on silence kept (a few MB)
 # until the decoder drops words (tuned on the tuned dictation set, benchmarks/dictation.py)
 SECOND_PASS_TERMS = 10
 SECOND_PASS_MIN_SIMILARITY = 0.6  # a long vocabulary's terms must sound this much like something heard
+# the temperature fallback samples; CTranslate2 seeds each worker thread's generator once, from
+# this process-wide seed, when it first samples: set when the first transcriber is built, a fresh
+# process decodes the same audio the same way (one decode had given an order, the next a list of names)
+FALLBACK_SEED = 20261207
 # a word far longer than its letters allow is speech the decode skipped and the alignment stretched
 # that word over: with a vocabulary in the prompt, Whisper has dropped a whole clause at a chunk's
 # start ("10" from 0.0 to 1.7 s, over "plan colon continue metformin ten")
@@ -106,6 +110,7 @@ class WhisperTranscriber:
         from faster_whisper.transcribe import get_suppressed_tokens
 
         path = resolve_whisper(model, allow_download=allow_download)
+        ctranslate2.set_random_seed(FALLBACK_SEED)
         self.name = model
         self._fw = WhisperModel(
             path, device=device, compute_type=compute_type,
