@@ -12,6 +12,9 @@ benchmarks/asr.py, explained in docs/asr.md):
 3. A safety net: any chunk whose decode looks wrong (repetitive, or low log-probability) is
    decoded again with the standard full 30 s window and the temperature fallback of the
    original Whisper, so the fast path never makes a transcript worse than the standard one.
+   The fallback's sampling is seeded (``FALLBACK_SEED``): a fresh process decodes alike. Speech
+   a prompted decode skipped shows as a word stretched far past its letters; it is decoded
+   again without the vocabulary and forced as the text's start (``_skipped_speech_again``).
 4. A second pass from the same encoder output. A vocabulary longer than the prompt holds
    (Whisper keeps 223 tokens of context, about 50 drug names): each chunk is decoded once with what
    fits (the list's end), its terms are ranked by how much something in that first transcript
