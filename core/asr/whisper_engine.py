@@ -71,9 +71,12 @@ FALLBACK_SEED = 20261207
 # start ("10" from 0.0 to 1.7 s, over "plan colon continue metformin ten")
 STRETCHED_WORD_S = 1.2
 STRETCHED_S_PER_CHAR = 0.15  # per letter said: a digit is said as about 4 ("seven"), a letter of "mg" as 5
-# the audio up to that word's end, decoded without the vocabulary, holds this many more letters than
-# the decode had there (and half as many again): a pause stretched into a word adds none
+# the audio up to that word's end, decoded without the vocabulary, holds this many more letters
+# before the word's own sound than the decode had there (and half as many again): a pause
+# stretched into a word adds none
 SKIPPED_MIN_LETTERS = 8
+SAID_S_PER_LETTER = 0.08  # about how long a letter said takes (dictation: 12-15 letters a second)
+SKIPPED_SLACK_S = 0.1
 
 
 @dataclass
@@ -449,11 +452,12 @@ class WhisperTranscriber:
     def _skipped_speech_again(self, chunk: _Chunk, enc: ctranslate2.StorageView, lang: str, opt: TranscribeOptions,
                               d: _Decoded, words: tuple) -> tuple[_Decoded, tuple]:
         """A decode under a prompt whose word times show skipped speech (``_stretched_word``): the
-        audio up to that word's end is decoded without the vocabulary; where that holds
-        ``SKIPPED_MIN_LETTERS`` more letters than the decode had there, its words (less the last,
-        which the cut may have clipped) start the text and the chunk is decoded again under the
-        prompt from there. (``d``, ``words``) stay when nothing was skipped, or when the new decode
-        is no longer or needs the fallback."""
+        audio up to that word's end is decoded without the vocabulary; where the words it holds
+        before the stretched word's own sound have ``SKIPPED_MIN_LETTERS`` more letters than the
+        decode had there, they start the text and the chunk is decoded again under the prompt from
+        there (the stretched word is left to the prompt: "Start Search Reline" for "Start
+        Sertraline" would undo what the vocabulary heard). (``d``, ``words``) stay when nothing was
+        skipped, or when the new decode is no longer or needs the fallback."""
         prompt = self._prompt(lang, opt)
         plain = self._prompt(lang, replace(opt, vocabulary=()))  # the initial prompt, the style, stays
         plain = plain if plain != prompt else self._prompt(lang, replace(opt, vocabulary=(), initial_prompt=None))
@@ -468,12 +472,16 @@ class WhisperTranscriber:
                                  max_length=self._max_length(plain, opt), suppress_blank=True,
                                  suppress_tokens=self._suppress)[0]
         head_tokens = [t for t in r.sequences_ids[0] if t < tok.eot]
-        head_words, head_word_tokens = tok.split_to_word_tokens(head_tokens + [tok.eot])
-        had = sum(_letters(w["word"]) for w in words[: k + 1])
-        heard = sum(_letters(w) for w in head_words[:-1])
+        # the skipped speech is what the head holds before the stretched word's own sound (its end
+        # less the time its letters take): the words said there, as the head's alignment times them
+        own_start = words[k]["end"] - SAID_S_PER_LETTER * _letters_said(words[k]["word"])
+        head_words = self._align(head_enc, [head_tokens], [f.shape[1]], [lang])[0] if head_tokens else ()
+        skipped = [w for w in head_words if w["end"] <= own_start + SKIPPED_SLACK_S]
+        had = sum(_letters(w["word"]) for w in words[:k])
+        heard = sum(_letters(w["word"]) for w in skipped)
         if heard - had < max(SKIPPED_MIN_LETTERS, had / 2):
             return d, words  # the word was only said slowly, or a pause was stretched into it
-        prefix = [t for ts in head_word_tokens[: len(head_words) - 2] for t in ts]
+        prefix = [t for w in skipped for t in w["tokens"]]
         r = self._model.generate(enc, [prompt + prefix], beam_size=opt.beam_size, patience=1.0, length_penalty=1.0,
                                  max_length=self._max_length(prompt + prefix, opt), return_scores=True,
                                  return_no_speech_prob=True, suppress_blank=True, suppress_tokens=self._suppress)[0]
