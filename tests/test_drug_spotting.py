@@ -260,6 +260,41 @@ def test_what_she_takes_is_proposed_for_but_other_talk_is_not(transcriber, monke
     assert spotter.spot(t, talk.samples, listen=listen, propose=propose(20.0), **never).text == t.text and not asked
 
 
+def test_after_takes_a_shorter_start_takes_only_the_proposed_first(monkeypatch):
+    """The stretch after "takes" runs on into talk, so its shorter starts are read too; there only
+    the name the recogniser proposed far ahead may be taken, never another the readings liked."""
+    from core.clinical import drug_spotting
+    from core.clinical.drug_spotting import TAKES_PROPOSED_MARGIN, default_spotter
+
+    ws = _words(("She", 0.0, 0.3), ("takes", 0.3, 0.7), ("search", 0.7, 1.1), ("rely", 1.1, 1.4), ("in", 1.4, 1.6),
+                ("every", 1.6, 2.0), ("day.", 2.0, 2.4))
+    text = " ".join(w.text for w in ws)
+    t = Transcript(text=text, segments=(Segment(0.0, 2.6, text, ws),), language="en", duration=2.6)
+    samples = np.random.default_rng(0).normal(0, 0.01, int(2.6 * 16000)).astype(np.float32)
+    monkeypatch.setattr(drug_spotting, "PROPOSED_MIN_GAIN", -1e9)
+    never = {"min_margin": 1e9, "agreed_similarity": 2.0}
+    stops = []
+
+    def propose(piece, before, names):
+        return [("sertraline", -12.0), ("ataluren", -12.0 - TAKES_PROPOSED_MARGIN - 1)]
+
+    def fake_listen(pick_proposed):
+        def fake(listen, words, samples, a, b, choices, gains, proposed=(), no_words=False, min_gain=-np.inf):
+            stops.append(b)
+            if b == 5:  # the whole stretch "search rely in": nothing stands out
+                return None, 0.0
+            i = choices.index("sertraline")
+            return (i, 9.0) if pick_proposed else ((i + 1) % len(choices), 9.0)
+        return fake
+
+    monkeypatch.setattr(drug_spotting, "_listen", fake_listen(pick_proposed=False))
+    other = default_spotter().spot(t, samples, listen=lambda p, r: [0.0] * len(r), propose=propose, **never)
+    assert other.text == text and sorted(set(stops)) == [3, 4, 5], (other.text, stops)
+    monkeypatch.setattr(drug_spotting, "_listen", fake_listen(pick_proposed=True))
+    taken = default_spotter().spot(t, samples, listen=lambda p, r: [0.0] * len(r), propose=propose, **never)
+    assert taken.text.startswith("She takes sertraline"), taken.text
+
+
 @pytest.mark.slow
 def test_the_clinicians_names_are_proposed_among_themselves(transcriber, monkeypatch):
     """Among all 2,000 names the recogniser is torn (a lead of 1); among the clinician's own names
