@@ -105,20 +105,45 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
 
 
+def _reset_kernel_peak() -> bool:
+    """Reset the kernel's record of this process's peak RSS (Linux: "5" to /proc/self/clear_refs);
+    False where that is not allowed. A nested PeakRss resets it for the outer one too: the outer
+    one still has its own samples."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _kernel_peak_mb() -> float | None:
+    """The kernel's peak RSS of this process since the last reset (VmHWM), MB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 class PeakRss:
     """``with PeakRss() as m: ...`` (or ``m = PeakRss().start()`` ... ``m.stop()``), then
-    ``m.peak_mb`` (highest RSS seen while it ran) and ``m.grown_mb`` (peak minus RSS at start)."""
+    ``m.peak_mb`` (highest RSS seen while it ran: sampled, and the kernel's own peak where it can be
+    reset) and ``m.grown_mb`` (peak minus RSS at start)."""
 
     def __init__(self, every_s: float = 0.005):
         self.every_s, self.start_mb, self.peak_mb = every_s, 0.0, 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._kernel_peak = False
 
     def _sample(self) -> None:
         while not self._stop.wait(self.every_s):
             self.peak_mb = max(self.peak_mb, rss_mb())
 
     def start(self) -> PeakRss:
+        self._kernel_peak = _reset_kernel_peak()
         self.start_mb = self.peak_mb = rss_mb()
         self._stop.clear()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -129,7 +154,8 @@ class PeakRss:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.peak_mb = round(max(self.peak_mb, rss_mb()), 1)
+        kernel = _kernel_peak_mb() if self._kernel_peak else None  # a sampler may be starved on a busy machine
+        self.peak_mb = round(max(self.peak_mb, rss_mb(), kernel or 0.0), 1)
         return self
 
     def __enter__(self) -> PeakRss:
