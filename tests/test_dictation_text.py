@@ -228,6 +228,9 @@ def test_the_clinicians_vocabulary_is_searched_first_in_a_slot():
     ("lisinopril for the milligrams daily", "Lisinopril 40 milligrams daily"),
     ("naproxen one ram intravenously", "Naproxen 1 g intravenously"),
     ("start remdesivir one-gram intravenously", "Start remdesivir 1 g intravenously"),  # one word
+    ("start remdesivir one -gram IV for seven -day period", "Start remdesivir 1 g IV for 7 days."),  # words joined
+    ("continue salmeterol five -milligrams for two-weeks", "Continue salmeterol 5 mg for 2 weeks"),
+    ("a seven-day course", "A seven-day course"),  # no "for": left as said
     ("give salbutamol two-puffs inhaled", "Give salbutamol 2 puffs inhaled"),
     ("a one-off visit, well-being", "A one-off visit, well-being"),
     ("she wants to drop out", "She wants to drop out"),  # ordinary words stay
@@ -300,3 +303,14 @@ def test_garbled_units_leave_odd_input_alone():
     assert garbled_units(long_word) == long_word
     assert garbled_units("10 ½ 日本 milidrams") == "10 ½ 日本 milidrams"  # only a word right after the number
     assert garbled_units("dose 10 milidrams, then 20 mil plums") == "dose 10 mg, then 20 mg"
+
+
+def test_a_drug_takes_no_attributes_from_the_next_drug_named():
+    """The recogniser often loses the full stop between "she takes X at the moment" and the plan
+    ("... her beard plan, call and give histamine 75 mcg"): X must not take the next drug's dose."""
+    from core.clinical.entities import extract_entities
+
+    text = "She takes hydroxychloroquine at the moment, and it suits her beard plan, give histamine 75 mcg by mouth as needed."
+    meds = {e.text: e.attributes for e in extract_entities(text) if e.label == "MEDICATION"}
+    assert meds == {"hydroxychloroquine": {},
+                    "histamine": {"dosage": "75 mcg", "route": "by mouth", "frequency": "as needed"}}

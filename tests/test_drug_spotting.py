@@ -423,6 +423,15 @@ def test_dose_candidates_regions_and_spoken_digits():
     assert dose_region(_words(("milligrams", 0, .5), ("by", .5, .6)), 0) == (0, 1)  # the number was lost
     assert dose_region(_words(("for", 0, .2), ("10", .2, .4), ("mg", .4, .6)), 0) == (0, 3)  # "forty"
     assert dose_region(_words(("for", 0, .2), ("pain", .2, .4)), 0) is None
+    # a comma after a word that is no number ends the dose: the route follows ("two laps, topicly")
+    assert dose_region(_words(("two", 0, .2), ("laps,", .2, .4), ("topicly", .4, .8), ("a", .8, .9)), 0) == (0, 2)
+    # a number heard as other words before a word that sounds like a unit, only where asked for
+    lost = _words(("for", 0, .2), ("the", .2, .3), ("millibrem,", .3, .7), ("intravenously", .7, 1.2))
+    assert dose_region(lost, 0) is None and dose_region(lost, 0, lost_number=True) == (0, 3)
+    twin = _words(("twin,", 0, .2), ("tamelogram,", .2, .6), ("all", .6, .7), ("at", .7, .8), ("once", .8, 1.0))
+    assert dose_region(twin, 0, lost_number=True) == (0, 2)
+    talk = _words(("for", 0, .2), ("the", .2, .3), ("people", .3, .7), ("who", .7, .8))
+    assert dose_region(talk, 0, lost_number=True) is None
     assert _spoken(_words(("2", 0, .5), (".5mg", .5, 1), ("250", 1, 2))) == ["two", "point", "five", "milligrams", "two", "hundred",
                                                               "fifty"]
 
@@ -450,6 +459,46 @@ def test_a_dose_the_recogniser_got_wrong_is_rewritten_from_the_audio(transcriber
     number = spot_drug_names(heard_as(lambda w: "10" if w == "50" else w), order.samples)
     assert [r.replacement for r in number.repairs] == ["sertraline"]
     assert [r.replacement for r in spot_drug_names(t, order.samples).repairs] == ["sertraline"]  # a right dose stays
+
+
+def test_words_that_are_no_dose_keep_the_number_heard_first_and_a_lost_number_is_found(monkeypatch):
+    """The phones may fix the tail of a dose heard as words ("two laps"), not its first digit:
+    they liked 8 units there, where 2 drops was said. A number heard as other words before a
+    garbled unit ("for the millibrem") is read as a dose too."""
+    from core.clinical.drug_spotting import default_spotter
+    from core.pronunciation import spotting
+
+    spotter = default_spotter()
+    written, _ = spotter._dose_targets()
+    liked = {}
+
+    def costs(lp, targets):  # the words heard cost 20; names and other doses far more
+        out = np.full(len(targets), 60.0)
+        out[-1] = 20.0
+        if len(targets) == len(written) + 1:
+            for k, w in enumerate(written):
+                out[k] = liked.get(w, out[k])
+        return out
+
+    monkeypatch.setattr(spotting, "spot_costs", costs)
+    samples = np.random.default_rng(0).normal(0, 0.01, 3 * 16000).astype(np.float32)
+
+    def spot(*spec):
+        ws = _words(*spec)
+        text = " ".join(w.text for w in ws)
+        t = Transcript(text=text, segments=(Segment(0.0, 3.0, text, ws),), language="en", duration=3.0)
+        return spotter.spot(t, samples).text
+
+    liked.update({"8 units": 10.0, "2 drops": 14.0})
+    laps = (("Give", 0, .3), ("trimethoprim", .3, 1.0), ("two", 1.0, 1.2), ("laps,", 1.2, 1.5), ("topically.", 1.6, 2.2))
+    assert spot(*laps) == "Give trimethoprim two laps, topically."  # a wrong dose is worse than none
+    liked.update({"8 units": 14.0, "2 drops": 10.0})
+    assert spot(*laps) == "Give trimethoprim 2 drops, topically."
+    liked.clear()
+    liked.update({"40 mg": 14.0, "10 mg": 17.5})
+    lost = (("Start", 0, .3), ("ticagrelor", .3, 1.0), ("for", 1.0, 1.2), ("the", 1.2, 1.3), ("millibrem,", 1.3, 1.8),
+            ("intravenously.", 1.9, 2.6))
+    assert spot(*lost) == "Start ticagrelor 40 mg, intravenously."
 
 
 def test_a_dose_heard_as_one_is_told_from_words_that_are_none():

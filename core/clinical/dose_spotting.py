@@ -36,6 +36,10 @@ NUMBERISH = {"one", "two", "three", "four", "five", "six", "seven", "eight", "ni
              "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "half", "point", "to", "too",
              "a", "an"}
 UNIT_WORDS = {w for u in UNITS for w in u} | {"mg", "mcg", "ml", "tabs", "caps", "milliliters", "milliliter"}
+# a word after one or two others that sounds this much like a mass or volume unit (ARPAbet phones,
+# core.text.sounds_like) marks a dose whose number was heard as other words ("millibrem" 0.69,
+# "tamelogram" 0.64 to milligrams; "people" 0.38, "minutes" 0.59, "militants" 0.61)
+LOST_NUMBER_UNIT_SIMILARITY = 0.62
 MAX_DOSE_WORDS = 5
 MAX_DOSE_S = 2.6
 
@@ -96,17 +100,42 @@ def glued_unit(word: str) -> bool:
     return bool(m) and m.group(1) in UNIT_WORDS
 
 
-def dose_region(words: Sequence[Word], start: int) -> tuple[int, int] | None:
+def _sounds_like_unit(word: str) -> bool:
+    from core.clinical.normalisation import GARBLED_UNITS
+    from core.text.sounds_like import phones_of, sound_index
+
+    return bool(word) and sound_index(GARBLED_UNITS).closest(phones_of([word]), LOST_NUMBER_UNIT_SIMILARITY) is not None
+
+
+def _lost_number(words: Sequence[Word], start: int) -> int | None:
+    """The index of the unit where one or two words that are no number come before a word that
+    sounds like a mass or volume unit: a number and unit heard as other words ("for the millibrem"
+    for forty milligrams, "twin, tamelogram" for twenty milligrams)."""
+    for k in (1, 2):
+        if start + k >= len(words) or re.search(r"[.;:!?]$", words[start + k - 1].text.strip()):
+            return None
+        if _sounds_like_unit(_plain(words[start + k].text)):
+            return start + k
+    return None
+
+
+def dose_region(words: Sequence[Word], start: int, lost_number: bool = False) -> tuple[int, int] | None:
     """(first, last + 1) word indices of the dose right after a drug name ending at ``start``: it
     begins with a number (or a word a number is heard as: "to" for two, "for 10" for forty; or with
-    its unit, where the number was lost: "ivabradine milligrams by mouth") and ends before a route, frequency or
-    duration word, "N times", or a clause end. "and" inside a number ("200, and 50") goes on."""
+    its unit, where the number was lost: "ivabradine milligrams by mouth"; with ``lost_number``,
+    also with words a number was heard as, before a word that sounds like a unit: "for the
+    millibrem") and ends before a route, frequency or duration word, "N times", a clause end, or a
+    comma after a word that is no number ("two laps, topicly"). "and" inside a number ("200, and
+    50") goes on."""
     if start >= len(words):
         return None
     first = _plain(words[start].text)
     second = _plain(words[start + 1].text) if start + 1 < len(words) else ""
-    if not (_is_number(first) or first in UNIT_WORDS or first == "for" and _is_number(second)):
+    unit = _lost_number(words, start) if lost_number and first not in AFTER_DOSE - {"for"} else None
+    if not (_is_number(first) or first in UNIT_WORDS or first == "for" and _is_number(second) or unit is not None):
         return None
+    if unit is not None and not _is_number(first):
+        return start, unit + 1
     b = start
     while b < len(words) and b - start < MAX_DOSE_WORDS:
         p = _plain(words[b].text)
@@ -121,4 +150,6 @@ def dose_region(words: Sequence[Word], start: int) -> tuple[int, int] | None:
         if p in UNIT_WORDS or glued_unit(p) or re.search(r"[.;:!?]$", words[b - 1].text.strip()) and \
                 not re.search(r"\d\.$", words[b - 1].text.strip()):
             break  # a dose ends with its unit
+        if words[b - 1].text.strip().endswith(",") and not _is_number(p):
+            break  # "two laps, topicly": the words after the comma are the route
     return (start, b) if b > start else None

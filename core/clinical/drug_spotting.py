@@ -566,7 +566,7 @@ class DrugSpotter:
         written, targets = self._dose_targets()
         out = []
         for start in starts:
-            span = dose_region(words, start)
+            span = dose_region(words, start, lost_number=True)
             if span is None or any(a < span[1] and span[0] < b for a, b in taken):
                 continue
             a, b = span
@@ -589,12 +589,13 @@ class DrugSpotter:
                 floor = MIN_UNIT_FIX_GAIN if _amount(heard_words) == top.split()[0] else np.inf
             else:  # one word ("one" for "once") is too little to write a dose from
                 floor = MIN_MALFORMED_DOSE_GAIN if len(heard_words) > 1 else MIN_DOSE_GAIN
-            decided = gain >= floor and margin >= MIN_DOSE_MARGIN
+            # the number heard leads: the phones may fix its tail, not its first digit
+            decided = gain >= floor and margin >= MIN_DOSE_MARGIN and _same_head(heard_words, top)
             if not decided and listen is not None and not _well_formed(heard_words):
                 choices = ranked[:LISTEN_DOSES]
                 chosen, margin = _listen(listen, words, samples, a, b, [_dose_reading(d) for d in choices],
                                          np.array([own - best_of[d] for d in choices]), no_words=True)
-                if chosen is not None:
+                if chosen is not None and _same_head(heard_words, choices[chosen]):
                     top, decided = choices[chosen], True
                     considered[-1] = (said, top, round(min(own - best_of[top], 99.0), 2), margin)
             if decided and _dose_key(said) != _dose_key(top):
@@ -815,6 +816,16 @@ def _spoken(words: Sequence[Word]) -> list[str]:
         else:
             out.append(said_unit.get(tok.lower(), tok.lower()))
     return out
+
+
+def _same_head(spoken: list[str], dose: str) -> bool:
+    """A dose whose amount begins with the digit the words heard begin with, where they begin with a
+    number ("two laps" for 2 drops: not 8 units; "200, and 50 mil plums": 250 mg; "7 to 5": 7.5);
+    any dose where they do not ("to pause", "for 10 million drums" for forty)."""
+    from core.clinical.normalisation import ONES, TENS
+
+    value = {**ONES, **TENS}.get(spoken[0]) if spoken else None
+    return value is None or dose.startswith(str(value)[0]) and not dose.startswith("0.")
 
 
 def _amount(spoken: list[str]) -> str:

@@ -113,7 +113,12 @@ def extract_entities(text: str, *, tagger: Tagger | None = None, lexicon: Medica
             taken.append(c)
     taken.sort()
     flags = assertions(text, [(a, b) for a, b, *_ in taken])
+    med_starts = [a for a, _, label, *_ in taken if label == "MEDICATION"]
+
+    def next_med(b: int) -> int | None:
+        return next((a for a in med_starts if a >= b), None)
+
     return [Entity(label=label, text=text[a:b], start=a, end=b, source=source,
                    assertions=tuple(k for k in ASSERTIONS if k in f), code=code,
-                   attributes=medication_attributes(text, a, b) if label == "MEDICATION" else {})
+                   attributes=medication_attributes(text, a, b, next_med(b)) if label == "MEDICATION" else {})
             for (a, b, label, source, code), f in zip(taken, flags)]

@@ -242,15 +242,19 @@ def normalise_dictation(raw: str) -> str:
     core.clinical.repair).
     Whisper writes "two point five" as "2 .5"; that is one number, 2.5."""
     raw = _HYPHENATED_DOSE.sub(r"\1 \2", _SPLIT_DECIMAL.sub(r"\1.\2", raw))
+    raw = _HYPHENATED_SPAN.sub(lambda m: f"{m[1]} {m[2]} {m[3].lower()}s", raw)
     text = normalise_numbers_and_units(apply_spoken_punctuation(garbled_units(raw)))
     return dose_slips(text)
 
 
 _SPLIT_DECIMAL = re.compile(r"(\d)\s+\.(\d)")
 # a number and its unit written as one word ("one-gram", "two-puffs"): two words
+# (the recogniser's words are joined with spaces, so "one-gram" may come as "one -gram")
+_NUMBER = r"(" + "|".join(sorted(set(ONES) | set(TENS), key=len, reverse=True)) + r"|\d+(?:\.\d+)?)"
 _HYPHENATED_DOSE = re.compile(
-    r"\b(" + "|".join(sorted(set(ONES) | set(TENS), key=len, reverse=True)) + r"|\d+(?:\.\d+)?)-("
-    r"(?:milli|micro)?grams?|mg|mcg|puffs?|drops?|tablets?|capsules?|units?|sprays?)\b", re.I)
+    r"\b" + _NUMBER + r" ?-((?:milli|micro)?grams?|mg|mcg|puffs?|drops?|tablets?|capsules?|units?|sprays?)\b", re.I)
+# a course written as one word after "for" ("for seven -day period", "for two-week"): "for 7 days"
+_HYPHENATED_SPAN = re.compile(r"\b(for) " + _NUMBER + r" ?-(day|week|month)s?\b", re.I)
 _MASS = r"(?=\s*(?:mg|mcg|g|mL|ml|micrograms?|milligrams?|grams?)\b)"
 # how recognisers write a spoken dose: (pattern, replacement); each seen on the tuned dictation set
 # (benchmarks/dictation.py), so that set's gain is optimistic; the untuned set measures them

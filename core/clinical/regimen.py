@@ -31,9 +31,11 @@ DURATION = re.compile(rf"\b(for|x)\s+((?:{NUM}|one|two|three|four|five|six|seven
                       r"(?:days?|weeks?|months?|years?)(?:'s)?)(?![A-Za-z])|\b(ongoing|long[- ]term|until review|until finished)\b", re.I)
 
 
-def medication_attributes(text: str, start: int, end: int) -> dict[str, str]:
-    """Dosage, route, frequency and duration said after the drug name (up to the next drug or sentence end)."""
-    window = text[end:]
+def medication_attributes(text: str, start: int, end: int, limit: int | None = None) -> dict[str, str]:
+    """Dosage, route, frequency and duration said after the drug name, up to the sentence end or
+    ``limit`` (where the next drug name begins: "she takes X at the moment, and ... give Y 75 mcg"
+    gives X no dose when the recogniser lost the full stop between them)."""
+    window = text[end:limit]
     stop = re.search(r"\.(?!\d)|[;\n]|\band (?:start|stop|continue|increase|reduce)", window)  # not "2.5"
     window = window[: stop.start() if stop else 160][:160]
     attrs = {}
