@@ -52,6 +52,7 @@ Needs espeak-ng. The last line printed is one JSON object.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -220,6 +221,8 @@ def main() -> None:
     ap.add_argument("--setups", nargs="+", default=None, metavar="SETUP",
                     help="score only these set-ups (default: all; the 71 min of tuned notes take ~5 min per spotting set-up)")
     ap.add_argument("--sets", nargs="+", default=["tuned/notes", "tuned/orders", "untuned", "untuned2", "talk"])
+    ap.add_argument("--asr-prompt", default=None,
+                    help="the recogniser's prompt to measure instead of the app's (decoded and cached apart)")
     ap.add_argument("--all-notes-decodes", action="store_true",
                     help="also decode the 71 min of tuned notes with the second pass and the long list (~25 min)")
     args = ap.parse_args()
@@ -257,7 +260,9 @@ def main() -> None:
     tagger = get_ner()
     cache = json.loads(args.transcripts.read_text()) if args.transcripts and args.transcripts.exists() else {}
     results, minutes, spot_stats = {}, {}, {}
-    one, two = DictationSettings(drug_second_pass=False), DictationSettings(drug_second_pass=True)
+    prompt = {} if args.asr_prompt is None else {"asr_prompt": args.asr_prompt}
+    one, two = DictationSettings(drug_second_pass=False, **prompt), DictationSettings(drug_second_pass=True, **prompt)
+    needed = {SETUPS[s][0] for s in args.setups} if args.setups else None  # the decodes the set-ups read
     for model in args.models:
         tr = None
         for set_name, (said, gold, voices) in sets.items():
@@ -267,7 +272,10 @@ def main() -> None:
                        "long": asr_options(long_vocab, one)}
             if set_name == "tuned/notes" and not args.all_notes_decodes:  # 71 min of audio: the app's own two
                 decodes = {k: v for k, v in decodes.items() if k in ("plain", "biased")}
+            decodes = {k: v for k, v in decodes.items() if needed is None or k in needed}
             key = f"{model}:{set_name}:app-options-3"  # 3: word times kept too (for the spotting)
+            if args.asr_prompt is not None:
+                key += ":prompt-" + hashlib.sha1(args.asr_prompt.encode()).hexdigest()[:10]
             entry = cache.get(key) if cache.get(key, {}).get("said") == said else None
             entry = entry or {"said": said, "texts": {}, "words": {}, "minutes": None}
             audios = None

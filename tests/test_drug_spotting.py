@@ -501,6 +501,36 @@ def test_words_that_are_no_dose_keep_the_number_heard_first_and_a_lost_number_is
     assert spot(*lost) == "Start ticagrelor 40 mg, intravenously."
 
 
+def test_a_drug_name_that_is_an_everyday_word_is_searched_like_other_words(monkeypatch):
+    """Whisper writes everyday words for names it does not know, some of them lexicon names
+    ("restart oxygen, and 1 tablet" for oxazepam): such a name is searched, not trusted; a rare one
+    the recogniser wrote, or one of the clinician's list, stays."""
+    from core.clinical.drug_spotting import default_spotter
+    from core.clinical.medications import is_everyday_name
+    from core.pronunciation import spotting
+
+    assert all(is_everyday_name(n) for n in ("water", "oxygen", "Perform", "My Way"))
+    assert not any(is_everyday_name(n) for n in ("aspirin", "morphine", "oxazepam", "metformin", "Halls water"))
+    spotter = default_spotter()
+    said = spotter.names.index("oxazepam")
+
+    def costs(lp, targets):  # oxazepam explains the stretch far better than the words and any other name
+        out = np.full(len(targets), 60.0)
+        out[-1] = 20.0
+        if len(targets) == len(spotter.names) + 1:
+            out[said] = 5.0
+        return out
+
+    monkeypatch.setattr(spotting, "spot_costs", costs)
+    samples = np.random.default_rng(0).normal(0, 0.01, 3 * 16000).astype(np.float32)
+    ws = _words(("Restart", 0, .4), ("oxygen,", .4, 1.0), ("and", 1.0, 1.2), ("1", 1.3, 1.5), ("tablet", 1.5, 1.9),
+                ("at", 1.9, 2.0), ("night.", 2.0, 2.4))
+    text = " ".join(w.text for w in ws)
+    t = Transcript(text=text, segments=(Segment(0.0, 3.0, text, ws),), language="en", duration=3.0)
+    assert spotter.spot(t, samples).text.startswith("Restart oxazepam 1 tablet"), spotter.spot(t, samples).text
+    assert spotter.spot(t, samples, vocabulary=["oxygen"]).text == text  # theirs: it stays
+
+
 def test_a_dose_heard_as_one_is_told_from_words_that_are_none():
     from core.clinical.drug_spotting import _amount, _well_formed
 

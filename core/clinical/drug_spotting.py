@@ -17,7 +17,10 @@ clause's start (``_before_doses``). The audio searched
 (``search_window``) reaches back over the words skipped after the verb and, after a short stretch,
 on into the number, when a dose follows: Whisper's word times put parts of a name there. A drug the recogniser (or
 the spelling repair, next) already got stays, unless a name of the clinician's list explains the
-audio much better and the written one is not theirs. Nowhere else: ordinary talk is never searched.
+audio much better and the written one is not theirs; a name that is an everyday word ("continue
+Perform as in 500 mg" for perphenazine, "restart oxygen, and 1 tablet" for oxazepam:
+``core.clinical.medications.is_everyday_name``) is searched like other words, unless it is the
+clinician's. Nowhere else: ordinary talk is never searched.
 
 When: the best name must beat the runner-up name by ``min_margin`` (log-likelihood, after the
 per-phone bonus) and be no more than ``-min_gain`` worse than the recogniser's own words; a name of
@@ -390,7 +393,7 @@ class DrugSpotter:
              min_gain: float = MIN_GAIN, min_margin: float = MIN_MARGIN, check_doses: bool = True,
              redecode: Redecode | None = None, agreed_similarity: float = AGREED_SIMILARITY,
              listen: Listen | None = None, propose: Propose | None = None) -> Spotted:
-        from core.clinical.medications import default_lexicon
+        from core.clinical.medications import default_lexicon, is_everyday_name
 
         words = transcript.words
         text = transcript.text
@@ -398,7 +401,9 @@ class DrugSpotter:
             return Spotted(text, (), 0)
         lex = default_lexicon()
         known = {v.lower() for v in vocabulary}
-        found = regions(words, lambda w: bool(lex.lookup(w)) or w in known or _near_miss(w, vocabulary))
+        # a name that is an everyday word ("Perform as in" for perphenazine) is searched as words
+        found = regions(words, lambda w: bool(lex.lookup(w)) and not is_everyday_name(w) or w in known
+                        or _near_miss(w, vocabulary))
         samples = np.asarray(samples, dtype=np.float32)
         extra_names, extra_targets = self._targets([v for v in vocabulary if v.strip() and v.lower() not in
                                                     self._lowered])

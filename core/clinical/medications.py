@@ -10,6 +10,8 @@ True
 from __future__ import annotations
 
 import csv
+import json
+import logging
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -17,6 +19,14 @@ from functools import lru_cache
 from pathlib import Path
 
 RESOURCE = Path(__file__).with_name("resources") / "medications.tsv"
+# a drug name made of common English words ("water", "Perform", "oxygen", "My Way"): where the
+# recogniser wrote one in an order, it may have written an everyday word for a name it did not know
+# ("continue Perform as in 500 mg" for perphenazine, "restart oxygen, and 1 tablet" for oxazepam).
+# Common: each word is among the first COMMON_WORD_PIECES whole-word pieces of Whisper's vocabulary
+# (byte-pair merges are learnt in order of frequency; "water" is piece 1,660, "oxygen" 11,863,
+# "aspirin" and "morphine" are no single piece at all)
+COMMON_WORD_PIECES = 20_000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -94,3 +104,22 @@ def _english() -> frozenset[str]:
 
 def is_english_word(word: str) -> bool:
     return word.lower() in _english()
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    from core.model_resolver import resolve_whisper
+
+    try:
+        tokenizer = json.loads((Path(resolve_whisper("tiny.en")) / "tokenizer.json").read_text(encoding="utf-8"))
+    except Exception:
+        log.exception("the recogniser's vocabulary could not be read; no drug name counts as an everyday word")
+        return frozenset()
+    return frozenset(piece[1:].lower() for piece, i in tokenizer["model"]["vocab"].items()
+                     if i < COMMON_WORD_PIECES and piece.startswith("\u0120") and piece[1:].isalpha())
+
+
+def is_everyday_name(name: str) -> bool:
+    """A lexicon name whose every word is a common English word (``COMMON_WORD_PIECES``)."""
+    common = _common_words()
+    return bool(common) and all(w.lower() in common for w in name.split())
