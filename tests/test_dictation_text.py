@@ -231,6 +231,10 @@ def test_the_clinicians_vocabulary_is_searched_first_in_a_slot():
     ("start remdesivir one -gram IV for seven -day period", "Start remdesivir 1 g IV for 7 days."),  # words joined
     ("continue salmeterol five -milligrams for two-weeks", "Continue salmeterol 5 mg for 2 weeks"),
     ("a seven-day course", "A seven-day course"),  # no "for": left as said
+    ("the 55-year-old man", "The 55-year-old man"),
+    # a name the recogniser hyphenated with the words around it: words again, for the repair
+    ("plan, colin -star -tamoxicillin 500 mg", "Plan, colin star tamoxicillin 500 mg"),
+    ("his mother-in-law, a follow-up x-ray", "His mother-in-law, a follow-up x-ray"),  # English parts stay
     ("give salbutamol two-puffs inhaled", "Give salbutamol 2 puffs inhaled"),
     ("a one-off visit, well-being", "A one-off visit, well-being"),
     ("she wants to drop out", "She wants to drop out"),  # ordinary words stay
@@ -314,3 +318,10 @@ def test_a_drug_takes_no_attributes_from_the_next_drug_named():
     meds = {e.text: e.attributes for e in extract_entities(text) if e.label == "MEDICATION"}
     assert meds == {"hydroxychloroquine": {},
                     "histamine": {"dosage": "75 mcg", "route": "by mouth", "frequency": "as needed"}}
+
+
+def test_a_name_hyphenated_with_the_words_around_it_is_still_found():
+    from core.clinical.draft import draft_note
+
+    d = draft_note("Or a draft plan, colin -star -tamoxicillin 500 mg by mouth, three times a day.")
+    assert [(e.text, e.attributes["dosage"]) for e in d.entities if e.label == "MEDICATION"] == [("amoxicillin", "500 mg")]

@@ -234,7 +234,7 @@ def _join_plain(tokens: list[str]) -> str:
             text += t
         else:
             text += " " + t
-    return re.sub(r"(\d) %", r"\1%", text)
+    return re.sub(r"(\d) - (?=[a-z]+-old\b)", r"\1-", re.sub(r"(\d) %", r"\1%", text))  # "55-year-old"
 
 
 def normalise_dictation(raw: str) -> str:
@@ -244,7 +244,23 @@ def normalise_dictation(raw: str) -> str:
     raw = _HYPHENATED_DOSE.sub(r"\1 \2", _SPLIT_DECIMAL.sub(r"\1.\2", raw))
     raw = _HYPHENATED_SPAN.sub(lambda m: f"{m[1]} {m[2]} {m[3].lower()}s", raw)
     text = normalise_numbers_and_units(apply_spoken_punctuation(garbled_units(raw)))
-    return dose_slips(text)
+    return _GARBLED_COMPOUND.sub(_compound_words, dose_slips(text))
+
+
+# a word the recogniser hyphenated out of a name it did not know and the words around it
+# ("colin -star -tamoxicillin" for "colon: amoxicillin"): three or more parts, one of them no English
+# word, and no lexicon name ("one-off", "mother-in-law", "co-amoxiclav" stay)
+_GARBLED_COMPOUND = re.compile(r"(?<![\w-])[A-Za-z]+(?:-[A-Za-z]+){2,}(?![\w-])")
+
+
+def _compound_words(m: re.Match) -> str:
+    from core.clinical.medications import default_lexicon, is_english_word
+
+    word = m.group(0)
+    parts = word.split("-")
+    if default_lexicon().lookup(word) or all(is_english_word(p) for p in parts):
+        return word
+    return " ".join(parts)
 
 
 _SPLIT_DECIMAL = re.compile(r"(\d)\s+\.(\d)")
