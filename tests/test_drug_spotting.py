@@ -494,6 +494,9 @@ def test_words_that_are_no_dose_keep_the_number_heard_first_and_a_lost_number_is
     assert spot(*laps) == "Give trimethoprim two laps, topically."  # a wrong dose is worse than none
     liked.update({"8 units": 14.0, "2 drops": 10.0})
     assert spot(*laps) == "Give trimethoprim 2 drops, topically."
+    from core.clinical.drug_spotting import _same_head
+    assert _same_head("zero point five mil plums".split(), "0.5 mg") and not _same_head(["zero"], "5 mg")
+    assert _same_head(["to", "rub"], "2 drops") and _same_head(["to", "rub"], "20 mg")  # "to" is no number heard
     liked.clear()
     liked.update({"40 mg": 14.0, "10 mg": 17.5})
     lost = (("Start", 0, .3), ("ticagrelor", .3, 1.0), ("for", 1.0, 1.2), ("the", 1.2, 1.3), ("millibrem,", 1.3, 1.8),

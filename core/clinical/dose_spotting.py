@@ -131,11 +131,9 @@ def dose_region(words: Sequence[Word], start: int, lost_number: bool = False) ->
         return None
     first = _plain(words[start].text)
     second = _plain(words[start + 1].text) if start + 1 < len(words) else ""
-    unit = _lost_number(words, start) if lost_number and first not in AFTER_DOSE - {"for"} else None
-    if not (_is_number(first) or first in UNIT_WORDS or first == "for" and _is_number(second) or unit is not None):
-        return None
-    if unit is not None and not _is_number(first):
-        return start, unit + 1
+    if not (_is_number(first) or first in UNIT_WORDS or first == "for" and _is_number(second)):
+        unit = _lost_number(words, start) if lost_number and first not in AFTER_DOSE - {"for"} else None
+        return None if unit is None else (start, unit + 1)
     b = start
     while b < len(words) and b - start < MAX_DOSE_WORDS:
         p = _plain(words[b].text)

@@ -830,7 +830,7 @@ def _same_head(spoken: list[str], dose: str) -> bool:
     from core.clinical.normalisation import ONES, TENS
 
     value = {**ONES, **TENS}.get(spoken[0]) if spoken else None
-    return value is None or dose.startswith(str(value)[0]) and not dose.startswith("0.")
+    return value is None or dose.startswith(str(value)[0])
 
 
 def _amount(spoken: list[str]) -> str:
