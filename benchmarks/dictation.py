@@ -223,6 +223,10 @@ def main() -> None:
     ap.add_argument("--sets", nargs="+", default=["tuned/notes", "tuned/orders", "untuned", "untuned2", "talk"])
     ap.add_argument("--asr-prompt", default=None,
                     help="the recogniser's prompt to measure instead of the app's (decoded and cached apart)")
+    ap.add_argument("--spotted", type=Path, default=None,
+                    help="JSON cache of the spotting's output (per decode and set-up): written on the first run, "
+                         "reused after, to tune the text steps after the spotting in seconds; delete it after "
+                         "changing the spotting")
     ap.add_argument("--all-notes-decodes", action="store_true",
                     help="also decode the 71 min of tuned notes with the second pass and the long list (~25 min)")
     args = ap.parse_args()
@@ -260,6 +264,7 @@ def main() -> None:
     tagger = get_ner()
     cache = json.loads(args.transcripts.read_text()) if args.transcripts and args.transcripts.exists() else {}
     results, minutes, spot_stats = {}, {}, {}
+    spotted_cache = json.loads(args.spotted.read_text()) if args.spotted and args.spotted.exists() else {}
     prompt = {} if args.asr_prompt is None else {"asr_prompt": args.asr_prompt}
     one, two = DictationSettings(drug_second_pass=False, **prompt), DictationSettings(drug_second_pass=True, **prompt)
     needed = {SETUPS[s][0] for s in args.setups} if args.setups else None  # the decodes the set-ups read
@@ -302,6 +307,10 @@ def main() -> None:
             for name, (asr, options, which, spot) in SETUPS.items():
                 if asr not in texts or args.setups and name not in args.setups:
                     continue
+                done_key = f"{model}|{set_name}|{asr}|{which}|{spot}"
+                done = spotted_cache.get(done_key)
+                if spot and (asr, which, spot) not in spotted and done and done["heard"] == texts[asr]:
+                    spotted[asr, which, spot], spot_stats[f"{model}|{set_name}|{name}"] = done["texts"], done["stats"]
                 if spot and (asr, which, spot) not in spotted:
                     audios = audios or audio_of_set()
                     redecode = listen = propose = None
@@ -314,6 +323,10 @@ def main() -> None:
                         redecode = recogniser_check(tr, lambda names: asr_options(names, one))
                     spotted[asr, which, spot], spot_stats[f"{model}|{set_name}|{name}"] = spot_set(
                         texts[asr], entry["words"][asr], audios, vocab_of[which], gold, said, redecode, listen, propose)
+                    if args.spotted:
+                        spotted_cache[done_key] = {"heard": texts[asr], "texts": spotted[asr, which, spot],
+                                                   "stats": spot_stats[f"{model}|{set_name}|{name}"]}
+                        args.spotted.write_text(json.dumps(spotted_cache))
                 errors: list = []
                 chosen = spotted[asr, which, spot] if spot else texts[asr]
                 results[f"{model}|{set_name}|{name}"] = score(gold, chosen, vocab_of[which], tagger, options, errors)

@@ -157,6 +157,34 @@ def test_instruction_words_after_a_drug_are_repaired(heard, fixed):
     assert repair_medications(heard).text == fixed
 
 
+@pytest.mark.parametrize("heard, fixed", [
+    # a route or frequency the recogniser heard as words that sound like it (espeak-ng's voices gave these)
+    ("clindamycin 75 mcg by mouse as needed", "clindamycin 75 mcg by mouth as needed"),
+    ("aspirin, 100 mg by mouth, one stale for 5 days.", "aspirin, 100 mg by mouth, once daily for 5 days."),
+    ("furosemide, 100 mg by mouth, one-stay-ly", "furosemide, 100 mg by mouth, once daily"),
+    ("give albuterol 2 puffs in hailed, twice daily", "give albuterol 2 puffs inhaled, twice daily"),
+    ("amlodipine 2 drops, typically at night", "amlodipine 2 drops, topically at night"),
+    ("losartan 1 tablet or early at height", "losartan 1 tablet orally at night"),
+    # only right after the drug, its dose or another instruction; not an English word that is only near
+    # ("really" sounds 0.80 like orally), not a number ("at nine" is a time), not what is already a phrase
+    ("metformin 500 mg really helped, by then at nine", "metformin 500 mg really helped, by then at nine"),
+    ("metformin 500 mg, she says the mouse bit her", "metformin 500 mg, she says the mouse bit her"),
+    ("metformin 500 mg by mouth in the morning", "metformin 500 mg by mouth in the morning"),
+    ("she found a mouse by the door. metformin 500 mg", "she found a mouse by the door. metformin 500 mg"),
+])
+def test_instruction_words_that_sound_like_a_route_or_frequency_are_repaired(heard, fixed):
+    assert repair_medications(heard).text == fixed
+
+
+@pytest.mark.parametrize("heard, fixed", [
+    ("Lisinopril, yeah, I take it", "Lisinopril, yeah, I take it"),  # a name and a word: the word stays
+    ("Lisonopril, OK", "lisinopril, OK"),  # the misspelt name alone is repaired
+    ("fexofenadine which helps", "fexofenadine which helps"),
+])
+def test_a_word_after_a_drug_name_is_not_taken_into_it(heard, fixed):
+    assert repair_medications(heard).text == fixed
+
+
 def test_attributes_survive_recogniser_commas():
     from core.clinical.entities import extract_entities
 

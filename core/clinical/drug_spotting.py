@@ -589,6 +589,8 @@ class DrugSpotter:
             top, margin = ranked[0], best_of[ranked[1]] - best_of[ranked[0]]
             gain = own - best_of[top]
             said = _said(words, a, b)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("dose %r: own %.1f; best %s", heard_words, own, [(d, round(best_of[d], 1)) for d in ranked[:12]])
             considered.append((said, top, round(min(gain, 99.0), 2), round(margin, 2)))
             if _well_formed(heard_words):  # a dose as heard: only its unit is fixed ("10 ml" -> "10 mg")
                 floor = MIN_UNIT_FIX_GAIN if _amount(heard_words) == top.split()[0] else np.inf

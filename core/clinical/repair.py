@@ -19,8 +19,10 @@ same way against a short closed list ("my mouth" -> "by mouth", "has needed" -> 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from core.clinical.medications import Medication, MedicationLexicon, default_lexicon, is_english_word
 from core.clinical.normalisation import UNITS
@@ -68,14 +70,15 @@ def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, v
             parts = [m.text for m in group]
             if len(joined) < 5 or (n == 1 and is_english_word(joined)):
                 continue
-            if n > 1 and (any(w.lower() in GLUE for w in parts) or all(is_english_word(w) for w in parts)):
-                continue
-            found = custom.closest(joined, exhaustive=True) or (None, 0.0)
-            general = lex.closest(joined) or (None, 0.0)
-            if found[0] is not None and found[1] >= min_vocabulary_similarity:
-                cand, score = found
-            else:
-                cand, score = general if general[1] >= min_similarity else (None, 0.0)
+            named = [bool(lex.lookup(w) or custom.lookup(w)) for w in parts]
+            if n > 1 and (any(w.lower() in GLUE for w in parts) or all(is_english_word(w) for w in parts)
+                          or any(named) and all(k or is_english_word(w) for w, k in zip(parts, named))):
+                continue  # "lisinopril, yeah" is a name and a word, not a misspelt name
+            cand, score = _closest_name(joined, lex, custom, min_similarity, min_vocabulary_similarity)
+            if cand is not None and n > 1 and is_english_word(parts[-1]):  # "Lisonopril, OK": the name is in the first words
+                shorter = _closest_name("".join(parts[:-1]), lex, custom, min_similarity, min_vocabulary_similarity)
+                if shorter[0] is not None and shorter[1] >= score:
+                    continue
             if cand is not None and cand.name.lower() != spoken.lower():
                 out.append(text[cursor:group[0].start])
                 out.append(cand.name)
@@ -91,6 +94,17 @@ def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, v
     return RepairResult(text, tuple(repairs) + more)
 
 
+def _closest_name(joined: str, lex: MedicationLexicon, custom: MedicationLexicon, min_similarity: float,
+                  min_vocabulary_similarity: float) -> tuple[Medication | None, float]:
+    """The clinician's name closest to ``joined`` (from ``min_vocabulary_similarity``), else the
+    lexicon's (from ``min_similarity``); (None, 0.0) when neither is close enough."""
+    found = custom.closest(joined, exhaustive=True) or (None, 0.0)
+    if found[0] is not None and found[1] >= min_vocabulary_similarity:
+        return found
+    general = lex.closest(joined) or (None, 0.0)
+    return general if general[1] >= min_similarity else (None, 0.0)
+
+
 # What a prescription's instructions say after the drug name: phrases of a route or frequency, and
 # dose units (after a number). Recognisers slip on these the same way as on names ("my mouth",
 # "has needed", "Topicale", "millidram"); a near miss within a drug's instructions is repaired.
@@ -99,6 +113,10 @@ INSTRUCTION_PHRASES = ("by mouth", "orally", "topically", "intravenously", "intr
                        "twice daily", "at night", "at bedtime", "in the morning", "three times a day",
                        "four times a day", "every day")
 # dose units as said -> as written: normalisation's own units of mass and volume ("milligrams" -> "mg"), and counts
+# how alike a run of words must sound to an instruction phrase to be replaced (core.text.sounds_like);
+# one ordinary English word needs more
+SOUND_SIMILARITY = 0.8
+SOUND_SIMILARITY_ONE_WORD = 0.9
 DOSE_UNITS = {said: written for said, written in UNITS if written in ("mg", "mcg", "g", "mL")} | {
     w: w for w in ("tablet", "tablets", "capsule", "capsules", "puffs", "drops")}
 
@@ -119,6 +137,63 @@ def _instruction_threshold(words: list[str]) -> float:
     if all(is_english_word(w) for w in words):
         return 0.9 if len(words) == 1 else 0.85
     return 0.8
+
+
+def _is_instruction(spoken: str) -> bool:
+    """An instruction phrase as written, or the start of one ("by" of "by mouth")."""
+    return _is_whole_instruction(spoken) or any(spoken in p.split(" ") or p.startswith(spoken + " ")
+                                                for p in INSTRUCTION_PHRASES)
+
+
+def _is_whole_instruction(spoken: str) -> bool:
+    return bool(spoken in INSTRUCTION_PHRASES or ROUTE.fullmatch(spoken) or FREQUENCY.fullmatch(spoken))
+
+
+def _after_dose_or_instruction(words: list[Token], j: int, is_drug) -> bool:
+    """Word ``j`` comes right after a drug name, a dose (a number or its unit) or the end of an
+    instruction phrase: where a route or frequency is said."""
+    prev = words[j - 1].text.lower()
+    return (words[j - 1].kind == "number" or prev in DOSE_UNITS or prev in DOSE_UNITS.values() or is_drug(j - 1)
+            or any(p.endswith(" " + prev) or p == prev for p in INSTRUCTION_PHRASES) or bool(FREQUENCY.fullmatch(prev)))
+
+
+@lru_cache(maxsize=1)
+def _instruction_phones() -> list[tuple[str, tuple[str, ...]]]:
+    from core.text.sounds_like import phones_of
+
+    return [(p, phones_of(p.split())) for p in INSTRUCTION_PHRASES]
+
+
+def _sounds_like_instruction(text: str, words: list[Token], j: int) -> tuple[int, str, float] | None:
+    """(word count, phrase, similarity) where a run of 1-3 words from ``j`` (nothing but spaces or
+    hyphens between them) sounds like an instruction phrase: "by mouse" (0.80) for by mouth, "one
+    stale" (0.86) for once daily, "in hailed" for inhaled, "typically" (0.94) for topically. At
+    least ``SOUND_SIMILARITY`` (``SOUND_SIMILARITY_ONE_WORD`` for one English word: "really" is
+    0.80 from orally); runs with a number other than "one" are left ("at nine" is a time); the
+    best-sounding run wins."""
+    from core.clinical.dose_spotting import UNIT_WORDS
+    from core.clinical.normalisation import ONES, TENS
+    from core.text.sounds_like import phones_of, sound_similarity
+
+    best = None
+    for n in (1, 2, 3):
+        group = words[j:j + n]
+        if (len(group) < n or not all(re.fullmatch(r"[A-Za-z]+(?:-[A-Za-z]+)*", g.text) for g in group)
+                or any(text[a.end:b.start].strip() for a, b in zip(group, group[1:]))):
+            break
+        said = [w for g in group for w in g.text.lower().split("-")]
+        spoken = " ".join(said)
+        if any((w in ONES or w in TENS) and w != "one" or w in DOSE_UNITS or w in UNIT_WORDS or _is_whole_instruction(w)
+               for w in said) or _is_whole_instruction(spoken):
+            break  # "at nine" is a time; "mg intravenously" is right as it is
+        if _is_instruction(spoken):
+            continue  # "by" of "by mouse": the run goes on
+        ph = phones_of(said)
+        phrase, score = max(((p, sound_similarity(ph, q)) for p, q in _instruction_phones()), key=lambda x: x[1])
+        one_word = len(said) == 1 and is_english_word(said[0])
+        if score >= (SOUND_SIMILARITY_ONE_WORD if one_word else SOUND_SIMILARITY) and (best is None or score > best[2]):
+            best = (n, phrase, score)
+    return best
 
 
 def repair_instructions(text: str, lexicon: MedicationLexicon, custom: MedicationLexicon) -> tuple[str, tuple[Repair, ...]]:
@@ -148,21 +223,27 @@ def repair_instructions(text: str, lexicon: MedicationLexicon, custom: Medicatio
                     targets[j] = (1, DOSE_UNITS[unit], score)
                     j += 1
                     continue
+            found: tuple[int, str, float] | None = None
             for n in (3, 2, 1):
                 group = words[j:j + n]
                 if (len(group) < n or not all(g.text.isalpha() for g in group)
                         or any(text[a.end:b.start].strip() for a, b in zip(group, group[1:]))):
                     continue  # words only, separated by nothing but spaces
                 spoken = " ".join(g.text.lower() for g in group)
-                if (spoken in INSTRUCTION_PHRASES or ROUTE.fullmatch(spoken) or FREQUENCY.fullmatch(spoken)
-                        or any(spoken in p.split(" ") or p.startswith(spoken + " ") for p in INSTRUCTION_PHRASES)):
-                    break  # already right (or the start of a phrase that is)
+                if _is_instruction(spoken):  # already right (or the start of a phrase that is)
+                    found = (n, "", 1.0) if _is_whole_instruction(spoken) else None
+                    break
                 best, score = max(((p, SequenceMatcher(None, spoken, p).ratio()) for p in INSTRUCTION_PHRASES
                                    if p.count(" ") == n - 1), key=lambda x: x[1], default=("", 0.0))
                 if score >= _instruction_threshold(spoken.split(" ")):
-                    targets[j] = (n, best, score)
-                    j += n - 1
+                    found = (n, best, score)
                     break
+            repaired_before = any(k + m - 1 == j - 1 for k, (m, _, _) in targets.items())
+            if found is None and (repaired_before or _after_dose_or_instruction(words, j, is_drug)):
+                found = _sounds_like_instruction(text, words, j)
+            if found is not None and found[1]:
+                targets[j] = found
+                j += found[0] - 1
             j += 1
         i = j
     out, repairs, cursor = [], [], 0
