@@ -180,9 +180,12 @@ def test_instruction_words_that_sound_like_a_route_or_frequency_are_repaired(hea
     ("Lisinopril, yeah, I take it", "Lisinopril, yeah, I take it"),  # a name and a word: the word stays
     ("Lisonopril, OK", "lisinopril, OK"),  # the misspelt name alone is repaired
     ("fexofenadine which helps", "fexofenadine which helps"),
+    ("yes, lisinopril 10 mg", "yes, lisinopril 10 mg"),  # nor a word before it
 ])
 def test_a_word_after_a_drug_name_is_not_taken_into_it(heard, fixed):
     assert repair_medications(heard).text == fixed
+    # the clinician's list is searched in full: "yes, lisinopril" once became "lisinopril"
+    assert repair_medications(heard, vocabulary=["lisinopril", "fexofenadine"]).text == fixed
 
 
 def test_attributes_survive_recogniser_commas():

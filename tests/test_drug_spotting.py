@@ -544,6 +544,48 @@ def test_a_dose_heard_as_one_is_told_from_words_that_are_none():
     assert _well_formed(["ten", "milliliters"])  # US spelling: a dose as heard, not words to replace
 
 
+def test_a_dose_heard_as_one_changes_its_number_only_where_the_phones_hear_another_far_better(monkeypatch):
+    """"100 mg" heard where five hundred milligrams was said: the phones' 500 mg explains the audio
+    far better (gain 20+) and leads every other dose (8+); a number they only somewhat prefer, or
+    prefer with a close runner-up, stays. A dose said right but written apart ("200. And 50
+    milligrams") is written as one."""
+    from core.clinical.drug_spotting import MIN_NUMBER_FIX_GAIN, MIN_NUMBER_FIX_MARGIN, default_spotter
+    from core.pronunciation import spotting
+
+    spotter = default_spotter()
+    written, _ = spotter._dose_targets()
+    liked = {}
+
+    def costs(lp, targets):  # the words heard cost 40; other doses 80 unless ``liked``
+        out = np.full(len(targets), 80.0)
+        out[-1] = 40.0
+        if len(targets) == len(written) + 1:
+            for k, w in enumerate(written):
+                out[k] = liked.get(w, out[k])
+        return out
+
+    monkeypatch.setattr(spotting, "spot_costs", costs)
+    samples = np.random.default_rng(0).normal(0, 0.01, 3 * 16000).astype(np.float32)
+
+    def spot(*words):
+        ws = tuple(Word(w, 0.3 * i, 0.3 * i + 0.25, 0.9) for i, w in enumerate(words))
+        text = " ".join(words)
+        t = Transcript(text=text, segments=(Segment(0.0, 3.0, text, ws),), language="en", duration=3.0)
+        return spotter.spot(t, samples).text
+
+    order = ("Restart", "mafenide", "100", "mg", "by", "mouth.")
+    liked.update({"100 mg": 40.0, "500 mg": 40.0 - MIN_NUMBER_FIX_GAIN - 1, "800 mg": 80.0})
+    assert spot(*order) == "Restart mafenide 500 mg by mouth."
+    liked["800 mg"] = liked["500 mg"] + MIN_NUMBER_FIX_MARGIN - 1  # another number close behind: stays
+    assert spot(*order) == "Restart mafenide 100 mg by mouth."
+    liked.update({"500 mg": 40.0 - MIN_NUMBER_FIX_GAIN + 5, "800 mg": 80.0})  # not far enough better: stays
+    assert spot(*order) == "Restart mafenide 100 mg by mouth."
+    liked.clear()
+    liked["250 mg"] = 40.0  # the words heard read as 250 mg exactly
+    assert spot("Restart", "cosibelimab", "200.", "And", "50", "milligrams", "orally.") == \
+        "Restart cosibelimab 250 mg orally."
+
+
 def test_words_that_are_no_dose_give_way_to_the_dose_that_stands_out_among_the_doses():
     """"for 10 million drums" for forty milligrams: the words read back better than any dose (the
     phones like them too), but among the doses one leads by far; a name needs more."""

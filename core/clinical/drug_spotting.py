@@ -29,7 +29,8 @@ still taken when the words the recogniser wrote sound like it (``AGREED_SIMILARI
 train" -> triamterene). Chosen on the tuned dictation set (benchmarks/dictation.py); the untuned
 set only measures them. The dose after each drug is then checked the same way
 (``core.clinical.dose_spotting``): a dose heard as one ("10 ml") keeps its number and only its
-unit is rewritten; words that are no dose ("to drop", "200, and 50 mil plums") take the dose
+unit is rewritten, unless the phones hear another number far better ("100 mg" heard for five
+hundred milligrams: ``MIN_NUMBER_FIX_GAIN``); words that are no dose ("to drop", "200, and 50 mil plums") take the dose
 that explains the audio about as well.
 
 The recogniser listens where the phones leave it open (``listen``, e.g. ``recogniser_listen``): the
@@ -126,6 +127,11 @@ DOSE_EDGE_S = (0.4, 0.6)  # a number's start is often aligned late (into the dru
 # wrote "50 mg" for 250 milligrams and "1 spray" for 1 gram on the tuned orders); its unit is
 # rewritten when another explains the audio better by this much
 MIN_UNIT_FIX_GAIN = 10.0
+# ... unless another number explains it far better and clearly ahead of every other dose: "100 mg" heard
+# for five hundred milligrams (the phones' gain 22-39, margin 9-21 on the three sets' four such doses; the
+# wrong readings of well-formed doses there: gain 25 with margin 2 ("50 mg" for 250), gain 12 with margin 11)
+MIN_NUMBER_FIX_GAIN = 20.0
+MIN_NUMBER_FIX_MARGIN = 8.0
 MIN_DOSE_GAIN = 5.0  # a dose written in where a single word was heard ("puffs"): better than it by this much
 MIN_DOSE_MARGIN = 3.0  # and than any other dose
 # words heard that are not a dose ("to drop", "200, and 50 mil plums"): a dose that explains the
@@ -592,12 +598,17 @@ class DrugSpotter:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("dose %r: own %.1f; best %s", heard_words, own, [(d, round(best_of[d], 1)) for d in ranked[:12]])
             considered.append((said, top, round(min(gain, 99.0), 2), round(margin, 2)))
-            if _well_formed(heard_words):  # a dose as heard: only its unit is fixed ("10 ml" -> "10 mg")
+            well_formed = _well_formed(heard_words)
+            if well_formed:  # a dose as heard: only its unit is fixed ("10 ml" -> "10 mg")
                 floor = MIN_UNIT_FIX_GAIN if _amount(heard_words) == top.split()[0] else np.inf
             else:  # one word ("one" for "once") is too little to write a dose from
                 floor = MIN_MALFORMED_DOSE_GAIN if len(heard_words) > 1 else MIN_DOSE_GAIN
             # the number heard leads: the phones may fix its tail, not its first digit
             decided = gain >= floor and margin >= MIN_DOSE_MARGIN and _same_head(heard_words, top)
+            if well_formed and gain >= MIN_NUMBER_FIX_GAIN and margin >= MIN_NUMBER_FIX_MARGIN:
+                decided = True  # unless the phones hear another number far better
+            if well_formed and _dose_key(" ".join(heard_words)) == _dose_key(top):
+                decided = True  # the dose as said, only written apart ("200. And 50 milligrams": 250 mg)
             if not decided and listen is not None and not _well_formed(heard_words):
                 choices = ranked[:LISTEN_DOSES]
                 chosen, margin = _listen(listen, words, samples, a, b, [_dose_reading(d) for d in choices],
