@@ -95,8 +95,11 @@ def long_list(vocab: list[str]) -> list[str]:
     import random
 
     from core.clinical.drug_slots import lexicon_sound_index
+    from core.clinical.medications import british_names
 
-    names = sorted(n for bucket in lexicon_sound_index().names.values() for n in bucket if n not in vocab)
+    uk = british_names()  # added 2026-12-07: they stay out, so the draw is the one every earlier run made
+    names = sorted(n for bucket in lexicon_sound_index().names.values() for n in bucket
+                   if n not in vocab and n.lower() not in uk)
     return sorted(set(vocab) | set(random.Random(0).sample(names, LONG_VOCABULARY - len(set(vocab)))))
 
 
@@ -307,7 +310,8 @@ def main() -> None:
             for name, (asr, options, which, spot) in SETUPS.items():
                 if asr not in texts or args.setups and name not in args.setups:
                     continue
-                done_key = f"{model}|{set_name}|{asr}|{which}|{spot}"
+                listed = hashlib.sha1("\n".join(vocab_of[which]).encode()).hexdigest()[:10]
+                done_key = f"{model}|{set_name}|{asr}|{which}|{spot}|{listed}"  # the list searched is part of it
                 done = spotted_cache.get(done_key)
                 if spot and (asr, which, spot) not in spotted and done and done["heard"] == texts[asr]:
                     spotted[asr, which, spot], spot_stats[f"{model}|{set_name}|{name}"] = done["texts"], done["stats"]
@@ -334,6 +338,12 @@ def main() -> None:
                     for med, what, want, got, text in errors[: args.show_errors]:
                         print(f"[miss] {model} {set_name} {name} {what}: want {want!r} for {med!r}; got {got}; text: {text[:160]!r}")
     insertions = false_insertions(dialogue_words(args.data))
+    from core.clinical.medications import british_names
+    uk = british_names()
+    note_meds = [m for g in gold_notes for m in g]
+    print(f"PriMock57 written notes ({len(notes)}): {len(note_meds)} medication mentions (one per drug and note) found "
+          f"by the entity step, {sum(m in uk for m in note_meds)} of them British names RxNorm lacks "
+          f"({', '.join(sorted({m for m in note_meds if m in uk}))})")
     print("\nSynthetic dictations (espeak-ng): " + ", ".join(
         f"{name} {len(sets[name][0])} ({minutes[name]:.1f} min, {sum(len(g) for g in sets[name][1])} drugs)"
         for name in sets) + "\n")
@@ -354,6 +364,8 @@ def main() -> None:
     figures = {f"{k.replace('|', '_').replace('/', '_')}_{m}": round(v, 4) if isinstance(v, float) else v
                for k, r in results.items() for m, v in r.items()}
     figures.update({f"false_insertions_{k}": round(v, 3) for k, v in insertions.items() if isinstance(v, float)})
+    figures.update({"primock57_note_medications": len(note_meds),
+                    "primock57_note_medications_uk_names": sum(m in uk for m in note_meds)})
     figures.update({f"spotting_{k.replace('|', '_').replace('/', '_')}_{m}": v for k, st in spot_stats.items()
                     for m, v in st.items() if m != "wrong_examples"})
     if not args.no_latency:

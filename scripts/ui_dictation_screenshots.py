@@ -26,6 +26,7 @@ DICTATION = (
     "Objective colon blood pressure one hundred and forty over ninety period chest clear period new paragraph "
     "Assessment colon possible community acquired pneumonia period new paragraph "
     "Plan colon start amoxicillin five hundred milligrams by mouth three times a day for seven days period "
+    "Paracetamol one gram four times a day as needed period "
     "Continue metformin five hundred milligrams twice daily period chest x-ray today period")
 # a follow-up: a drug the vocabulary learnt from the signed note, with a unit slip (mL of a tablet
 # drug by mouth: flagged), and a drug nobody typed (left to the drug slots)

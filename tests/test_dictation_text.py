@@ -65,6 +65,19 @@ def test_medication_spelling_repair(heard, fixed):
     assert repair_medications(heard).text == fixed
 
 
+def test_british_names_are_medications_with_the_us_names_rxnorm_id():
+    """PriMock57's UK notes name paracetamol in 19 of 57 and salbutamol in 6: RxNorm has neither."""
+    from core.clinical.entities import extract_entities
+
+    found = {e.text.lower(): e for e in extract_entities(
+        "Plan: paracetamol 1 g four times a day, salbutamol 2 puffs as needed, co-amoxiclav 625 mg three times a day.")
+        if e.label == "MEDICATION"}
+    assert set(found) == {"paracetamol", "salbutamol", "co-amoxiclav"}
+    assert found["paracetamol"].code == "161" and found["salbutamol"].code == "435"  # acetaminophen, albuterol
+    assert found["co-amoxiclav"].code == "" and found["paracetamol"].attributes["dosage"] == "1 g"
+    assert repair_medications("she takes paracetemol and clenil").text == "she takes paracetamol and clenil"  # not Clenia
+
+
 def test_custom_vocabulary_wins():
     out = repair_medications("start zorbitol cream", vocabulary=["Zorbitrol"])
     assert out.text == "start Zorbitrol cream" and out.repairs[0].original == "zorbitol"

@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 RESOURCE = Path(__file__).with_name("resources") / "medications.tsv"
+UK_NAMES = Path(__file__).with_name("resources") / "uk_names.tsv"  # British names RxNorm lacks
 # a drug name made of common English words ("water", "Perform", "oxygen", "My Way"): where the
 # recogniser wrote one in an order, it may have written an everyday word for a name it did not know
 # ("continue Perform as in 500 mg" for perphenazine, "restart oxygen, and 1 tablet" for oxazepam).
@@ -62,9 +63,17 @@ class MedicationLexicon:
         self.max_words = max((len(n.split()) for n in self.by_lower), default=1)
 
     @classmethod
-    def load(cls, path: Path = RESOURCE, extra: list[str] | None = None) -> "MedicationLexicon":
+    def load(cls, path: Path = RESOURCE, extra: list[str] | None = None, uk: Path | None = UK_NAMES) -> "MedicationLexicon":
+        """The RxNorm names, the ``extra`` names first, and the British names RxNorm lacks (``uk``:
+        paracetamol, salbutamol, co-amoxiclav; each with the RxNorm id of the US name of the same
+        substance where there is one: paracetamol is acetaminophen, 161)."""
         with path.open(encoding="utf-8", newline="") as f:
             rows = [Medication(r["name"], r["kind"], r["rxcui"]) for r in csv.DictReader(f, delimiter="\t")]
+        if uk is not None:
+            rxcui = {m.name.lower(): m.rxcui for m in rows}
+            with uk.open(encoding="utf-8", newline="") as f:
+                rows += [Medication(r["name"], r["kind"], rxcui.get(r["same_as"].lower(), ""))
+                         for r in csv.DictReader(f, delimiter="\t")]
         rows = [Medication(n, "custom", "") for n in (extra or []) if n.strip()] + rows
         return cls(rows)
 
@@ -89,6 +98,12 @@ class MedicationLexicon:
             if score > best_score:
                 best, best_score = m, score
         return (best, best_score) if best else None
+
+
+def british_names() -> set[str]:
+    """The names ``UK_NAMES`` adds to RxNorm's, lower case."""
+    with UK_NAMES.open(encoding="utf-8", newline="") as f:
+        return {r["name"].lower() for r in csv.DictReader(f, delimiter="\t")}
 
 
 @lru_cache(maxsize=1)

@@ -52,7 +52,7 @@ def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, v
                        min_similarity: float = 0.82, min_vocabulary_similarity: float = 0.75) -> RepairResult:
     """Replace near misses and splits of drug names. The clinician's ``vocabulary`` is searched in
     full and trusted from ``min_vocabulary_similarity`` (a short list of names they do say); the
-    6,554-name lexicon only among names that sound alike at the start, from ``min_similarity``."""
+    6,612-name lexicon only among names that sound alike at the start, from ``min_similarity``."""
     lex = lexicon or default_lexicon()
     custom = MedicationLexicon([Medication(v, "custom", "") for v in (vocabulary or []) if v.strip()])
     matches = words(text)
