@@ -151,13 +151,15 @@ def test_the_dose_after_a_short_stretch_is_found_past_the_words_a_name_swallowed
 @pytest.mark.slow
 def test_the_recogniser_held_to_the_names_proposes_the_one_said(transcriber):
     """tiny.en writes "search, rely in" for sertraline; held to the lexicon's 2,000 names it hears it,
-    far ahead of the next."""
+    ahead of the next. How far depends on what the beam keeps: serine, which shares its start, is 4.7
+    behind where it stays in the beam (on an AVX2 CPU after another decode of the same audio, whose
+    rounding differs a little); the next name is 14 behind where it does not."""
     from core.clinical.drug_spotting import default_spotter
 
     order = _order("Start sertraline fifty milligrams once daily.")
     names = default_spotter().names
     (first, lead), (second, behind), *_ = transcriber.propose_terms(order.samples, "Start", names, k=5)
-    assert first == "sertraline" and lead - behind >= 10, (first, lead, second, behind)
+    assert first == "sertraline" and lead - behind >= 4, (first, lead, second, behind)
     assert transcriber.propose_terms(order.samples, "Start", [], k=5) == []
     # scored one by one (teacher-forced), each name gets the search's own score
     again = transcriber.score_terms(order.samples, "Start", [first, second])
