@@ -112,11 +112,11 @@ INSTRUCTION_PHRASES = ("by mouth", "orally", "topically", "intravenously", "intr
                        "sublingually", "rectally", "inhaled", "as needed", "as required", "once daily",
                        "twice daily", "at night", "at bedtime", "in the morning", "three times a day",
                        "four times a day", "every day")
-# dose units as said -> as written: normalisation's own units of mass and volume ("milligrams" -> "mg"), and counts
 # how alike a run of words must sound to an instruction phrase to be replaced (core.text.sounds_like);
 # one ordinary English word needs more
 SOUND_SIMILARITY = 0.8
 SOUND_SIMILARITY_ONE_WORD = 0.9
+# dose units as said -> as written: normalisation's own units of mass and volume ("milligrams" -> "mg"), and counts
 DOSE_UNITS = {said: written for said, written in UNITS if written in ("mg", "mcg", "g", "mL")} | {
     w: w for w in ("tablet", "tablets", "capsule", "capsules", "puffs", "drops")}
 
@@ -199,7 +199,9 @@ def _sounds_like_instruction(text: str, words: list[Token], j: int) -> tuple[int
 def repair_instructions(text: str, lexicon: MedicationLexicon, custom: MedicationLexicon) -> tuple[str, tuple[Repair, ...]]:
     """Within the words after each drug name (to the end of its sentence, at most 12 words), replace
     a run of 1-3 words that is not itself an instruction phrase but spells one closely (see
-    ``_instruction_threshold``); a word right after a number is compared with dose units."""
+    ``_instruction_threshold``), or, right after the drug, its dose or another instruction, sounds
+    like one (``_sounds_like_instruction``: "by mouse", "one stale"); a word right after a number is
+    compared with dose units."""
     words = _instruction_tokens(text)
     targets: dict[int, tuple[int, str, float]] = {}  # first word index -> (word count, replacement, score)
 
