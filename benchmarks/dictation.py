@@ -236,23 +236,17 @@ def main() -> None:
     if not shutil.which("espeak-ng"):
         sys.exit("espeak-ng is needed: apt-get install espeak-ng")
     from apps.medical_dictation.config import DictationSettings, asr_options
-    from benchmarks.dictation_sets import (TALK, UNTUNED_SEED, UNTUNED_VOICES, VOICES, drug_pool, meds, orders,
-                                          spoken_form, untuned_set)
+    from benchmarks.dictation_sets import TALK, UNTUNED_VOICES, VOICES, meds, orders, spoken_form, untuned_sets
     from core.asr import get_transcriber
+    from core.clinical.medications import british_names
     from core.clinical.drug_spotting import recogniser_check, recogniser_listen, recogniser_propose
     from core.text.ner import get_ner
 
     notes = [json.loads(p.read_text()) for p in sorted((args.data / "primock57" / "notes").glob("*.json"))]
     notes = notes[: args.limit] if args.limit else notes
     gold_notes = [meds(n["note"]) for n in notes]
-    all_primock = {m for n in sorted((args.data / "primock57" / "notes").glob("*.json"))
-                   for m in meds(json.loads(n.read_text())["note"])}
     plans = [orders(sorted(g), seed=i) for i, g in enumerate(gold_notes) if g]
-    pool = drug_pool(args.data / "medications" / "medications.tsv", all_primock)
-    untuned = untuned_set(pool)
-    # a second untuned set (other drugs, another seed), kept apart after the untuned set's misses had
-    # been read to find the spotting's blind spots: measured, never read for tuning
-    untuned2 = untuned_set(sorted(set(pool) - {m for _, g in untuned for m in g}), seed=UNTUNED_SEED + 1)
+    untuned, untuned2 = untuned_sets(args.data)
     sets = {"tuned/notes": ([spoken_form(n["note"]) for n in notes], gold_notes, VOICES),
             "tuned/orders": ([said for said, _ in plans], [g for _, g in plans], VOICES),
             "untuned": ([said for said, _ in untuned], [g for _, g in untuned], UNTUNED_VOICES),
@@ -338,7 +332,6 @@ def main() -> None:
                     for med, what, want, got, text in errors[: args.show_errors]:
                         print(f"[miss] {model} {set_name} {name} {what}: want {want!r} for {med!r}; got {got}; text: {text[:160]!r}")
     insertions = false_insertions(dialogue_words(args.data))
-    from core.clinical.medications import british_names
     uk = british_names()
     note_meds = [m for g in gold_notes for m in g]
     print(f"PriMock57 written notes ({len(notes)}): {len(note_meds)} medication mentions (one per drug and note) found "

@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--sets", nargs="+", default=["tuned/orders", "untuned", "untuned2"])
     args = ap.parse_args()
     from benchmarks.dictation import norm, speak
-    from benchmarks.dictation_sets import UNTUNED_SEED, UNTUNED_VOICES, VOICES, drug_pool, meds, orders, untuned_set
+    from benchmarks.dictation_sets import UNTUNED_VOICES, VOICES, meds, orders, untuned_sets
     from core.asr import get_transcriber
     from core.asr.types import Segment, Transcript, Word
     from core.clinical.drug_spotting import (_amount, _spoken, _well_formed, recogniser_listen, recogniser_propose,
@@ -42,9 +42,7 @@ def main() -> None:
 
     notes = [json.loads(p.read_text()) for p in sorted((args.data / "primock57" / "notes").glob("*.json"))]
     gold_notes = [meds(n["note"]) for n in notes]
-    pool = drug_pool(args.data / "medications" / "medications.tsv", {m for g in gold_notes for m in g})
-    untuned = untuned_set(pool)
-    untuned2 = untuned_set(sorted(set(pool) - {m for _, g in untuned for m in g}), seed=UNTUNED_SEED + 1)
+    untuned, untuned2 = untuned_sets(args.data)
     sets = {"tuned/orders": ([orders(sorted(g), seed=i) for i, g in enumerate(gold_notes) if g], VOICES),
             "untuned": (untuned, UNTUNED_VOICES), "untuned2": (untuned2, UNTUNED_VOICES)}
     tuned_list = [m for m, _ in Counter(m for g in gold_notes for m in g).most_common(40)]

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import random
 import re
 from pathlib import Path
@@ -113,6 +114,16 @@ def untuned_set(pool: list[str], n_orders: int = 24, n_notes: int = 12, seed: in
                 f"period {plan}")
         out.append((said, {current: {}, **gold}))
     return out
+
+
+def untuned_sets(data: Path) -> tuple[list, list]:
+    """The untuned set and untuned2: a second one (other drugs, another seed), kept apart after the
+    untuned set's misses had been read to find the spotting's blind spots. Drugs of neither are
+    PriMock57's (``data``: the shared data folder)."""
+    primock = {m for n in sorted((data / "primock57" / "notes").glob("*.json")) for m in meds(json.loads(n.read_text())["note"])}
+    pool = drug_pool(data / "medications" / "medications.tsv", primock)
+    untuned = untuned_set(pool)
+    return untuned, untuned_set(sorted(set(pool) - {m for _, g in untuned for m in g}), seed=UNTUNED_SEED + 1)
 
 
 # -- talk: a drug verb, no drug ------------------------------------------------------------------

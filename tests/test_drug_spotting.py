@@ -463,20 +463,20 @@ def test_a_dose_the_recogniser_got_wrong_is_rewritten_from_the_audio(transcriber
     assert [r.replacement for r in spot_drug_names(t, order.samples).repairs] == ["sertraline"]  # a right dose stays
 
 
-def test_words_that_are_no_dose_keep_the_number_heard_first_and_a_lost_number_is_found(monkeypatch):
-    """The phones may fix the tail of a dose heard as words ("two laps"), not its first digit:
-    they liked 8 units there, where 2 drops was said. A number heard as other words before a
-    garbled unit ("for the millibrem") is read as a dose too."""
+def _dose_costs(monkeypatch, heard: float, other: float):
+    """The spotter with the phones' costs faked: the words heard cost ``heard``, names and doses
+    ``other`` unless in the returned ``liked`` (dose -> cost); and ``spot(*words)``, each word given
+    as (text, start, end) or as text alone (0.3 s apart), -> the text spotted."""
     from core.clinical.drug_spotting import default_spotter
     from core.pronunciation import spotting
 
     spotter = default_spotter()
     written, _ = spotter._dose_targets()
-    liked = {}
+    liked: dict[str, float] = {}
 
-    def costs(lp, targets):  # the words heard cost 20; names and other doses far more
-        out = np.full(len(targets), 60.0)
-        out[-1] = 20.0
+    def costs(lp, targets):
+        out = np.full(len(targets), other)
+        out[-1] = heard
         if len(targets) == len(written) + 1:
             for k, w in enumerate(written):
                 out[k] = liked.get(w, out[k])
@@ -486,10 +486,20 @@ def test_words_that_are_no_dose_keep_the_number_heard_first_and_a_lost_number_is
     samples = np.random.default_rng(0).normal(0, 0.01, 3 * 16000).astype(np.float32)
 
     def spot(*spec):
-        ws = _words(*spec)
+        ws = tuple(Word(w, 0.3 * i, 0.3 * i + 0.25, 0.9) if isinstance(w, str) else Word(*w, 0.9)
+                   for i, w in enumerate(spec))
         text = " ".join(w.text for w in ws)
         t = Transcript(text=text, segments=(Segment(0.0, 3.0, text, ws),), language="en", duration=3.0)
         return spotter.spot(t, samples).text
+
+    return spot, liked
+
+
+def test_words_that_are_no_dose_keep_the_number_heard_first_and_a_lost_number_is_found(monkeypatch):
+    """The phones may fix the tail of a dose heard as words ("two laps"), not its first digit:
+    they liked 8 units there, where 2 drops was said. A number heard as other words before a
+    garbled unit ("for the millibrem") is read as a dose too."""
+    spot, liked = _dose_costs(monkeypatch, heard=20.0, other=60.0)  # names and other doses far worse
 
     liked.update({"8 units": 10.0, "2 drops": 14.0})
     laps = (("Give", 0, .3), ("trimethoprim", .3, 1.0), ("two", 1.0, 1.2), ("laps,", 1.2, 1.5), ("topically.", 1.6, 2.2))
@@ -551,29 +561,9 @@ def test_a_dose_heard_as_one_changes_its_number_only_where_the_phones_hear_anoth
     far better (gain 20+) and leads every other dose (8+); a number they only somewhat prefer, or
     prefer with a close runner-up, stays. A dose said right but written apart ("200. And 50
     milligrams") is written as one."""
-    from core.clinical.drug_spotting import MIN_NUMBER_FIX_GAIN, MIN_NUMBER_FIX_MARGIN, default_spotter
-    from core.pronunciation import spotting
+    from core.clinical.drug_spotting import MIN_NUMBER_FIX_GAIN, MIN_NUMBER_FIX_MARGIN
 
-    spotter = default_spotter()
-    written, _ = spotter._dose_targets()
-    liked = {}
-
-    def costs(lp, targets):  # the words heard cost 40; other doses 80 unless ``liked``
-        out = np.full(len(targets), 80.0)
-        out[-1] = 40.0
-        if len(targets) == len(written) + 1:
-            for k, w in enumerate(written):
-                out[k] = liked.get(w, out[k])
-        return out
-
-    monkeypatch.setattr(spotting, "spot_costs", costs)
-    samples = np.random.default_rng(0).normal(0, 0.01, 3 * 16000).astype(np.float32)
-
-    def spot(*words):
-        ws = tuple(Word(w, 0.3 * i, 0.3 * i + 0.25, 0.9) for i, w in enumerate(words))
-        text = " ".join(words)
-        t = Transcript(text=text, segments=(Segment(0.0, 3.0, text, ws),), language="en", duration=3.0)
-        return spotter.spot(t, samples).text
+    spot, liked = _dose_costs(monkeypatch, heard=40.0, other=80.0)
 
     order = ("Restart", "mafenide", "100", "mg", "by", "mouth.")
     liked.update({"100 mg": 40.0, "500 mg": 40.0 - MIN_NUMBER_FIX_GAIN - 1, "800 mg": 80.0})

@@ -609,7 +609,7 @@ class DrugSpotter:
                 decided = True  # unless the phones hear another number far better
             if well_formed and _dose_key(" ".join(heard_words)) == _dose_key(top):
                 decided = True  # the dose as said, only written apart ("200. And 50 milligrams": 250 mg)
-            if not decided and listen is not None and not _well_formed(heard_words):
+            if not decided and listen is not None and not well_formed:
                 choices = ranked[:LISTEN_DOSES]
                 chosen, margin = _listen(listen, words, samples, a, b, [_dose_reading(d) for d in choices],
                                          np.array([own - best_of[d] for d in choices]), no_words=True)

@@ -67,13 +67,10 @@ class MedicationLexicon:
         """The RxNorm names, the ``extra`` names first, and the British names RxNorm lacks (``uk``:
         paracetamol, salbutamol, co-amoxiclav; each with the RxNorm id of the US name of the same
         substance where there is one: paracetamol is acetaminophen, 161)."""
-        with path.open(encoding="utf-8", newline="") as f:
-            rows = [Medication(r["name"], r["kind"], r["rxcui"]) for r in csv.DictReader(f, delimiter="\t")]
+        rows = [Medication(r["name"], r["kind"], r["rxcui"]) for r in _tsv(path)]
         if uk is not None:
             rxcui = {m.name.lower(): m.rxcui for m in rows}
-            with uk.open(encoding="utf-8", newline="") as f:
-                rows += [Medication(r["name"], r["kind"], rxcui.get(r["same_as"].lower(), ""))
-                         for r in csv.DictReader(f, delimiter="\t")]
+            rows += [Medication(r["name"], r["kind"], rxcui.get(r["same_as"].lower(), "")) for r in _tsv(uk)]
         rows = [Medication(n, "custom", "") for n in (extra or []) if n.strip()] + rows
         return cls(rows)
 
@@ -100,10 +97,14 @@ class MedicationLexicon:
         return (best, best_score) if best else None
 
 
+def _tsv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
 def british_names() -> set[str]:
     """The names ``UK_NAMES`` adds to RxNorm's, lower case."""
-    with UK_NAMES.open(encoding="utf-8", newline="") as f:
-        return {r["name"].lower() for r in csv.DictReader(f, delimiter="\t")}
+    return {r["name"].lower() for r in _tsv(UK_NAMES)}
 
 
 @lru_cache(maxsize=1)

@@ -70,10 +70,9 @@ def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, v
             parts = [m.text for m in group]
             if len(joined) < 5 or (n == 1 and is_english_word(joined)):
                 continue
-            named = [bool(lex.lookup(w) or custom.lookup(w)) for w in parts]
             if n > 1 and (any(w.lower() in GLUE for w in parts) or all(is_english_word(w) for w in parts)
-                          or any(named) and all(k or is_english_word(w) for w, k in zip(parts, named))):
-                continue  # "lisinopril, yeah" is a name and a word, not a misspelt name
+                          or _name_and_words(parts, lex, custom)):
+                continue
             cand, score = _closest_name(joined, lex, custom, min_similarity, min_vocabulary_similarity)
             if cand is not None and n > 1 and is_english_word(parts[-1]):  # "Lisonopril, OK": the name is in the first words
                 shorter = _closest_name("".join(parts[:-1]), lex, custom, min_similarity, min_vocabulary_similarity)
@@ -92,6 +91,13 @@ def repair_medications(text: str, *, lexicon: MedicationLexicon | None = None, v
     out.append(text[cursor:])
     text, more = repair_instructions("".join(out), lex, custom)
     return RepairResult(text, tuple(repairs) + more)
+
+
+def _name_and_words(parts: list[str], lex: MedicationLexicon, custom: MedicationLexicon) -> bool:
+    """Words of which some are a drug name and the rest English: "lisinopril, yeah" is a name and a
+    word, not a misspelt name."""
+    named = [bool(lex.lookup(w) or custom.lookup(w)) for w in parts]
+    return any(named) and all(k or is_english_word(w) for w, k in zip(parts, named))
 
 
 def _closest_name(joined: str, lex: MedicationLexicon, custom: MedicationLexicon, min_similarity: float,
