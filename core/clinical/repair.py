@@ -170,6 +170,16 @@ def _instruction_phones() -> list[tuple[str, tuple[str, ...]]]:
     return [(p, phones_of(p.split())) for p in INSTRUCTION_PHRASES]
 
 
+@lru_cache(maxsize=8192)
+def _closest_instruction(said: tuple[str, ...]) -> tuple[str, float]:
+    """The instruction phrase that sounds most like ``said``, and how much (cached: the words after
+    drugs repeat, in a note and from note to note)."""
+    from core.text.sounds_like import phones_of, sound_similarity
+
+    ph = phones_of(said)
+    return max(((p, sound_similarity(ph, q)) for p, q in _instruction_phones()), key=lambda x: x[1])
+
+
 def _sounds_like_instruction(text: str, words: list[Token], j: int) -> tuple[int, str, float] | None:
     """(word count, phrase, similarity) where a run of 1-3 words from ``j`` (nothing but spaces or
     hyphens between them) sounds like an instruction phrase: "by mouse" (0.80) for by mouth, "one
@@ -179,7 +189,6 @@ def _sounds_like_instruction(text: str, words: list[Token], j: int) -> tuple[int
     best-sounding run wins."""
     from core.clinical.dose_spotting import UNIT_WORDS
     from core.clinical.normalisation import ONES, TENS
-    from core.text.sounds_like import phones_of, sound_similarity
 
     best = None
     for n in (1, 2, 3):
@@ -194,8 +203,7 @@ def _sounds_like_instruction(text: str, words: list[Token], j: int) -> tuple[int
             break  # "at nine" is a time; "mg intravenously" is right as it is
         if _is_instruction(spoken):
             continue  # "by" of "by mouse": the run goes on
-        ph = phones_of(said)
-        phrase, score = max(((p, sound_similarity(ph, q)) for p, q in _instruction_phones()), key=lambda x: x[1])
+        phrase, score = _closest_instruction(tuple(said))
         one_word = len(said) == 1 and is_english_word(said[0])
         if score >= (SOUND_SIMILARITY_ONE_WORD if one_word else SOUND_SIMILARITY) and (best is None or score > best[2]):
             best = (n, phrase, score)
