@@ -148,8 +148,9 @@ def spot_set(texts: list[str], words: list[list], audios: list, vocab: list[str]
 
     from core.asr.types import Segment, Transcript, Word
     from core.clinical.drug_spotting import spot_drug_names
+    from core.clinical.repair import INSTRUCTION_PHRASES
 
-    out, regions, replaced, wrong, examples, doses, asked = [], 0, 0, 0, [], 0, 0
+    out, regions, replaced, wrong, examples, doses, asked, instructions = [], 0, 0, 0, [], 0, 0, 0
     started = time.perf_counter()
     for text, ws, audio, g in zip(texts, words, audios, gold):
         seg = Segment(0.0, audio.duration, text, tuple(Word(w[0], w[1], w[2], w[3]) for w in ws))
@@ -158,14 +159,17 @@ def spot_set(texts: list[str], words: list[list], audios: list, vocab: list[str]
         out.append(r.text)
         regions += r.regions
         asked += r.asked
-        names = [x for x in r.repairs if not x.replacement[0].isdigit()]  # the rest are doses rewritten
+        phrases = [x for x in r.repairs if x.replacement in INSTRUCTION_PHRASES]  # routes, frequencies
+        names = [x for x in r.repairs if not x.replacement[0].isdigit() and x not in phrases]  # doses: the rest
         replaced += len(names)
-        doses += len(r.repairs) - len(names)
+        instructions += len(phrases)
+        doses += len(r.repairs) - len(names) - len(phrases)
         bad = [f"{x.original!r} -> {x.replacement}" for x in names if x.replacement.lower() not in g]
         wrong += len(bad)
         examples += bad
     n_words = sum(len(s.split()) for s in said)
-    return out, {"regions": regions, "asked": asked, "replaced": replaced, "wrong": wrong, "doses_rewritten": doses, "words_said": n_words,
+    return out, {"regions": regions, "asked": asked, "replaced": replaced, "wrong": wrong, "doses_rewritten": doses,
+                 "instructions_rewritten": instructions, "words_said": n_words,
                  "wrong_per_1000_words": round(1000 * wrong / max(n_words, 1), 3),
                  "seconds": round(time.perf_counter() - started, 1), "wrong_examples": examples}
 
@@ -349,7 +353,8 @@ def main() -> None:
               f"{r['dosage_accuracy_found']:10.3f} {cells} {r['names_not_said']:8d}")
     for key, st in spot_stats.items():
         print(f"[spotting] {key}: {st['regions']} stretches searched, {st['asked']} decoded again, {st['replaced']} names written, "
-              f"{st['doses_rewritten']} doses rewritten, {st['wrong']} names not said ({st['wrong_per_1000_words']:.2f} per 1,000 words said), "
+              f"{st['doses_rewritten']} doses rewritten, {st.get('instructions_rewritten', 0)} routes or frequencies "
+              f"rewritten, {st['wrong']} names not said ({st['wrong_per_1000_words']:.2f} per 1,000 words said), "
               f"{st['seconds']:.1f} s in all; wrong: {st['wrong_examples'][:5]}")
     print(f"\nFalse insertions on PriMock57 consultation transcripts ({insertions['words']} words): spelling repair "
           f"{insertions['spelling_per_1000_words']:.2f} and drug slots {insertions['slots_per_1000_words']:.2f} per "

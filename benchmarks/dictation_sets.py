@@ -156,3 +156,27 @@ TALK = [
     "She takes her son to school every morning period",
     "He takes his time climbing the stairs period",
 ]
+
+
+# orders where ordinary words follow the dose ("with food", "when wheezy"): the words after a dose
+# are read by the phones for a route heard as other words (core.clinical.drug_spotting,
+# MIN_INSTRUCTION_GAIN), and these must stay. Written for the instruction thresholds (tuned voices);
+# every phrase the phones would write here is one not said.
+AFTER_DOSES = [
+    "Start amoxicillin five hundred milligrams with food three times a day for five days period",
+    "Give paracetamol one gram if the pain is bad period",
+    "Continue metformin five hundred milligrams with meals twice daily period",
+    "Start omeprazole twenty milligrams before breakfast period",
+    "Prescribe ibuprofen four hundred milligrams after meals as needed period",
+    "Continue sertraline fifty milligrams each morning period",
+    "Give salbutamol two puffs when wheezy period",
+    "Start amlodipine five milligrams with water period",
+    "Start naproxen five hundred milligrams with a meal twice daily period",
+    "Give codeine thirty milligrams only if needed period",
+    "Continue levothyroxine one hundred micrograms on an empty stomach period",
+    "Start prednisolone forty milligrams in one go with food period",
+    "Restart lisinopril ten milligrams so long as the blood pressure is fine period",
+    "Give aspirin seventy five milligrams now then daily period",
+    "Continue furosemide forty milligrams unless she is dizzy period",
+    "Start cetirizine ten milligrams when the pollen count is high period",
+]

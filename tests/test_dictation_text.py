@@ -324,12 +324,14 @@ def test_terms_are_ranked_by_how_much_the_text_sounds_like_them():
     assert rank_terms("", ["sertraline"]) == [("sertraline", 0.0)]
 
 
-def test_the_page_lists_names_and_doses_corrected_by_sound_apart():
+def test_the_page_lists_names_doses_and_instructions_corrected_apart():
     from apps.medical_dictation.ui import repairs_md
 
-    md = repairs_md([["Can you map", "canakinumab", 0.77], ["10 milligrams", "50 mg", 0.44]])
-    assert "Medication names corrected: “Can you map” → **canakinumab**" in md
-    assert "Doses corrected from the audio: “10 milligrams” → **50 mg**" in md and "**50 mg**" not in md.split("\n")[0]
+    md = repairs_md([["Can you map", "canakinumab", 0.77], ["10 milligrams", "50 mg", 0.44], ["or only", "orally", 0.7],
+                     ["milligrums", "mg", 0.9]])
+    assert md.split("\n\n") == ["Medication names corrected: “Can you map” → **canakinumab**",
+                                 "Doses corrected: “10 milligrams” → **50 mg**; “milligrums” → **mg**",
+                                 "Routes and frequencies corrected: “or only” → **orally**"]
     assert repairs_md([]) == ""
 
 
@@ -362,6 +364,30 @@ def test_a_drug_takes_no_attributes_from_the_next_drug_named():
     meds = {e.text: e.attributes for e in extract_entities(text) if e.label == "MEDICATION"}
     assert meds == {"hydroxychloroquine": {},
                     "histamine": {"dosage": "75 mcg", "route": "by mouth", "frequency": "as needed"}}
+
+
+@pytest.mark.parametrize("text, drug, attributes", [
+    # the recogniser put a full stop where the voice paused: the sentences that begin with an
+    # instruction are the drug's
+    ("Restart ibuprofen. 75 mcg by mouth at night. Give paracetamol 100 mg.", "ibuprofen",
+     {"dosage": "75 mcg", "route": "by mouth", "frequency": "at night"}),
+    ("Continue ibuprofen 5 mg. Subcutaneously, every 4 to 6 hours. Continue sertraline.", "ibuprofen",
+     {"dosage": "5 mg", "route": "subcutaneously", "frequency": "every 4 to 6 hours"}),
+    ("Start furosemide 100 mg by mouth. Once daily. For 5 days.", "furosemide",
+     {"dosage": "100 mg", "route": "by mouth", "frequency": "once daily", "duration": "for 5 days"}),
+    # a sentence that begins otherwise ends them, as do a semicolon and a new line
+    ("Start aspirin 75 mg. My mouth is dry at night.", "aspirin", {"dosage": "75 mg"}),
+    ("Start aspirin 75 mg. 3 days ago she had a rash, once.", "aspirin", {"dosage": "75 mg"}),
+    ("Start aspirin 75 mg; by mouth", "aspirin", {"dosage": "75 mg"}),
+    ("Start aspirin 75 mg.\nDaily weights.", "aspirin", {"dosage": "75 mg"}),
+    # and never the next drug's
+    ("Start aspirin. Give metformin 500 mg by mouth.", "aspirin", {}),
+])
+def test_instructions_go_on_past_a_full_stop_the_recogniser_put_in(text, drug, attributes):
+    from core.clinical.entities import extract_entities
+
+    meds = {e.text: e.attributes for e in extract_entities(text) if e.label == "MEDICATION"}
+    assert meds[drug] == attributes
 
 
 def test_a_name_hyphenated_with_the_words_around_it_is_still_found():

@@ -464,22 +464,22 @@ def test_a_dose_the_recogniser_got_wrong_is_rewritten_from_the_audio(transcriber
 
 
 def _dose_costs(monkeypatch, heard: float, other: float):
-    """The spotter with the phones' costs faked: the words heard cost ``heard``, names and doses
-    ``other`` unless in the returned ``liked`` (dose -> cost); and ``spot(*words)``, each word given
+    """The spotter with the phones' costs faked: the words heard cost ``heard``, names, doses and
+    instruction phrases ``other`` unless in the returned ``liked`` (dose or phrase -> cost); and ``spot(*words)``, each word given
     as (text, start, end) or as text alone (0.3 s apart), -> the text spotted."""
     from core.clinical.drug_spotting import default_spotter
     from core.pronunciation import spotting
 
     spotter = default_spotter()
-    written, _ = spotter._dose_targets()
     liked: dict[str, float] = {}
 
     def costs(lp, targets):
         out = np.full(len(targets), other)
         out[-1] = heard
-        if len(targets) == len(written) + 1:
-            for k, w in enumerate(written):
-                out[k] = liked.get(w, out[k])
+        for written, _ in (spotter._dose_targets(), spotter._instruction_targets()):
+            if len(targets) == len(written) + 1:
+                for k, w in enumerate(written):
+                    out[k] = liked.get(w, out[k])
         return out
 
     monkeypatch.setattr(spotting, "spot_costs", costs)
@@ -576,6 +576,49 @@ def test_a_dose_heard_as_one_changes_its_number_only_where_the_phones_hear_anoth
     liked["250 mg"] = 40.0  # the words heard read as 250 mg exactly
     assert spot("Restart", "cosibelimab", "200.", "And", "50", "milligrams", "orally.") == \
         "Restart cosibelimab 250 mg orally."
+
+
+def test_the_words_where_a_route_is_said_after_a_dose_are_found():
+    from core.clinical.dose_spotting import instruction_region
+
+    def region(text: str, start: int) -> str | None:
+        ws = _timed(text)
+        span = instruction_region(ws, start)
+        return span and " ".join(w.text for w in ws[span[0]:span[1]])
+
+    assert region("metformin 250 mg or only four times a day", 3) == "or only"
+    assert region("aspirin 100 mg, I'm out twice daily", 3) == "I'm out"
+    assert region("aspirin 100 mg, by mouse has needed", 3) == "by mouse"  # "has needed" is as needed
+    assert region("aspirin 100 mg by mouse in the morning", 3) == "by mouse"
+    assert region("aspirin 2 puffs in tail, one staley for 5 days", 3) == "in tail,"
+    assert region("aspirin 100 mg morally free times a day", 3) == "morally"  # "free" is three
+    for said in ("aspirin 100 mg by mouth in the morning", "aspirin 100 mg once daily", "aspirin 100 mg for 5 days",
+                 "aspirin 100 mg. My mouth is dry", "aspirin 100 mg and start metformin", "aspirin 100 mg"):
+        assert region(said, 3) is None, said
+
+
+def test_a_route_heard_as_other_words_after_a_dose_is_read_from_the_phones(monkeypatch):
+    """"or only" for orally: the phones' best phrase leads every other one by far, explains the audio
+    nearly as well as the words heard, and the words sound like it; ordinary words the phones like
+    far better, or where no phrase stands out, or that sound nothing like it, stay. Never after a
+    drug without a dose (talk)."""
+    from core.clinical.drug_spotting import MIN_INSTRUCTION_GAIN, MIN_INSTRUCTION_MARGIN
+
+    spot, liked = _dose_costs(monkeypatch, heard=40.0, other=80.0)
+    order = ("Prescribe", "metformin", "250", "mg", "or", "only", "four", "times", "a", "day.")
+    liked["orally"] = 40.0 - MIN_INSTRUCTION_GAIN  # as good as the words heard, if the gain floor is negative
+    assert spot(*order) == "Prescribe metformin 250 mg orally four times a day."
+    liked["by mouth"] = liked["orally"] + MIN_INSTRUCTION_MARGIN - 1  # another phrase close behind: stays
+    assert spot(*order) == " ".join(order)
+    liked.pop("by mouth")
+    liked["orally"] = 40.0 - MIN_INSTRUCTION_GAIN + 1  # the words heard explain the audio better: stay
+    assert spot(*order) == " ".join(order)
+    liked["orally"] = 40.0
+    # words that do not sound like the phrase stay, however the phones like it ("on an empty" stomach)
+    assert spot("Continue", "metformin", "250", "mg", "on", "an", "empty", "stomach.") == \
+        "Continue metformin 250 mg on an empty stomach."
+    liked["orally"] = 0.0
+    assert spot("Continue", "metformin", "or", "only", "at", "night.") == "Continue metformin or only at night."
 
 
 def test_words_that_are_no_dose_give_way_to_the_dose_that_stands_out_among_the_doses():

@@ -221,13 +221,16 @@ def addenda_md(addenda: list[dict]) -> str:
 
 
 def repairs_md(repairs: list, entities: list[dict] | None = None) -> str:
+    from core.clinical.repair import DOSE_UNITS, INSTRUCTION_PHRASES
+
     lines = []
-    names = [(a, b) for a, b, _ in repairs if not b[:1].isdigit()]
-    doses = [(a, b) for a, b, _ in repairs if b[:1].isdigit()]  # core.clinical.dose_spotting
-    if names:
-        lines.append("Medication names corrected: " + "; ".join(f"“{a}” → **{b}**" for a, b in names))
-    if doses:
-        lines.append("Doses corrected from the audio: " + "; ".join(f"“{a}” → **{b}**" for a, b in doses))
+    doses = [(a, b) for a, b, _ in repairs if b[:1].isdigit() or b in DOSE_UNITS.values()]  # core.clinical.dose_spotting
+    instructions = [(a, b) for a, b, _ in repairs if b in INSTRUCTION_PHRASES]
+    names = [(a, b) for a, b, _ in repairs if (a, b) not in doses + instructions]
+    for title, pairs in (("Medication names corrected", names), ("Doses corrected", doses),
+                         ("Routes and frequencies corrected", instructions)):
+        if pairs:
+            lines.append(f"{title}: " + "; ".join(f"“{a}” → **{b}**" for a, b in pairs))
     checks = [f"**{e['text']}** {e['attributes']['dosage']}: {e['attributes']['check']}" for e in entities or []
               if e["attributes"].get("check")]
     if checks:

@@ -31,7 +31,9 @@ set only measures them. The dose after each drug is then checked the same way
 (``core.clinical.dose_spotting``): a dose heard as one ("10 ml") keeps its number and only its
 unit is rewritten, unless the phones hear another number far better ("100 mg" heard for five
 hundred milligrams: ``MIN_NUMBER_FIX_GAIN``); words that are no dose ("to drop", "200, and 50 mil plums") take the dose
-that explains the audio about as well.
+that explains the audio about as well. The words right after each dose, where a route is said,
+are read the same way when they are none ("250 mg or only four times a day" -> orally, "2 puffs in
+tail" -> inhaled: ``MIN_INSTRUCTION_GAIN``).
 
 The recogniser listens where the phones leave it open (``listen``, e.g. ``recogniser_listen``): the
 order (verb to dose) is read to it with each of the phones' best ``LISTEN_CANDIDATES`` names in the
@@ -137,6 +139,17 @@ MIN_DOSE_MARGIN = 3.0  # and than any other dose
 # words heard that are not a dose ("to drop", "200, and 50 mil plums"): a dose that explains the
 # audio about as well is written in (the words cannot stand as they are)
 MIN_MALFORMED_DOSE_GAIN = -2.0
+# a route or frequency heard as other words after a dose ("or only" for orally): the phones' best
+# phrase must explain the audio no more than this much worse than the words heard, lead every other
+# phrase by this much, and the words heard must sound like it too (ARPAbet similarity): two signals
+# agreeing. Chosen on the tuned orders (benchmarks/dictation_dose_decisions.py, log
+# dictation_instruction_decisions.txt): the right phrases had gain -12 to +12, margin 9.6-69 and
+# similarity 0.52-1.0; the ordinary words after a dose of the after-doses set that the phones read as
+# a phrase with a margin of 8 or more had similarity 0.29-0.35 ("on an empty" -> orally: gain -1.8,
+# margin 8.8), or gain -15 and below ("each morning" -> in the morning, similarity 0.70)
+MIN_INSTRUCTION_GAIN = -12.0
+MIN_INSTRUCTION_MARGIN = 8.0
+INSTRUCTION_SIMILARITY = 0.5
 CANDIDATES_ASKED = 5  # names the recogniser is asked about where the phones' best did not stand out
 CHECK_PAD_S = 0.3  # audio kept around the order (verb to dose) decoded again
 CHECK_DOSE_WORDS = 3  # words after the stretch kept in that piece (the dose: context for the recogniser)
@@ -384,6 +397,7 @@ class DrugSpotter:
         self.names, self.targets = self._targets(pool)
         self._lowered = {n.lower() for n in self.names}
         self._doses_cache: tuple[list[str], list[list[int]]] | None = None
+        self._instructions_cache: tuple[list[str], list[list[int]]] | None = None
 
     def _phones(self, words: Sequence[str]) -> list[int]:
         from core.text.sounds_like import phones_of
@@ -509,6 +523,7 @@ class DrugSpotter:
                 _plain(w.text), lex, known, vocabulary, words, i + 1)}
             changes += self._doses(words, samples, sorted(ends), {(a, b) for a, b, _, _ in replaced}, considered,
                                    listen)
+            changes += self._instructions(words, samples, sorted(ends), {(a, b) for a, b, *_ in changes}, considered)
         if not changes:
             return Spotted(text, (), len(found), tuple(considered), asked)
         out = [w.text.strip() for w in words]
@@ -617,6 +632,48 @@ class DrugSpotter:
                     top, decided = choices[chosen], True
                     considered[-1] = (said, top, round(min(own - best_of[top], 99.0), 2), margin)
             if decided and _dose_key(said) != _dose_key(top):
+                out.append((a, b, top, Repair(said, top, _confidence(margin))))
+        return out
+
+
+    def _instruction_targets(self) -> tuple[list[str], list[list[int]]]:
+        if self._instructions_cache is None:
+            from core.clinical.repair import INSTRUCTION_PHRASES
+
+            self._instructions_cache = (list(INSTRUCTION_PHRASES), [self._phones(p.split()) for p in INSTRUCTION_PHRASES])
+        return self._instructions_cache
+
+    def _instructions(self, words: Sequence[Word], samples: np.ndarray, starts: list[int], taken: set,
+                      considered: list) -> list:
+        """A route or frequency heard as other words right after each drug's dose ("or only" for
+        orally, "I'm out" for by mouth): the words there and every instruction phrase scored on the
+        phones; the phrase is written in when it explains the audio nearly as well as the words
+        (``MIN_INSTRUCTION_GAIN``), better than any other phrase by ``MIN_INSTRUCTION_MARGIN``, and the
+        words sound like it (``INSTRUCTION_SIMILARITY``). Only after a dose: an order, not talk."""
+        from core.clinical.dose_spotting import dose_region, instruction_region
+        from core.pronunciation.spotting import spot_costs
+        from core.text.sounds_like import phones_of, sound_similarity
+
+        phrases, targets = self._instruction_targets()
+        out = []
+        for start in starts:
+            dose = dose_region(words, start, lost_number=True)
+            span = instruction_region(words, dose[1]) if dose is not None else None
+            if span is None or any(a < span[1] and span[0] < b for a, b in taken):
+                continue
+            a, b = span
+            heard = self._phones([_plain(w.text) for w in words[a:b]])
+            lp = self._stretch(samples, words[a].start, words[b - 1].end)
+            if lp is None or not heard:
+                continue
+            costs = spot_costs(lp, targets + [heard])
+            own, costs = float(costs[-1]), np.asarray(costs[:-1], dtype=np.float64)
+            order = np.argsort(costs)
+            top, gain, margin = phrases[order[0]], own - float(costs[order[0]]), float(costs[order[1]] - costs[order[0]])
+            said = _said(words, a, b)
+            considered.append((said, top, round(min(gain, 99.0), 2), round(min(margin, 99.0), 2)))
+            if gain >= MIN_INSTRUCTION_GAIN and margin >= MIN_INSTRUCTION_MARGIN and sound_similarity(
+                    phones_of([_plain(w.text) for w in words[a:b]]), phones_of(top.split())) >= INSTRUCTION_SIMILARITY:
                 out.append((a, b, top, Repair(said, top, _confidence(margin))))
         return out
 

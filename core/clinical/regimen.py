@@ -32,12 +32,11 @@ DURATION = re.compile(rf"\b(for|x)\s+((?:{NUM}|one|two|three|four|five|six|seven
 
 
 def medication_attributes(text: str, start: int, end: int, limit: int | None = None) -> dict[str, str]:
-    """Dosage, route, frequency and duration said after the drug name, up to the sentence end or
-    ``limit`` (where the next drug name begins: "she takes X at the moment, and ... give Y 75 mcg"
+    """Dosage, route, frequency and duration said after the drug name (``instructions_said``: up to
+    the sentence end, or the end of the instruction sentences after it), never past ``limit`` (where
+    the next drug name begins: "she takes X at the moment, and ... give Y 75 mcg"
     gives X no dose when the recogniser lost the full stop between them)."""
-    window = text[end:limit]
-    stop = re.search(r"\.(?!\d)|[;\n]|\band (?:start|stop|continue|increase|reduce)", window)  # not "2.5"
-    window = window[: stop.start() if stop else 160][:160]
+    window = instructions_said(text, end, limit)
     attrs = {}
     for key, pattern in (("dosage", DOSE), ("route", ROUTE), ("frequency", FREQUENCY), ("duration", DURATION)):
         m = pattern.search(window)
@@ -49,6 +48,26 @@ def medication_attributes(text: str, start: int, end: int, limit: int | None = N
     return attrs
 
 
+SENTENCE_END = re.compile(r"\.(?!\d)|[;\n]|\band (?:start|stop|continue|increase|reduce)")  # not "2.5"
+MAX_INSTRUCTION_CHARS = 160
+
+
+def instructions_said(text: str, end: int, limit: int | None = None) -> str:
+    """The text after a drug name that holds its instructions: to the sentence end, and on through
+    the sentences after it that begin with an instruction (the recogniser puts a full stop where a
+    dictating clinician pauses: "restart ibuprofen. 75 mcg by mouth at night.", "ibuprofen 5 mg.
+    Subcutaneously, every 4 to 6 hours."); at most ``MAX_INSTRUCTION_CHARS`` and never past
+    ``limit``."""
+    window = text[end:limit][:MAX_INSTRUCTION_CHARS]
+    pos = 0
+    while stop := SENTENCE_END.search(window, pos):
+        after = window[stop.end():].lstrip(" ,")
+        if stop.group(0) != "." or not any(p.match(after) for p in (DOSE, ROUTE, FREQUENCY, DURATION)):
+            return window[:stop.start()]
+        pos = stop.end()
+    return window
+
+
 # one way to write each instruction in the note, whichever way the recogniser wrote what was said:
 # "3 times a day" -> "three times a day", "intravenous" (after a dose) -> "intravenously", "for two
 # week's" -> "for 2 weeks" (frequencies spelt out, durations in digits, as in a written prescription)
@@ -58,6 +77,8 @@ ADVERB = re.compile(r"^(intravenous|subcutaneous|intramuscular|sublingual|rectal
 
 def canonical(key: str, value: str) -> str:
     """An attribute as the note writes it (see above); dosages are left as matched."""
+    if key != "dosage" and value[:1].isupper() and value[1:].islower():
+        value = value.lower()  # "Subcutaneously, every 4 hours": a sentence's first word
     if key == "frequency":
         return re.sub(r"^[1-4] times", lambda m: TIMES[m.group(0)], value)
     if key == "route" and ADVERB.match(value):
