@@ -178,6 +178,7 @@ def test_instruction_words_after_a_drug_are_repaired(heard, fixed):
     ("give albuterol 2 puffs in hailed, twice daily", "give albuterol 2 puffs inhaled, twice daily"),
     ("amlodipine 2 drops, typically at night", "amlodipine 2 drops, topically at night"),
     ("losartan 1 tablet or early at height", "losartan 1 tablet orally at night"),
+    ("paracetamol 1 g for times a day as needed", "paracetamol 1 g four times a day as needed"),
     # only right after the drug, its dose or another instruction; not an English word that is only near
     # ("really" sounds 0.80 like orally), not a number ("at nine" is a time), not what is already a phrase
     ("metformin 500 mg really helped, by then at nine", "metformin 500 mg really helped, by then at nine"),

@@ -118,6 +118,37 @@ def test_an_order_whose_verb_was_misheard_is_searched_back_from_its_dose():
     assert stretches("give loss at an one tablet orally") == [("loss", False)]  # losartan: "loss | at an |"
 
 
+def test_a_stretch_with_no_verb_before_it_gives_its_name_from_its_tail(monkeypatch):
+    """Searched back from a dose to the clause's start, a stretch holds words that are no part of
+    the name ("plan, Poland's Artemis is ill in" for "Plan colon start amoxicillin"): where the
+    whole gives no name, the longest tail that does and begins with a word that is no English word
+    is taken; where none does, the whole stays."""
+    from core.clinical.drug_spotting import DrugSpotter, MIN_GAIN, MIN_MARGIN
+
+    ws = _timed("For a draft plan, Poland's Artemis is ill in 500 milligrams by mouth")
+    spotter = DrugSpotter.__new__(DrugSpotter)
+    # each tail's start -> (the names' gains over the words heard, best first: amoxicillin, the next; the words' cost)
+    by_start = {3: ([-34.1, -46.3], -80.6), 4: ([-21.0, -31.9], -63.0), 5: ([-8.6, -18.5], -43.4), 6: ([6.8, 5.7], -14.3),
+                7: ([3.0, 2.0], -9.0), 8: ([1.0, 0.5], -4.0)}
+    monkeypatch.setattr(DrugSpotter, "_costs", lambda self, w, s, a, b, t: (by_start[a][1] - np.array(by_start[a][0]),
+                                                                            by_start[a][1]))
+    costs, own = spotter._costs(ws, None, 3, 9, [])
+    start, tail_costs, tail_own = spotter._name_at_end(ws, None, 3, 9, [], costs, own, MIN_GAIN, MIN_MARGIN)
+    assert start == 5 and tail_own == -43.4  # "Artemis is ill in": 8.6 behind the words, 9.9 ahead of the next
+    by_start[5] = ([-8.6, -12.0], -43.4)  # no name stands out in any tail: the whole stays
+    assert spotter._name_at_end(ws, None, 3, 9, [], costs, own, MIN_GAIN, MIN_MARGIN)[0] == 3
+    by_start[6] = ([6.8, -5.7], -14.3)  # nor in a tail of English words ("is ill in"), whatever the phones say
+    assert spotter._name_at_end(ws, None, 3, 9, [], costs, own, MIN_GAIN, MIN_MARGIN)[0] == 3
+
+
+def test_a_word_spelt_into_a_brand_nobody_listed_is_no_near_miss():
+    from core.clinical.drug_spotting import _near_miss
+
+    assert _near_miss("solbutamol", [])  # the spelling repair writes the generic name: the recogniser got close
+    assert _near_miss("metforman", ["metformin"])
+    assert not _near_miss("Artemis", ["amoxicillin"])  # spelt into the brand Artiss: the audio decides
+
+
 def test_search_window_reaches_back_over_skipped_words_and_into_the_dose_after_a_short_stretch():
     from core.clinical.drug_spotting import INTO_NUMBER_S, search_window
 

@@ -437,6 +437,9 @@ class DrugSpotter:
             drug_costs, own = self._costs(words, samples, a, b, targets)
             if drug_costs is None:
                 continue
+            if not named and b - a > 1 and not _is_anchor(_plain(words[_verb_before(words, a)].text)):
+                a, drug_costs, own = self._name_at_end(words, samples, a, b, targets, drug_costs, own, min_gain,
+                                                       min_margin)
             heard = own != float("inf")
             order = np.argsort(drug_costs)
             best, second = float(drug_costs[order[0]]), float(drug_costs[order[1]])
@@ -532,6 +535,32 @@ class DrugSpotter:
             out[a:b] = [written + (tail.group(0) if tail else "")]
         repairs = tuple(r for *_, r in sorted(changes, key=lambda c: c[0]))
         return Spotted(" ".join(out), repairs, len(found), tuple(considered), asked)
+
+    def _name_at_end(self, words: Sequence[Word], samples: np.ndarray, a: int, b: int, targets: list,
+                     costs: np.ndarray, own: float, min_gain: float, min_margin: float) -> tuple:
+        """(start, costs, own cost) of the stretch ``a:b`` before a dose with no verb before it, or of
+        the longest of its tails where the whole does not give a name and the tail does: searched
+        back to the clause's start, the stretch holds words that are no part of the name ("Plan colon
+        start amoxicillin" heard as "plan, Poland's Artemis is ill in": amoxicillin is 34 behind
+        those words, 21 behind "Poland's Artemis is ill in", 8.6 behind "Artemis is ill in", and
+        leads the next name by 10 there). A tail begins with a word that is no English word (the
+        name's garbled start): on the tuned orders, tails of English words gave wrong names ("ill
+        and" -> selenite, "is still in" -> oxacillin for "Ristartemix is still in")."""
+        from core.clinical.medications import is_english_word
+
+        def passes(c: np.ndarray, o: float) -> bool:
+            best, second = np.partition(c, 1)[:2]
+            return o - float(best) >= min_gain and float(second - best) >= min_margin
+
+        if passes(costs, own):
+            return a, costs, own
+        for start in range(a + 1, b):
+            if is_english_word(_plain(words[start].text)):
+                continue  # a tail of English words fits some name ("is still in" -> oxacillin)
+            tail_costs, tail_own = self._costs(words, samples, start, b, targets)
+            if tail_costs is not None and tail_own != float("inf") and passes(tail_costs, tail_own):
+                return start, tail_costs, tail_own
+        return a, costs, own
 
     def _costs(self, words: Sequence[Word], samples: np.ndarray, a: int, b: int, targets: list) -> tuple:
         """(every name's cost, the words' own cost: inf where they have no phones) on the audio
@@ -852,11 +881,19 @@ def _names_drug(word: str, lex, known: set, vocabulary: Sequence[str], words: Se
 
 
 def _near_miss(word: str, vocabulary: Sequence[str]) -> bool:
-    """A word the spelling repair turns into a drug ("solbutamol"): the recogniser got close, and
-    the repair (after this step) writes the right name."""
+    """A word the spelling repair turns into a generic drug name or one of the clinician's
+    ("solbutamol"): the recogniser got close, and the repair (after this step) writes the right
+    name. Not one it spells into a brand nobody listed: "Plan colon start amoxicillin" heard as
+    "Poland's Artemis is ill in" is amoxicillin in the audio, not the brand Artiss."""
+    from core.clinical.medications import default_lexicon
     from core.clinical.repair import repair_medications
 
-    return len(word) >= 5 and bool(repair_medications(word, vocabulary=list(vocabulary)).repairs)
+    if len(word) < 5:
+        return False
+    listed = {v.lower() for v in vocabulary}
+    lex = default_lexicon()
+    return any(r.replacement.lower() in listed or (m := lex.lookup(r.replacement)) is not None and m.kind != "brand"
+               for r in repair_medications(word, vocabulary=list(vocabulary)).repairs)
 
 
 def _said(words: Sequence[Word], a: int, b: int) -> str:

@@ -181,7 +181,7 @@ def _closest_instruction(said: tuple[str, ...]) -> tuple[str, float]:
 
 
 def _sounds_like_instruction(text: str, words: list[Token], j: int) -> tuple[int, str, float] | None:
-    """(word count, phrase, similarity) where a run of 1-3 words from ``j`` (nothing but spaces or
+    """(word count, phrase, similarity) where a run of 1-4 words from ``j`` (nothing but spaces or
     hyphens between them) sounds like an instruction phrase: "by mouse" (0.80) for by mouth, "one
     stale" (0.86) for once daily, "in hailed" for inhaled, "typically" (0.94) for topically. At
     least ``SOUND_SIMILARITY`` (``SOUND_SIMILARITY_ONE_WORD`` for one English word: "really" is
@@ -191,7 +191,7 @@ def _sounds_like_instruction(text: str, words: list[Token], j: int) -> tuple[int
     from core.clinical.normalisation import ONES, TENS
 
     best = None
-    for n in (1, 2, 3):
+    for n in (1, 2, 3, 4):
         group = words[j:j + n]
         if (len(group) < n or not all(re.fullmatch(r"[A-Za-z]+(?:-[A-Za-z]+)*", g.text) for g in group)
                 or any(text[a.end:b.start].strip() for a, b in zip(group, group[1:]))):
