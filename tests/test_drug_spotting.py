@@ -610,7 +610,7 @@ def test_a_dose_heard_as_one_changes_its_number_only_where_the_phones_hear_anoth
 
 
 def test_the_words_where_a_route_is_said_after_a_dose_are_found():
-    from core.clinical.dose_spotting import instruction_region
+    from core.clinical.instruction_spotting import instruction_region
 
     def region(text: str, start: int) -> str | None:
         ws = _timed(text)

@@ -33,7 +33,7 @@ unit is rewritten, unless the phones hear another number far better ("100 mg" he
 hundred milligrams: ``MIN_NUMBER_FIX_GAIN``); words that are no dose ("to drop", "200, and 50 mil plums") take the dose
 that explains the audio about as well. The words right after each dose, where a route is said,
 are read the same way when they are none ("250 mg or only four times a day" -> orally, "2 puffs in
-tail" -> inhaled: ``MIN_INSTRUCTION_GAIN``).
+tail" -> inhaled: ``MIN_INSTRUCTION_GAIN``, ``core.clinical.instruction_spotting``).
 
 The recogniser listens where the phones leave it open (``listen``, e.g. ``recogniser_listen``): the
 order (verb to dose) is read to it with each of the phones' best ``LISTEN_CANDIDATES`` names in the
@@ -679,7 +679,8 @@ class DrugSpotter:
         phones; the phrase is written in when it explains the audio nearly as well as the words
         (``MIN_INSTRUCTION_GAIN``), better than any other phrase by ``MIN_INSTRUCTION_MARGIN``, and the
         words sound like it (``INSTRUCTION_SIMILARITY``). Only after a dose: an order, not talk."""
-        from core.clinical.dose_spotting import dose_region, instruction_region
+        from core.clinical.dose_spotting import dose_region
+        from core.clinical.instruction_spotting import instruction_region
         from core.pronunciation.spotting import spot_costs
         from core.text.sounds_like import phones_of, sound_similarity
 
