@@ -148,7 +148,7 @@ def spot_set(texts: list[str], words: list[list], audios: list, vocab: list[str]
 
     from core.asr.types import Segment, Transcript, Word
     from core.clinical.drug_spotting import spot_drug_names
-    from core.clinical.repair import INSTRUCTION_PHRASES
+    from core.clinical.repair import repair_kind
 
     out, regions, replaced, wrong, examples, doses, asked, instructions = [], 0, 0, 0, [], 0, 0, 0
     started = time.perf_counter()
@@ -159,11 +159,9 @@ def spot_set(texts: list[str], words: list[list], audios: list, vocab: list[str]
         out.append(r.text)
         regions += r.regions
         asked += r.asked
-        phrases = [x for x in r.repairs if x.replacement in INSTRUCTION_PHRASES]  # routes, frequencies
-        names = [x for x in r.repairs if not x.replacement[0].isdigit() and x not in phrases]  # doses: the rest
-        replaced += len(names)
-        instructions += len(phrases)
-        doses += len(r.repairs) - len(names) - len(phrases)
+        kinds = Counter(repair_kind(x.replacement) for x in r.repairs)
+        names = [x for x in r.repairs if repair_kind(x.replacement) == "name"]
+        replaced, doses, instructions = replaced + kinds["name"], doses + kinds["dose"], instructions + kinds["instruction"]
         bad = [f"{x.original!r} -> {x.replacement}" for x in names if x.replacement.lower() not in g]
         wrong += len(bad)
         examples += bad

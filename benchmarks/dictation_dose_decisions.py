@@ -42,9 +42,8 @@ def main() -> None:
     from benchmarks.dictation_sets import AFTER_DOSES, UNTUNED_VOICES, VOICES, meds, orders, untuned_sets
     from core.asr import get_transcriber
     from core.asr.types import Segment, Transcript, Word
-    from core.clinical.drug_spotting import (INSTRUCTION_SIMILARITY, MIN_INSTRUCTION_GAIN, MIN_INSTRUCTION_MARGIN,
-                                             _amount, _spoken, _well_formed, recogniser_listen, recogniser_propose,
-                                             spot_drug_names)
+    from core.clinical.drug_spotting import (_amount, _spoken, _well_formed, instruction_agreed, recogniser_listen,
+                                             recogniser_propose, spot_drug_names)
     from core.text.sounds_like import phones_of, sound_similarity
     from core.clinical.normalisation import normalise_numbers_and_units
     from core.clinical.repair import INSTRUCTION_PHRASES
@@ -108,11 +107,16 @@ def main() -> None:
     print("\nWords after a dose where a route or frequency is said, and the phones' best phrase (by gain; "
           "similarity: how the words sound like it; taken: by the thresholds now):")
     for r in sorted(instructions, key=lambda r: -r["gain"]):
-        sim = sound_similarity(phones_of(re.sub(r"[^a-z' ]", "", r["heard"].lower()).split()), phones_of(r["top"].split()))
-        taken = r["gain"] >= MIN_INSTRUCTION_GAIN and r["margin"] >= MIN_INSTRUCTION_MARGIN and sim >= INSTRUCTION_SIMILARITY
+        heard = re.sub(r"[^a-z' ]", "", r["heard"].lower()).split()
+        sim = sound_similarity(phones_of(heard), phones_of(r["top"].split()))
+        taken = r["taken"] = instruction_agreed(heard, r["top"], r["gain"], r["margin"])
         print(f"  {r['set']:13} {r['decode']:6} {r['heard']!r:32} -> {r['top']:17} gain {r['gain']:6.2f} "
               f"margin {r['margin']:6.2f} similarity {sim:4.2f}  {'said' if r['top_right'] else 'not said':8}"
               f"  {'taken' if taken else ''}")
+    print(json.dumps({"dose_decisions": len(rows), "instruction_readings": len(instructions),
+                      "instructions_taken_said": sum(r["taken"] and r["top_right"] for r in instructions),
+                      "instructions_taken_not_said": sum(r["taken"] and not r["top_right"] for r in instructions),
+                      "after_doses_taken": sum(r["taken"] for r in instructions if r["set"] == "after-doses")}))
 
 
 if __name__ == "__main__":

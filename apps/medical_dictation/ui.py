@@ -221,14 +221,12 @@ def addenda_md(addenda: list[dict]) -> str:
 
 
 def repairs_md(repairs: list, entities: list[dict] | None = None) -> str:
-    from core.clinical.repair import DOSE_UNITS, INSTRUCTION_PHRASES
+    from core.clinical.repair import repair_kind
 
     lines = []
-    doses = [(a, b) for a, b, _ in repairs if b[:1].isdigit() or b in DOSE_UNITS.values()]  # core.clinical.dose_spotting
-    instructions = [(a, b) for a, b, _ in repairs if b in INSTRUCTION_PHRASES]
-    names = [(a, b) for a, b, _ in repairs if (a, b) not in doses + instructions]
-    for title, pairs in (("Medication names corrected", names), ("Doses corrected", doses),
-                         ("Routes and frequencies corrected", instructions)):
+    for kind, title in (("name", "Medication names corrected"), ("dose", "Doses corrected"),
+                        ("instruction", "Routes and frequencies corrected")):
+        pairs = [(a, b) for a, b, _ in repairs if repair_kind(b) == kind]
         if pairs:
             lines.append(f"{title}: " + "; ".join(f"“{a}” → **{b}**" for a, b in pairs))
     checks = [f"**{e['text']}** {e['attributes']['dosage']}: {e['attributes']['check']}" for e in entities or []

@@ -151,4 +151,3 @@ def dose_region(words: Sequence[Word], start: int, lost_number: bool = False) ->
         if words[b - 1].text.strip().endswith(",") and not _is_number(p):
             break  # "two laps, topicly": the words after the comma are the route
     return (start, b) if b > start else None
-

@@ -664,7 +664,6 @@ class DrugSpotter:
                 out.append((a, b, top, Repair(said, top, _confidence(margin))))
         return out
 
-
     def _instruction_targets(self) -> tuple[list[str], list[list[int]]]:
         if self._instructions_cache is None:
             from core.clinical.repair import INSTRUCTION_PHRASES
@@ -682,7 +681,6 @@ class DrugSpotter:
         from core.clinical.dose_spotting import dose_region
         from core.clinical.instruction_spotting import instruction_region
         from core.pronunciation.spotting import spot_costs
-        from core.text.sounds_like import phones_of, sound_similarity
 
         phrases, targets = self._instruction_targets()
         out = []
@@ -692,7 +690,8 @@ class DrugSpotter:
             if span is None or any(a < span[1] and span[0] < b for a, b in taken):
                 continue
             a, b = span
-            heard = self._phones([_plain(w.text) for w in words[a:b]])
+            plain = [_plain(w.text) for w in words[a:b]]
+            heard = self._phones(plain)
             lp = self._stretch(samples, words[a].start, words[b - 1].end)
             if lp is None or not heard:
                 continue
@@ -702,10 +701,19 @@ class DrugSpotter:
             top, gain, margin = phrases[order[0]], own - float(costs[order[0]]), float(costs[order[1]] - costs[order[0]])
             said = _said(words, a, b)
             considered.append((said, top, round(min(gain, 99.0), 2), round(min(margin, 99.0), 2)))
-            if gain >= MIN_INSTRUCTION_GAIN and margin >= MIN_INSTRUCTION_MARGIN and sound_similarity(
-                    phones_of([_plain(w.text) for w in words[a:b]]), phones_of(top.split())) >= INSTRUCTION_SIMILARITY:
+            if instruction_agreed(plain, top, gain, margin):
                 out.append((a, b, top, Repair(said, top, _confidence(margin))))
         return out
+
+
+def instruction_agreed(heard: Sequence[str], phrase: str, gain: float, margin: float) -> bool:
+    """The phones' best instruction phrase for the words ``heard`` after a dose is taken: within
+    ``MIN_INSTRUCTION_GAIN`` of the words, ``MIN_INSTRUCTION_MARGIN`` ahead of the next phrase, and
+    the words sound like it (``INSTRUCTION_SIMILARITY``)."""
+    from core.text.sounds_like import phones_of, sound_similarity
+
+    return (gain >= MIN_INSTRUCTION_GAIN and margin >= MIN_INSTRUCTION_MARGIN
+            and sound_similarity(phones_of(list(heard)), phones_of(phrase.split())) >= INSTRUCTION_SIMILARITY)
 
 
 def _listen(listen: Listen, words: Sequence[Word], samples: np.ndarray, a: int, b: int, choices: list[str],

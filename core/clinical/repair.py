@@ -127,6 +127,14 @@ DOSE_UNITS = {said: written for said, written in UNITS if written in ("mg", "mcg
     w: w for w in ("tablet", "tablets", "capsule", "capsules", "puffs", "drops")}
 
 
+def repair_kind(replacement: str) -> str:
+    """What a repair wrote: "dose" ("50 mg", or a unit alone), "instruction" (a route or
+    frequency) or "name" (a drug name), for the page and the benchmark to list them apart."""
+    if replacement[:1].isdigit() or replacement in DOSE_UNITS.values():
+        return "dose"
+    return "instruction" if replacement in INSTRUCTION_PHRASES else "name"
+
+
 def _is_end(token: Token) -> bool:
     """A drug's instructions end at a full stop, a semicolon or a line break."""
     return token.text in (".", ";") or "\n" in token.text
