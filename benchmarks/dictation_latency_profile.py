@@ -1,9 +1,11 @@
 """Where a 60 s dictation's time goes: the same 60 s as ``benchmarks/dictation.py``'s latency
-figure (the first PriMock57 note read by espeak-ng, repeated to 60 s; synthetic), timed by stage
+figures (the first PriMock57 note read by espeak-ng, repeated to 60 s, or the untuned orders;
+synthetic), timed by stage
 (transcribing, the drug spotting, the draft with the NER), then the spotting of the last run
 profiled (cProfile, the 25 calls with the most cumulative time).
 
     python benchmarks/dictation_latency_profile.py --repeats 3
+    python benchmarks/dictation_latency_profile.py --repeats 3 --audio orders   # the untuned orders, no list
 
 Like the latency figure, each run forgets the recogniser's cached silence scores first (a first
 dictation); the first run also loads the models, so the medians are of the runs after it. Last
@@ -31,26 +33,28 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--repeats", type=int, default=3, help="runs after the first (which loads the models)")
+    ap.add_argument("--audio", choices=("note", "orders"), default="note",
+                    help="note: the latency figure's 60 s (a PriMock57 note, the tuned list); orders: the "
+                         "untuned set's plans for 60 s, no list (benchmarks/dictation.py's second latency figure)")
     args = ap.parse_args()
-    import numpy as np
 
     from apps.medical_dictation.config import DictationSettings, asr_options
-    from benchmarks.dictation import speak
-    from benchmarks.dictation_sets import VOICES, meds, spoken_form
+    from benchmarks.dictation import sixty_note, sixty_orders
+    from benchmarks.dictation_sets import meds, untuned_sets
     from core.asr import get_transcriber
-    from core.audio import Audio
     from core.clinical.draft import draft_note
     from core.clinical.drug_spotting import recogniser_listen, recogniser_propose, spot_drug_names
     from core.text.ner import get_ner
 
     notes = [json.loads(p.read_text()) for p in sorted((args.data / "primock57" / "notes").glob("*.json"))]
-    vocab = [m for m, _ in Counter(m for n in notes for m in meds(n["note"])).most_common(40)]
+    work = Path(tempfile.mkdtemp())
+    if args.audio == "note":
+        vocab = [m for m, _ in Counter(m for n in notes for m in meds(n["note"])).most_common(40)]
+        sixty = sixty_note(notes[0]["note"], work)
+    else:
+        vocab, sixty = [], sixty_orders([said for said, _ in untuned_sets(args.data)[0]], work)
     tr, settings, tagger = get_transcriber("base"), DictationSettings(), get_ner()
     listen, propose = recogniser_listen(tr), recogniser_propose(tr)
-    long = speak(spoken_form(notes[0]["note"]), 0, Path(tempfile.mkdtemp()) / "note.wav", VOICES)
-    reps = int(np.ceil(60 * 16000 / len(long.samples)))
-    sixty = Audio(samples=np.tile(long.samples, reps)[: 60 * 16000], source_sample_rate=16000, source_channels=1,
-                  source_format="numpy")
     times: dict[str, list[float]] = {"transcribe": [], "spot": [], "draft": []}
     profile = cProfile.Profile()
     for k in range(args.repeats + 1):
@@ -76,7 +80,7 @@ def main() -> None:
     pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(25)
     print(out.getvalue())
     print(json.dumps({f"{name}_s_median": round(statistics.median(v), 2) for name, v in times.items()}
-                     | {"runs": args.repeats}))
+                     | {"runs": args.repeats, "audio": args.audio}))
 
 
 if __name__ == "__main__":

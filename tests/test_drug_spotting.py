@@ -71,6 +71,24 @@ def test_regions_follow_drug_verbs_up_to_the_dose_and_skip_named_drugs():
     assert b - a <= 6 and long[b - 1].end - long[a].start <= 2.5  # a region is a drug's length at most
 
 
+def test_a_phrasal_verb_and_a_time_ago_open_no_order():
+    from core.clinical.drug_spotting import _dose_follows, regions
+
+    no_drug = set().__contains__
+    # "Takeaway 4/7 ago" heard as "take away 4 days ago": no drug was taken away
+    away = _words(("take", 0, .3), ("away", .3, .6), ("4", .7, .9), ("days", .9, 1.2), ("ago,", 1.2, 1.5))
+    assert regions(away, no_drug) == []
+    assert not _dose_follows(away, 2)
+    # a particle in a longer stretch may be a name's syllable ("She takes them off an all": levorphanol)
+    off = _words(("She", 0, .2), ("takes", .2, .5), ("them", .5, .7), ("off", .7, .9), ("an", .9, 1.0),
+                 ("all", 1.0, 1.3), ("at", 1.4, 1.5), ("the", 1.5, 1.6), ("moment.", 1.6, 2.0))
+    assert regions(off, no_drug) == [(3, 6, False)]
+    # a number with no "ago" after its time word is still a dose ("take lost 4 mg for 4 days")
+    dose = _words(("take", 0, .3), ("lost", .3, .6), ("4", .7, .9), ("mg", .9, 1.2), ("for", 1.2, 1.3),
+                  ("4", 1.3, 1.5), ("days", 1.5, 1.8))
+    assert _dose_follows(dose, 2) and regions(dose, no_drug) == [(1, 2, False)]
+
+
 def test_regions_keep_a_name_heard_with_a_number_or_a_stop_word_in_it():
     from core.clinical.drug_spotting import regions
 

@@ -98,8 +98,13 @@ NUMBER_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", 
 # the drug slots' word lists (core.clinical.drug_slots), adjusted for time stretches: "and" / "or"
 # after a verb are often a name's first syllable ("start, or later on"), so they are skipped, not ends
 SKIP = (SKIPPED_AFTER_VERB - {"topical", "iv", "inhaled"}) | {"and", "colon", "or"}
+# a stretch of one of these alone is a phrasal verb's particle, not a name: "Takeaway 4/7 ago" is
+# heard as "take away 4 days ago" (listening there cost 4 s of a 60 s note); in longer stretches
+# they may be a name's syllable ("She takes them off an all": levorphanol)
+PARTICLES = {"away", "off", "out", "over"}
 STOP = (SLOT_END | DOSE_AFTER | (NUMBER_WORDS - {"half"}) | {"gram", "milligram", "period"}) - \
     {"not", "can", "no", "and", "or", "from"}
+TIME_WORDS = {"minute", "minutes", "hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years"}
 SHORT_STANDINS = {"for", "or", "as", "at"}
 # what ends the stretch searched back from a dose where no verb came first: the last order's route,
 # frequency or duration, a clause's subject ("she takes", "I gave": no name)
@@ -275,7 +280,7 @@ def regions(words: Sequence[Word], is_drug) -> list[tuple[int, int, bool]]:
                 break
         if b == a and a + 1 < len(words) and plain[a] in SHORT_STANDINS and _is_number(plain[a + 1]):
             b = a + 1
-        if b > a:
+        if b > a and not (b - a == 1 and plain[a] in PARTICLES):
             out.append((a, b, any(is_drug(x) for x in plain[a:b])))
     return sorted(out + _before_doses(words, plain, out, is_drug))
 
@@ -353,8 +358,15 @@ def _dose_follows(words: Sequence[Word], b: int) -> bool:
     from core.clinical.dose_spotting import UNIT_WORDS, dose_region
 
     span = dose_region(words, b)
-    return span is not None and any(_is_number(p) or p in UNIT_WORDS
-                                    for p in (_plain(w.text) for w in words[span[0]:span[1]]))
+    return span is not None and not _time_ago(words, span[0]) and any(
+        _is_number(p) or p in UNIT_WORDS for p in (_plain(w.text) for w in words[span[0]:span[1]]))
+
+
+def _time_ago(words: Sequence[Word], b: int) -> bool:
+    """A number at ``b`` that says when, not how much: "4 days ago" ("Takeaway 4/7 ago" heard as
+    "take away 4 days ago": no drug was taken away)."""
+    plain = [_plain(w.text) for w in words[b:b + 3]]
+    return len(plain) == 3 and _is_number(plain[0]) and plain[1] in TIME_WORDS and plain[2] == "ago"
 
 
 def _stop_heard_in_name(plain: list[str], i: int) -> bool:
