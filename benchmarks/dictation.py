@@ -218,6 +218,9 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="notes of the tuned set (the untuned set is small)")
     ap.add_argument("--models", nargs="+", default=["tiny.en", "base"])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--listen-pad", type=float, default=8.0,
+                    help="seconds of silence the spotting's readings are scored with (the app's "
+                         "drug_spotting.LISTEN_PAD_S is 8; give another --spotted file with another pad)")
     ap.add_argument("--show-errors", type=int, default=0, help="print this many misses of each set-up in --errors-of")
     ap.add_argument("--errors-of", nargs="+", default=["+vocabulary"], metavar="SETUP",
                     help="the set-ups whose misses --show-errors prints (default: +vocabulary)")
@@ -318,7 +321,7 @@ def main() -> None:
                     redecode = listen = propose = None
                     if spot in ("listens", "proposes", "asked"):
                         tr = tr or get_transcriber(model)
-                        listen = recogniser_listen(tr)
+                        listen = recogniser_listen(tr, args.listen_pad)
                     if spot == "proposes":
                         propose = recogniser_propose(tr)
                     if spot == "asked":
@@ -372,7 +375,8 @@ def main() -> None:
         for model in args.models:
             for label, (sixty, vocab) in audios.items():
                 for second_pass in (False, True) if label == "note" else (False,):
-                    figures.update(latency(model, label, sixty, vocab, tagger, args.repeats, second_pass))
+                    figures.update(latency(model, label, sixty, vocab, tagger, args.repeats, second_pass,
+                                           args.listen_pad))
     finish({**figures, "notes": len(notes)})
 
 
@@ -411,7 +415,8 @@ def sixty_orders(plans: list[str], work: Path):
                  source_channels=1, source_format="numpy")
 
 
-def latency(model: str, label: str, sixty, vocab: list[str], tagger, repeats: int, second_pass: bool) -> dict:
+def latency(model: str, label: str, sixty, vocab: list[str], tagger, repeats: int, second_pass: bool,
+            listen_pad: float = 8.0) -> dict:
     """A 60 s dictation (``sixty``: ``sixty_note`` or ``sixty_orders``) -> draft note (the app's
     path, NER tagger included), next to the peer in the same run: faster-whisper as its README shows
     (same weights) only transcribing the same 60 s."""
@@ -423,7 +428,7 @@ def latency(model: str, label: str, sixty, vocab: list[str], tagger, repeats: in
     tr = get_transcriber(model)
     settings = DictationSettings(drug_second_pass=second_pass)
     redecode = recogniser_check(tr, lambda names: asr_options(names, settings)) if settings.spot_ask_recogniser else None
-    listen = recogniser_listen(tr) if settings.spot_listen else None
+    listen = recogniser_listen(tr, listen_pad) if settings.spot_listen else None
     propose = recogniser_propose(tr) if listen and settings.spot_propose else None
 
     def draft_60s() -> None:  # the app's path (apps/medical_dictation/service.py)

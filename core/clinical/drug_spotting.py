@@ -186,6 +186,11 @@ LISTEN_MIN_SUPPORT = -4.0
 # notes' wrong names stay out)
 LISTEN_MIN_SUPPORT_AGREED = -6.0
 LISTEN_PRIOR_S = 3.0  # seconds of silence the readings are also scored against
+# silence after each piece (and after those 3 s) in the window the recogniser reads in. Its cost grows
+# with it (align, 20 readings of a 2 s piece: 0.65 s with 8 s, 0.29 s with 2 s), but shorter ones
+# lost drugs nobody tuned for (README, sixteenth session: 4 s lost adenosine on untuned2, 2 s lost
+# two on the untuned set and wrote tacrolimus for pravastatin); ``benchmarks/dictation.py --listen-pad``
+LISTEN_PAD_S = 8.0
 # words that are no dose ("for 10 million drums", "200, and 50 million bombs", "one time"): the best
 # dose read there is taken when it leads the next dose by this much and is not far behind the words
 # (the words are wrong whatever they sound like; on the untuned set 40 mg led by 18, 250 mg by 10).
@@ -850,16 +855,17 @@ def recogniser_check(transcriber, options) -> Redecode:
     return redecode
 
 
-def recogniser_listen(transcriber) -> Listen | None:
+def recogniser_listen(transcriber, pad_s: float = LISTEN_PAD_S) -> Listen | None:
     """A ``listen`` for ``spot``: ``transcriber`` (``core.asr``; engines that can score a text)
-    scores each reading against the piece and against ``LISTEN_PRIOR_S`` of silence."""
+    scores each reading against the piece and against ``LISTEN_PRIOR_S`` of silence, each read
+    with ``pad_s`` of silence after it."""
     if not hasattr(transcriber, "score_texts"):
         return None
     silence = np.zeros(int(LISTEN_PRIOR_S * SAMPLE_RATE), dtype=np.float32)
 
     def listen(piece: np.ndarray, readings: list) -> list:
-        heard = transcriber.score_texts(piece, readings)
-        prior = transcriber.score_texts(silence, readings)
+        heard = transcriber.score_texts(piece, readings, context_pad_s=pad_s)
+        prior = transcriber.score_texts(silence, readings, context_pad_s=pad_s)
         return [h - p for h, p in zip(heard, prior)]
 
     return listen
