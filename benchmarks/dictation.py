@@ -218,9 +218,9 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="notes of the tuned set (the untuned set is small)")
     ap.add_argument("--models", nargs="+", default=["tiny.en", "base"])
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--listen-pad", type=float, default=8.0,
-                    help="seconds of silence the spotting's readings are scored with (the app's "
-                         "drug_spotting.LISTEN_PAD_S is 8; give another --spotted file with another pad)")
+    ap.add_argument("--listen-pad", type=float, default=None,
+                    help="seconds of silence the spotting's readings are scored with (default: the app's "
+                         "drug_spotting.LISTEN_PAD_S; give another --spotted file with another pad)")
     ap.add_argument("--show-errors", type=int, default=0, help="print this many misses of each set-up in --errors-of")
     ap.add_argument("--errors-of", nargs="+", default=["+vocabulary"], metavar="SETUP",
                     help="the set-ups whose misses --show-errors prints (default: +vocabulary)")
@@ -246,8 +246,10 @@ def main() -> None:
     from benchmarks.dictation_sets import TALK, UNTUNED_VOICES, VOICES, meds, orders, spoken_form, untuned_sets
     from core.asr import get_transcriber
     from core.clinical.medications import british_names
-    from core.clinical.drug_spotting import recogniser_check, recogniser_listen, recogniser_propose
+    from core.clinical.drug_spotting import LISTEN_PAD_S, recogniser_check, recogniser_listen, recogniser_propose
     from core.text.ner import get_ner
+
+    listen_pad = LISTEN_PAD_S if args.listen_pad is None else args.listen_pad
 
     notes = [json.loads(p.read_text()) for p in sorted((args.data / "primock57" / "notes").glob("*.json"))]
     notes = notes[: args.limit] if args.limit else notes
@@ -321,7 +323,7 @@ def main() -> None:
                     redecode = listen = propose = None
                     if spot in ("listens", "proposes", "asked"):
                         tr = tr or get_transcriber(model)
-                        listen = recogniser_listen(tr, args.listen_pad)
+                        listen = recogniser_listen(tr, listen_pad)
                     if spot == "proposes":
                         propose = recogniser_propose(tr)
                     if spot == "asked":
@@ -376,7 +378,7 @@ def main() -> None:
             for label, (sixty, vocab) in audios.items():
                 for second_pass in (False, True) if label == "note" else (False,):
                     figures.update(latency(model, label, sixty, vocab, tagger, args.repeats, second_pass,
-                                           args.listen_pad))
+                                           listen_pad))
     finish({**figures, "notes": len(notes)})
 
 
@@ -411,12 +413,12 @@ def sixty_orders(plans: list[str], work: Path):
         total += len(said) + 8000
         if total >= 60 * 16000:
             break
-    return Audio(samples=np.concatenate(pieces)[: 60 * 16000].astype(np.float32), source_sample_rate=16000,
+    return Audio(samples=np.concatenate(pieces)[: 60 * 16000], source_sample_rate=16000,
                  source_channels=1, source_format="numpy")
 
 
 def latency(model: str, label: str, sixty, vocab: list[str], tagger, repeats: int, second_pass: bool,
-            listen_pad: float = 8.0) -> dict:
+            listen_pad: float) -> dict:
     """A 60 s dictation (``sixty``: ``sixty_note`` or ``sixty_orders``) -> draft note (the app's
     path, NER tagger included), next to the peer in the same run: faster-whisper as its README shows
     (same weights) only transcribing the same 60 s."""

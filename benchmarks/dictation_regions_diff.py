@@ -52,8 +52,9 @@ def main() -> None:
     before, after = found(args.before, args.transcripts), found(args.after, args.transcripts)
     differ = sorted(k for k in after if before.get(k) != after[k])
     for k in differ:
-        print(f"{k}: {after[k][0]}\n  before: stretches {before.get(k, [None, None, None])[1]}, doses at "
-              f"{before.get(k, [None, None, None])[2]}\n  after:  stretches {after[k][1]}, doses at {after[k][2]}")
+        _, was_stretches, was_doses = before.get(k, (None, None, None))
+        print(f"{k}: {after[k][0]}\n  before: stretches {was_stretches}, doses at {was_doses}\n"
+              f"  after:  stretches {after[k][1]}, doses at {after[k][2]}")
     print(json.dumps({"decodes": len(after), "differ": len(differ)}))
 
 

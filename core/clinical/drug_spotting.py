@@ -85,6 +85,7 @@ import numpy as np
 from core.asr.types import Transcript, Word
 from core.audio import SAMPLE_RATE
 from core.clinical.drug_slots import DOSE_AFTER, SKIPPED_AFTER_VERB, SLOT_END
+from core.clinical.normalisation import TIME_UNITS
 from core.clinical.repair import Repair
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,6 @@ SKIP = (SKIPPED_AFTER_VERB - {"topical", "iv", "inhaled"}) | {"and", "colon", "o
 PARTICLES = {"away", "off", "out", "over"}
 STOP = (SLOT_END | DOSE_AFTER | (NUMBER_WORDS - {"half"}) | {"gram", "milligram", "period"}) - \
     {"not", "can", "no", "and", "or", "from"}
-TIME_WORDS = {"minute", "minutes", "hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years"}
 SHORT_STANDINS = {"for", "or", "as", "at"}
 # what ends the stretch searched back from a dose where no verb came first: the last order's route,
 # frequency or duration, a clause's subject ("she takes", "I gave": no name)
@@ -371,7 +371,7 @@ def _time_ago(words: Sequence[Word], b: int) -> bool:
     """A number at ``b`` that says when, not how much: "4 days ago" ("Takeaway 4/7 ago" heard as
     "take away 4 days ago": no drug was taken away)."""
     plain = [_plain(w.text) for w in words[b:b + 3]]
-    return len(plain) == 3 and _is_number(plain[0]) and plain[1] in TIME_WORDS and plain[2] == "ago"
+    return len(plain) == 3 and _is_number(plain[0]) and plain[1] in TIME_UNITS and plain[2] == "ago"
 
 
 def _stop_heard_in_name(plain: list[str], i: int) -> bool:

@@ -48,9 +48,9 @@ UNITS = [
     ("degrees celsius", "°C"), ("degrees fahrenheit", "°F"), ("centimeters", "cm"), ("centimetres", "cm"),
     ("millimeters", "mm"), ("millimetres", "mm"),
 ]
-QUANTITY_FOLLOWERS = {u for u, _ in UNITS} | {w for _, w in UNITS} | {
-    "tablet", "tablets", "capsule", "capsules", "puff", "puffs", "drop", "drops", "units", "unit", "times", "days",
-    "day", "weeks", "week", "months", "month", "years", "year", "hours", "hour", "minutes", "minute", "doses",
+TIME_UNITS = {"minute", "minutes", "hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years"}
+QUANTITY_FOLLOWERS = {u for u, _ in UNITS} | {w for _, w in UNITS} | TIME_UNITS | {
+    "tablet", "tablets", "capsule", "capsules", "puff", "puffs", "drop", "drops", "units", "unit", "times", "doses",
     "dose", "sprays", "spray", "patch", "patches", "vials", "ampoules", "sachets", "over", "out", "to", "mg", "ml",
 }
 ONES = {"zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
